@@ -1,0 +1,1 @@
+"""The vocabulary and rules of cooperation agreements (PKS): catalog, scope, masks, SOP workflow."""

@@ -1,0 +1,82 @@
+#!/usr/bin/env python3
+"""Set up and run PKS Gateway from a fresh clone with nothing but Python 3.11+.
+
+    python3 dev.py demo    # environment, data directory, demo Dukcapil database, serve on 127.0.0.1
+    python3 dev.py test    # environment, then lint, type checks and the whole test suite
+
+Both create `.venv` and install exactly what `requirements.lock` pins (hash-checked), reinstalling
+only when the lock changes. Standard library only: this runs before anything is installed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+VENV = ROOT / ".venv"
+LOCK = ROOT / "requirements.lock"
+STAMP = VENV / ".installed-lock"
+BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
+PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
+
+
+def main(argv: list[str]) -> int:
+    if sys.version_info < (3, 11):  # noqa: UP036  (dev.py may be run by an older python3)
+        print("PKS Gateway needs Python 3.11 or newer", file=sys.stderr)
+        return 2
+    if not argv or argv[0] not in COMMANDS:
+        print(__doc__, file=sys.stderr)
+        return 2
+    ensure_environment()
+    return COMMANDS[argv[0]](argv[1:])
+
+
+def ensure_environment() -> None:
+    wanted = hashlib.sha256(LOCK.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    if STAMP.exists() and STAMP.read_text().strip() == wanted:
+        return
+    if not PYTHON.exists():
+        print(f"creating {VENV}", flush=True)
+        venv.create(VENV, with_pip=True)
+    print("installing the locked dependencies (first run takes a few minutes)", flush=True)
+    pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
+    run([*pip, "--require-hashes", "--no-deps", "-r", str(LOCK)])
+    run([*pip, "--no-deps", "--no-build-isolation", "--editable", str(ROOT)])
+    STAMP.write_text(wanted + "\n")
+
+
+def demo(args: list[str]) -> int:
+    gateway = str(BIN / "pks-gateway")
+    run([gateway, "init"])
+    run([gateway, "demo-source", "--if-missing"])
+    return subprocess.call([gateway, "serve", *args])
+
+
+def test(args: list[str]) -> int:
+    checks = [
+        [str(BIN / "ruff"), "check", "."],
+        [str(BIN / "ruff"), "format", "--check", "."],
+        [str(BIN / "mypy"), "audit", "agreements", "exports", "gateway"],
+    ]
+    for check in checks:
+        print("$", " ".join(Path(check[0]).name if i == 0 else a for i, a in enumerate(check)))
+        if subprocess.call(check, cwd=ROOT) != 0:
+            return 1
+    return subprocess.call([str(PYTHON), "-m", "pytest", *args], cwd=ROOT)
+
+
+def run(command: list[str]) -> None:
+    result = subprocess.call(command, cwd=ROOT)
+    if result != 0:
+        sys.exit(result)
+
+
+COMMANDS = {"demo": demo, "test": test}
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:]))

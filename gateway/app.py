@@ -1,0 +1,37 @@
+"""The Flask application factory: one app per settings object, nothing built at import time."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask, jsonify
+from sqlalchemy import text
+
+from gateway import __version__
+from gateway.db import current_revision, head_revision, metadata_engine
+from gateway.settings import Settings, load_settings
+
+
+def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
+    """Build the app from `settings`, or from the layered settings plus `overrides`."""
+    settings = settings or load_settings(overrides)
+    app = Flask(__name__)
+    app.extensions["pks_settings"] = settings
+    app.extensions["pks_engine"] = metadata_engine(settings.metadata_url)
+
+    @app.get("/health")
+    def health() -> Any:
+        # Reports readiness without revealing anything an anonymous caller should not learn.
+        engine = app.extensions["pks_engine"]
+        try:
+            with engine.connect() as connection:
+                connection.execute(text("SELECT 1"))
+            migrated = current_revision(engine) == head_revision(engine)
+        except Exception:  # any database failure means "not ready", never a 500 with details
+            app.logger.exception("health check: metadata database unavailable")
+            return jsonify(status="unavailable", version=__version__), 503
+        if not migrated:
+            return jsonify(status="needs-migration", version=__version__), 503
+        return jsonify(status="ok", version=__version__)
+
+    return app

@@ -1,0 +1,69 @@
+"""The `pks-gateway` command: one group, one error wrapper, one module per subject.
+
+Every command loads the layered settings once (`pks-gateway --help` lists the subjects). Known
+failures (bad settings, unusable keys, an unreachable source, a bad catalog) print one line
+naming the problem and exit 1; nothing prints a traceback at an officer.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from agreements.catalog import CatalogError
+from exports.demo_source import DemoSourceError
+from exports.source import SourceUnavailable
+from gateway.keys import KeyFileError
+from gateway.log_config import configure_logging
+from gateway.settings import Settings, SettingsError, load_settings
+
+EXPECTED_ERRORS: tuple[type[Exception], ...] = (
+    SettingsError,
+    KeyFileError,
+    SourceUnavailable,
+    DemoSourceError,
+    CatalogError,
+    FileExistsError,
+    PermissionError,
+)
+
+
+class GatewayGroup(click.Group):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EXPECTED_ERRORS as exc:
+            raise click.ClickException(str(exc)) from None
+
+
+@click.group(cls=GatewayGroup)
+@click.version_option(package_name="pks-gateway")
+@click.pass_context
+def main(ctx: click.Context) -> None:
+    """PKS Gateway: population data delivered under signed cooperation agreements (PKS).
+
+    Settings come from PKS_GATEWAY_CONFIG (a TOML file) and PKS_GATEWAY_* variables; see
+    docs/configuration.md.
+    """
+    settings = load_settings()
+    configure_logging(settings.log_level)
+    ctx.obj = settings
+
+
+def settings_of(ctx: click.Context) -> Settings:
+    settings = ctx.find_root().obj
+    assert isinstance(settings, Settings)
+    return settings
+
+
+def _register() -> None:
+    # Imported here, not at the top, so that each module can import `main`'s helpers above.
+    from gateway.cli import admin, audit, catalog, demo
+
+    for module in (admin, demo, catalog, audit):
+        for command in module.COMMANDS:
+            main.add_command(command)
+
+
+_register()

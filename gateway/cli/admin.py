@@ -1,0 +1,126 @@
+"""Commands that set up and run the gateway: init, settings, keys, serve."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import click
+
+from audit import log as audit_log
+from gateway import db
+from gateway.cli import settings_of
+from gateway.keys import SIGNING_KEYS, KeyFile, ensure_keys, public_key_line
+from gateway.settings import Settings
+
+
+@click.command()
+@click.pass_context
+def init(ctx: click.Context) -> None:
+    """Create the data directory, migrate the metadata database, create missing keys.
+
+    Safe to run again: it never overwrites a key and only applies migrations not yet applied.
+    """
+    settings = settings_of(ctx)
+    prepare_data_directory(settings)
+    engine = db.metadata_engine(settings.metadata_url)
+    try:
+        revision = db.upgrade(engine)
+    finally:
+        engine.dispose()
+    click.echo(f"data directory   {settings.home}")
+    click.echo(
+        f"metadata db      {settings.describe()['database_url']} (schema {revision or 'empty'})"
+    )
+    key_files = ensure_keys(settings.keys_dir)
+    record_new_keys(settings, [k for k in key_files if k.created])
+    for key in key_files:
+        state = "created" if key.created else "kept"
+        click.echo(f"{key.name + ' key':<16} {key.path} ({state})")
+    click.echo(f"deliveries       {settings.deliveries_dir}")
+    click.echo(f"source db        {settings.describe()['source_url']}")
+
+
+def record_new_keys(settings: Settings, created: list[KeyFile]) -> None:
+    """One audit entry per key `init` created: key changes are security-relevant."""
+    if not created:
+        return
+    engine = db.metadata_engine(settings.metadata_url)
+    try:
+        with engine.begin() as connection:
+            for key in created:
+                details = {"path": str(key.path)}
+                if key.name in SIGNING_KEYS:
+                    details["public_key"] = public_key_line(settings.keys_dir, key.name)
+                audit_log.append(
+                    connection,
+                    actor_role="system",
+                    actor_id="pks-gateway init",
+                    action="key.created",
+                    object_type="key",
+                    object_id=key.name,
+                    outcome="ok",
+                    details=details,
+                )
+    finally:
+        engine.dispose()
+
+
+def prepare_data_directory(settings: Settings) -> None:
+    """Make the data directory and its folders, failing early and clearly if it is not writable."""
+    try:
+        settings.home.mkdir(parents=True, exist_ok=True)
+        settings.deliveries_dir.mkdir(exist_ok=True)
+    except OSError as exc:
+        raise PermissionError(
+            f"cannot create data directory {settings.home}: {exc.strerror}"
+        ) from None
+    if not os.access(settings.home, os.W_OK | os.X_OK):
+        raise PermissionError(f"data directory {settings.home} is not writable")
+
+
+@click.command(name="settings")
+@click.option("--json", "as_json", is_flag=True, help="Print as JSON.")
+@click.pass_context
+def show_settings(ctx: click.Context, as_json: bool) -> None:
+    """Print the effective settings (passwords in URLs hidden)."""
+    shown = settings_of(ctx).describe()
+    if as_json:
+        click.echo(json.dumps(shown, indent=2))
+        return
+    for key, value in shown.items():
+        click.echo(f"{key:<14} {value}")
+
+
+@click.group()
+def keys() -> None:
+    """The gateway's own keys."""
+
+
+@keys.command(name="public")
+@click.argument("name", type=click.Choice(SIGNING_KEYS), default="manifest")
+@click.pass_context
+def keys_public(ctx: click.Context, name: str) -> None:
+    """Print a public key as an OpenSSH line (for allowed_signers files and partners)."""
+    click.echo(public_key_line(settings_of(ctx).keys_dir, name))  # type: ignore[arg-type]
+
+
+@click.command()
+@click.option("--host", help="Address to listen on (default: the `host` setting, 127.0.0.1).")
+@click.option("--port", type=int, help="Port to listen on (default: the `port` setting).")
+@click.pass_context
+def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+    """Serve the gateway over HTTP with waitress (put a TLS reverse proxy in front)."""
+    import waitress
+
+    from gateway.app import create_app
+
+    settings = settings_of(ctx)
+    app = create_app(settings)
+    host = host or settings.host
+    port = port or settings.port
+    click.echo(f"PKS Gateway listening on http://{host}:{port}/ (Ctrl+C stops)")
+    waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
+
+
+COMMANDS = (init, show_settings, keys, serve)

@@ -1,0 +1,12 @@
+"""Every table of the metadata database, gathered for Alembic and the migration drift test.
+
+Each package defines its own tables; this list is the one place that knows them all.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import MetaData
+
+from audit.schema import metadata as audit_metadata
+
+metadata: list[MetaData] = [audit_metadata]

@@ -1,0 +1,227 @@
+"""The gateway's one settings object: typed, frozen, layered, checked at start.
+
+Layers, lowest first: the defaults in `Settings` < a TOML file (path in `PKS_GATEWAY_CONFIG`) <
+`PKS_GATEWAY_<KEY>` environment variables < what a caller (a test, `create_app`) passes. A key no
+layer knows, or a value of the wrong type, fails at start with the key named. Database URLs may
+carry passwords, so `describe()` and `repr()` show them redacted.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+import types
+import typing
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+ENV_PREFIX = "PKS_GATEWAY_"
+CONFIG_ENV = "PKS_GATEWAY_CONFIG"
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+class SettingsError(ValueError):
+    """A setting is unknown, malformed or unusable; the message names the key and the layer."""
+
+
+def default_config_dir() -> Path:
+    """Where the shipped defaults (catalog, regions, examples) live.
+
+    In a wheel they travel as `gateway/default_config` (see pyproject.toml); in a source checkout,
+    including the editable install used for development, they are the repository's `config/`.
+    """
+    packaged = Path(__file__).resolve().parent / "default_config"
+    if packaged.is_dir():
+        return packaged
+    return Path(__file__).resolve().parents[1] / "config"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Every setting of the gateway; docs/configuration.md describes each one."""
+
+    home: Path = Path("var")
+    database_url: str = ""  # empty: SQLite file gateway.db in the data directory
+    source_url: str = ""  # empty: the demo Dukcapil database demo-source.db in the data directory
+    catalog_path: Path | None = None  # None: the shipped config/catalog.toml
+    regions_path: Path | None = None  # None: the shipped config/wilayah_paser.csv
+    timezone: str = "Asia/Makassar"
+    audit_origin: str = "paserkab.go.id/pks-gateway/audit"
+    host: str = "127.0.0.1"
+    port: int = 8080
+    log_level: str = "INFO"
+
+    # --- derived places -------------------------------------------------------------------
+    @property
+    def metadata_url(self) -> str:
+        return self.database_url or f"sqlite:///{self.home / 'gateway.db'}"
+
+    @property
+    def source_database_url(self) -> str:
+        return self.source_url or f"sqlite:///{self.demo_source_path}"
+
+    @property
+    def demo_source_path(self) -> Path:
+        return self.home / "demo-source.db"
+
+    @property
+    def keys_dir(self) -> Path:
+        return self.home / "keys"
+
+    @property
+    def deliveries_dir(self) -> Path:
+        return self.home / "deliveries"
+
+    @property
+    def catalog_file(self) -> Path:
+        return self.catalog_path or default_config_dir() / "catalog.toml"
+
+    @property
+    def regions_file(self) -> Path:
+        return self.regions_path or default_config_dir() / "wilayah_paser.csv"
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+    def describe(self) -> dict[str, str]:
+        """Each setting as text for people to read, with passwords in URLs hidden."""
+        shown = {f.name: _show(getattr(self, f.name)) for f in _fields()}
+        shown["database_url"] = redact_url(self.metadata_url)
+        shown["source_url"] = redact_url(self.source_database_url)
+        shown["catalog_path"] = str(self.catalog_file)
+        shown["regions_path"] = str(self.regions_file)
+        return shown
+
+    def __repr__(self) -> str:
+        inner = ", ".join(f"{k}={v!r}" for k, v in self.describe().items())
+        return f"Settings({inner})"
+
+
+def redact_url(url: str) -> str:
+    """A database URL safe to print: the password replaced by ***."""
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except ArgumentError:
+        return "<unparseable URL>"
+
+
+def load_settings(
+    overrides: Mapping[str, Any] | None = None,
+    environ: Mapping[str, str] | None = None,
+) -> Settings:
+    """Build the settings from the layers described in the module docstring."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {}
+    config_path = env.get(CONFIG_ENV)
+    if config_path:
+        values.update(_from_toml(Path(config_path)))
+    values.update(_from_environment(env))
+    for key, value in (overrides or {}).items():
+        values[key] = _coerce(key, value, "arguments")
+    settings = Settings(**values)
+    return _checked(_anchored(settings))
+
+
+# --- layers -----------------------------------------------------------------------------------
+def _fields() -> list[dataclasses.Field[Any]]:
+    return list(dataclasses.fields(Settings))
+
+
+def _field_types() -> dict[str, Any]:
+    hints = typing.get_type_hints(Settings)
+    return {f.name: hints[f.name] for f in _fields()}
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    source = f"config file {path}"
+    try:
+        with path.open("rb") as handle:
+            raw = tomllib.load(handle)
+    except FileNotFoundError:
+        raise SettingsError(f"{CONFIG_ENV} points to {path}, which does not exist") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{source} is not valid TOML: {exc}") from None
+    return {key: _coerce(key, value, source) for key, value in raw.items()}
+
+
+def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
+    values = {}
+    for name, value in env.items():
+        if not name.startswith(ENV_PREFIX) or name == CONFIG_ENV:
+            continue
+        key = name[len(ENV_PREFIX) :].lower()
+        values[key] = _coerce(key, value, f"environment variable {name}")
+    return values
+
+
+def _coerce(key: str, value: Any, source: str) -> Any:
+    types_by_key = _field_types()
+    if key not in types_by_key:
+        known = ", ".join(sorted(types_by_key))
+        raise SettingsError(f"unknown setting {key!r} in {source}; known settings: {known}")
+    wanted = types_by_key[key]
+    optional = isinstance(wanted, types.UnionType) and type(None) in typing.get_args(wanted)
+    base = next(a for a in typing.get_args(wanted) if a is not type(None)) if optional else wanted
+    if optional and value in ("", None):
+        return None
+    if base is Path and isinstance(value, str | Path):
+        return Path(value).expanduser()
+    if base is int:
+        if isinstance(value, bool):
+            raise SettingsError(f"setting {key!r} in {source} must be an integer")
+        if isinstance(value, int):
+            return value
+        if isinstance(value, str) and value.strip().isdigit():
+            return int(value)
+        raise SettingsError(f"setting {key!r} in {source} must be an integer")
+    if base is str and isinstance(value, str):
+        return value
+    raise SettingsError(f"setting {key!r} in {source} must be {getattr(base, '__name__', base)}")
+
+
+def _anchored(settings: Settings) -> Settings:
+    # Relative paths are resolved once, at start, so that a later chdir cannot move the data.
+    def absolute(path: Path | None) -> Path | None:
+        return None if path is None else path.expanduser().resolve()
+
+    return dataclasses.replace(
+        settings,
+        home=settings.home.expanduser().resolve(),
+        catalog_path=absolute(settings.catalog_path),
+        regions_path=absolute(settings.regions_path),
+    )
+
+
+def _checked(settings: Settings) -> Settings:
+    try:
+        ZoneInfo(settings.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise SettingsError(
+            f"setting 'timezone' is not a known time zone: {settings.timezone!r}"
+        ) from None
+    if settings.log_level.upper() not in LOG_LEVELS:
+        raise SettingsError(f"setting 'log_level' must be one of {', '.join(LOG_LEVELS)}")
+    if not 0 < settings.port < 65536:
+        raise SettingsError("setting 'port' must be between 1 and 65535")
+    for key in ("database_url", "source_url"):
+        url = getattr(settings, key)
+        if url:
+            try:
+                make_url(url)
+            except ArgumentError:
+                raise SettingsError(f"setting {key!r} is not a SQLAlchemy database URL") from None
+    if not settings.audit_origin.strip() or "\n" in settings.audit_origin:
+        raise SettingsError("setting 'audit_origin' must be one non-empty line")
+    return dataclasses.replace(settings, log_level=settings.log_level.upper())
+
+
+def _show(value: Any) -> str:
+    return "" if value is None else str(value)

@@ -1,0 +1,46 @@
+"""age recipient strings: our Bech32 agrees with pyrage (the age library) and the age CLI."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pyrage
+import pytest
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
+
+from agreements.errors import Invalid
+from agreements.recipients import bech32_decode, decode_age_recipient, encode_age_recipient
+from tests.services import require_tool
+
+
+def test_keys_of_generated_identities_round_trip() -> None:
+    for _ in range(50):
+        identity = pyrage.x25519.Identity.generate()
+        recipient = str(identity.to_public())
+        key = decode_age_recipient(recipient)
+        # The key inside is the X25519 public key of the identity's secret scalar.
+        secret = bech32_decode(str(identity), "age-secret-key-", "identity")
+        public = X25519PrivateKey.from_private_bytes(secret).public_key()
+        raw = public.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
+        assert key == raw
+        assert encode_age_recipient(key) == recipient
+
+
+def test_age_keygen_recipient_is_accepted_and_encrypts() -> None:
+    keygen = require_tool("age-keygen", "age")
+    age = require_tool("age", "age")
+    identity = subprocess.run([keygen], capture_output=True, text=True, check=True).stdout
+    recipient = next(line.split(": ")[1] for line in identity.splitlines() if "public key" in line)
+    ours = encode_age_recipient(decode_age_recipient(recipient))
+    encrypted = subprocess.run(
+        [age, "-r", ours], input=b"uji", capture_output=True, check=True
+    ).stdout
+    secret = next(line for line in identity.splitlines() if line.startswith("AGE-SECRET-KEY-"))
+    assert pyrage.decrypt(encrypted, [pyrage.x25519.Identity.from_str(secret)]) == b"uji"
+
+
+@pytest.mark.parametrize("text", ["", "age1", "age", "1qqqqqq", "age1ÿÿÿÿÿÿ"])
+def test_garbage_is_invalid_not_a_crash(text: str) -> None:
+    with pytest.raises(Invalid):
+        decode_age_recipient(text)

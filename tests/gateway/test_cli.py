@@ -1,0 +1,185 @@
+"""The `pks-gateway` command: init, settings, keys, serve, and its handling of bad input."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import click
+from click.testing import CliRunner
+
+from gateway import db
+from gateway.cli import main
+
+REPO = Path(__file__).resolve().parents[2]
+
+
+def invoke(home: Path, *args: str, **env: str) -> click.testing.Result:
+    environ = {"PKS_GATEWAY_HOME": str(home), **env}
+    return CliRunner().invoke(main, list(args), env=environ, catch_exceptions=False)
+
+
+def test_init_is_idempotent_and_reports_locations(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    first = invoke(home, "init")
+    assert first.exit_code == 0, first.output
+    assert str(home) in first.output
+    assert first.output.count("(created)") == 3
+    engine = db.metadata_engine(f"sqlite:///{home / 'gateway.db'}")
+    assert db.current_revision(engine) == db.head_revision(engine)
+    keys = {p.name: p.read_bytes() for p in (home / "keys").iterdir()}
+    second = invoke(home, "init")
+    assert second.exit_code == 0, second.output
+    assert second.output.count("(kept)") == 3
+    assert {p.name: p.read_bytes() for p in (home / "keys").iterdir()} == keys
+
+
+def test_keys_public_prints_openssh_lines(tmp_path: Path) -> None:
+    invoke(tmp_path, "init")
+    manifest = invoke(tmp_path, "keys", "public")
+    audit = invoke(tmp_path, "keys", "public", "audit")
+    assert manifest.output.startswith("ssh-ed25519 ")
+    assert "pks-gateway-manifest" in manifest.output
+    assert "pks-gateway-audit" in audit.output
+    bad = invoke(tmp_path, "keys", "public", "other")
+    assert bad.exit_code == 2
+
+
+def test_keys_public_before_init_names_the_fix(tmp_path: Path) -> None:
+    result = invoke(tmp_path, "keys", "public")
+    assert result.exit_code == 1
+    assert "pks-gateway init" in result.output
+
+
+def test_unknown_setting_stops_every_command(tmp_path: Path) -> None:
+    result = invoke(tmp_path, "init", PKS_GATEWAY_COLOUR="blue")
+    assert result.exit_code == 1
+    assert "unknown setting 'colour'" in result.output
+    assert not (tmp_path / "gateway.db").exists()
+
+
+def test_unwritable_data_directory_is_named(tmp_path: Path) -> None:
+    if os.geteuid() == 0:
+        # root writes anywhere; a path under a regular file fails for root too
+        blocker = tmp_path / "file"
+        blocker.write_text("")
+        home = blocker / "home"
+    else:
+        tmp_path.chmod(0o500)
+        home = tmp_path / "home"
+    result = invoke(home, "init")
+    assert result.exit_code == 1
+    assert "cannot create data directory" in result.output
+
+
+def test_settings_hides_passwords(tmp_path: Path) -> None:
+    url = "postgresql+psycopg://gw:hunter2@127.0.0.1/pks"
+    result = invoke(tmp_path, "settings", "--json", PKS_GATEWAY_DATABASE_URL=url)
+    assert result.exit_code == 0
+    shown = json.loads(result.output)
+    assert "hunter2" not in result.output
+    assert shown["home"] == str(tmp_path)
+
+
+def test_demo_source_rejects_bad_rows(tmp_path: Path) -> None:
+    for rows in ("0", "-5", "many"):
+        result = invoke(tmp_path, "demo-source", "--rows", rows)
+        assert result.exit_code == 2, rows
+        assert "--rows" in result.output
+    assert not (tmp_path / "demo-source.db").exists()
+
+
+def test_serve_answers_health_on_loopback(tmp_path: Path) -> None:
+    invoke(tmp_path, "init")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PKS_GATEWAY_HOME": str(tmp_path)}
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None, "server did not answer within 20 s"
+        assert body["status"] == "ok"
+    finally:
+        server.terminate()
+        server.wait(timeout=10)
+
+
+def test_every_command_is_documented() -> None:
+    doc = (REPO / "docs" / "cli.md").read_text()
+
+    def walk(group: click.Group, prefix: str) -> list[str]:
+        names = []
+        for name, command in group.commands.items():
+            names.append(f"{prefix} {name}".strip())
+            if isinstance(command, click.Group):
+                names.extend(walk(command, f"{prefix} {name}"))
+        return names
+
+    missing = [n for n in walk(main, "") if f"pks-gateway {n}" not in doc]
+    assert not missing, f"docs/cli.md does not document: {missing}"
+
+
+def test_catalog_list_shows_every_element(tmp_path: Path) -> None:
+    result = invoke(tmp_path / "home", "catalog", "list", "--json")
+    assert result.exit_code == 0
+    elements = {e["key"]: e for e in json.loads(result.output)}
+    assert len([e for e in elements.values() if e["letter"]]) == 31
+    assert elements["sidik_jari"]["deliverable"] is False
+    table = invoke(tmp_path / "home", "catalog", "list").output
+    assert "sidik_jari" in table and "never delivered" in table
+
+
+def test_catalog_check_against_the_demo_source(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    assert invoke(home, "demo-source", "--rows", "100").exit_code == 0
+    result = invoke(home, "catalog", "check")
+    assert result.exit_code == 0, result.output
+    assert "catalog matches the source" in result.output
+
+
+def test_catalog_check_names_mismatches_and_fails(tmp_path: Path) -> None:
+    home = tmp_path / "home"
+    source = tmp_path / "office.db"
+    sqlite3.connect(source).execute('CREATE TABLE "BIODATA_WNI" ("NIK" TEXT)').connection.close()
+    result = CliRunner().invoke(
+        main,
+        ["catalog", "check", "--url", f"sqlite:///{source}"],
+        env={"PKS_GATEWAY_HOME": str(home)},
+    )
+    assert result.exit_code == 1
+    assert (
+        "mismatch: elements.nama_lengkap.source: no column BIODATA_WNI.NAMA_LGKP" in result.output
+    )
+    assert "mismatch(es) between" in result.output
+
+
+def test_catalog_file_errors_are_named(tmp_path: Path) -> None:
+    broken = tmp_path / "catalog.toml"
+    broken.write_text("catalog_version = 1\n", encoding="utf-8")
+    result = CliRunner().invoke(
+        main,
+        ["catalog", "list"],
+        env={"PKS_GATEWAY_HOME": str(tmp_path), "PKS_GATEWAY_CATALOG_PATH": str(broken)},
+    )
+    assert result.exit_code == 1
+    assert f"catalog file {broken}: source: required" in result.output

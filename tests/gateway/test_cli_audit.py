@@ -1,0 +1,95 @@
+"""`pks-gateway audit …` end to end on a real metadata database, including tampering with it."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from tests.gateway.test_cli import invoke
+
+
+@pytest.fixture
+def home(tmp_path: Path) -> Path:
+    result = invoke(tmp_path, "init")  # writes three key.created entries
+    assert result.exit_code == 0, result.output
+    return tmp_path
+
+
+def test_init_records_key_creation(home: Path) -> None:
+    result = invoke(home, "audit", "list", "--json")
+    rows = [json.loads(line) for line in result.output.splitlines() if line.startswith("{")]
+    assert [(r["action"], r["object_id"]) for r in rows] == [
+        ("key.created", "manifest"),
+        ("key.created", "audit"),
+        ("key.created", "pseudonym"),
+    ]
+    assert rows[0]["time"].endswith("+08:00")  # shown in WITA
+    again = invoke(home, "init")
+    assert again.exit_code == 0
+    assert "(3 entries)" in invoke(home, "audit", "list").output
+
+
+def test_list_filters_and_pages(home: Path) -> None:
+    only_audit = invoke(home, "audit", "list", "--json", "--object-id", "audit")
+    assert only_audit.output.count('"seq"') == 1
+    page_two = invoke(home, "audit", "list", "--csv", "--limit", "2", "--page", "2")
+    lines = [line for line in page_two.output.splitlines() if line and line[0].isdigit()]
+    assert len(lines) == 1 and lines[0].startswith("2,")
+    assert "page 2 of 2 (3 entries)" in page_two.output
+
+
+def test_checkpoint_verify_and_prove(home: Path, tmp_path: Path) -> None:
+    kept = tmp_path / "kept.checkpoint"
+    made = invoke(home, "audit", "checkpoint", "--out", str(kept))
+    assert made.exit_code == 0, made.output
+    assert kept.read_text().startswith("paserkab.go.id/pks-gateway/audit\n3\n")
+    verified = invoke(home, "audit", "verify", "--checkpoint", str(kept))
+    assert verified.exit_code == 0, verified.output
+    assert "audit log verifies" in verified.output
+    proof = invoke(home, "audit", "prove", "--entry", "1")
+    assert proof.exit_code == 0
+    assert proof.output.startswith("c2sp.org/tlog-proof@v1\nindex 1\n")
+    consistency = invoke(home, "audit", "prove", "--from", "1")
+    assert consistency.output.startswith("consistency 1 3\n")
+    assert invoke(home, "audit", "prove").exit_code == 2
+    assert invoke(home, "audit", "prove", "--entry", "7").exit_code == 1
+
+
+@pytest.mark.parametrize(
+    ("tamper", "kind"),
+    [
+        ("UPDATE audit_entries SET action = 'key.deleted' WHERE seq = 1", "seq 1"),
+        ("DELETE FROM audit_entries WHERE seq = 1", "seq 1"),
+        ("DELETE FROM audit_entries WHERE seq = 2", "seq 2"),
+    ],
+)
+def test_tampering_in_the_database_fails_verify(home: Path, tamper: str, kind: str) -> None:
+    assert invoke(home, "audit", "checkpoint").exit_code == 0
+    with sqlite3.connect(home / "gateway.db") as connection:
+        connection.execute(tamper)
+    result = invoke(home, "audit", "verify")
+    assert result.exit_code == 1
+    assert "does NOT verify" in result.output
+    assert kind in result.output
+
+
+def test_export_and_verify_export(home: Path, tmp_path: Path) -> None:
+    invoke(home, "audit", "checkpoint")
+    target = tmp_path / "export"
+    exported = invoke(home, "audit", "export", str(target))
+    assert exported.exit_code == 0, exported.output
+    assert (target / "entries.jsonl").read_bytes().count(b"\n") == 3
+    assert invoke(home, "audit", "verify-export", str(target)).exit_code == 0
+    lines = (target / "entries.jsonl").read_bytes().splitlines(keepends=True)
+    (target / "entries.jsonl").write_bytes(lines[0] + lines[2] + lines[1])
+    assert invoke(home, "audit", "verify-export", str(target)).exit_code == 1
+    assert invoke(home, "audit", "export", str(target)).exit_code == 1  # not empty: refused
+
+
+def test_audit_before_init_says_what_to_do(tmp_path: Path) -> None:
+    result = invoke(tmp_path / "fresh", "audit", "verify")
+    assert result.exit_code == 1
+    assert "pks-gateway init" in result.output

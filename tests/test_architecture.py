@@ -1,0 +1,60 @@
+"""The dependency rule of DESIGN.md §2: audit <- agreements <- exports <- gateway, one way only.
+
+Walks every module's imports (static, with ast) and fails on an arrow that points the wrong way,
+and on a module without a docstring saying its job.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+LAYERS = ["audit", "agreements", "exports", "gateway"]
+# Beyond the layer order: packages that must stay free of web and columnar libraries.
+FORBIDDEN_THIRD_PARTY = {
+    "audit": {"flask", "pandas", "werkzeug"},
+    "agreements": {"flask", "werkzeug", "pyarrow", "pandas"},
+    "exports": {"flask", "werkzeug"},
+}
+
+
+def modules() -> list[Path]:
+    return sorted(
+        p for layer in LAYERS for p in (REPO / layer).rglob("*.py") if "versions" not in p.parts
+    )
+
+
+def imported_top_levels(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(REPO)))
+def test_imports_point_one_way(path: Path) -> None:
+    layer = path.relative_to(REPO).parts[0]
+    allowed = set(LAYERS[: LAYERS.index(layer) + 1])
+    ours = imported_top_levels(path) & set(LAYERS)
+    assert ours <= allowed, f"{path.relative_to(REPO)} imports {sorted(ours - allowed)}"
+    banned = imported_top_levels(path) & FORBIDDEN_THIRD_PARTY.get(layer, set())
+    assert not banned, f"{path.relative_to(REPO)} imports {sorted(banned)}"
+
+
+@pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(REPO)))
+def test_every_module_says_its_job(path: Path) -> None:
+    docstring = ast.get_docstring(ast.parse(path.read_text()))
+    assert docstring, f"{path.relative_to(REPO)} has no module docstring"
+
+
+def test_the_rule_catches_a_wrong_way_arrow(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text('"""x."""\nfrom gateway.settings import Settings\nimport exports.source\n')
+    assert imported_top_levels(bad) == {"gateway", "exports"}
