@@ -164,7 +164,16 @@ MASK_KINDS: Mapping[str, MaskKind] = {
         MaskKind(
             "token",
             _TEXTUAL,
-            (Param("length", "int", default=32, minimum=16, maximum=64, doc="hex digits"),),
+            (
+                Param(
+                    "length",
+                    "int",
+                    default=32,
+                    minimum=32,
+                    maximum=64,
+                    doc="hex digits, at least 128 bits",
+                ),
+            ),
             "keyed pseudonym: HMAC-SHA-256 under a secret the gateway holds, as hex",
         ),
         MaskKind("redact", ALL_TYPES, doc="the column stays, every value is empty"),

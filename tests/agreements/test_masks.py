@@ -55,7 +55,7 @@ def test_defaults_are_filled_in_so_the_signed_form_is_explicit() -> None:
         ("nik", {"mask": "partial", "first": -1}, "elements.nik.first", "at least 0"),
         ("nik", {"mask": "partial", "first": True}, "elements.nik.first", "whole number"),
         ("nik", {"mask": "partial", "first": "6"}, "elements.nik.first", "whole number"),
-        ("nik", {"mask": "token", "length": 8}, "elements.nik.length", "at least 16"),
+        ("nik", {"mask": "token", "length": 16}, "elements.nik.length", "at least 32"),
         ("tanggal_lahir", {"mask": "generalize_date"}, "elements.tanggal_lahir.to", "required"),
         ("tanggal_lahir", {"mask": "generalize_date", "to": "decade"},
          "elements.tanggal_lahir.to", "must be one of"),
