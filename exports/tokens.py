@@ -1,0 +1,93 @@
+"""Keyed pseudonyms for the `token` mask: HMAC-SHA-256 of each value, and the per-agreement key.
+
+A NIK has only about 10^10-10^11 plausible values, so an unkeyed hash of one is reversed by brute
+force: every token is keyed. Each agreement gets its own key, derived from the gateway's secret
+with HKDF, so the same person has the same token in every delivery of one agreement (the partner
+can follow people across deliveries) and unrelated tokens under two agreements (two partners cannot
+join their files on the token).
+
+Arrow has no HMAC kernel, so hashing is per value in Python. Instead of `hmac.new` per value (which
+repeats the key schedule: two SHA-256 blocks of padded key) the RFC 2104 inner and outer states are
+computed once per column and copied per value; the output is identical to `hmac.new` and about
+2.5 times as fast (DESIGN.md §6; `bench/masking.py` measures it in each run).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterable
+
+import pyarrow as pa
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+# HKDF's salt is a fixed, public label: the secrecy is in the gateway secret, the label only keeps
+# these keys apart from anything else a future version might derive from the same secret.
+_SALT = b"pks-gateway token key salt v1"
+_INFO_PREFIX = b"pks-gateway token v1\x00"
+TOKEN_KEY_BYTES = 32
+# Shorter secrets than the derived key itself would make the key weaker than its length says.
+MIN_SECRET_BYTES = 32
+_BLOCK = 64  # SHA-256 block size in bytes (RFC 2104's B)
+
+
+def derive_token_key(gateway_secret: bytes, agreement_id: str) -> bytes:
+    """The 32-byte HMAC key for one agreement's tokens.
+
+    `agreement_id` must be stable across the agreement's versions (its id or `short_id`, not a
+    scope hash): an addendum must not change every token the partner already holds.
+    """
+    if len(gateway_secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"the gateway token secret must be at least {MIN_SECRET_BYTES} bytes")
+    if not agreement_id:
+        raise ValueError("an agreement id is required to derive its token key")
+    hkdf = HKDF(
+        algorithm=hashes.SHA256(),
+        length=TOKEN_KEY_BYTES,
+        salt=_SALT,
+        info=_INFO_PREFIX + agreement_id.encode("utf-8"),
+    )
+    return hkdf.derive(gateway_secret)
+
+
+class Tokenizer:
+    """HMAC-SHA-256 under one key, from precomputed inner and outer SHA-256 states (RFC 2104)."""
+
+    def __init__(self, key: bytes, length: int) -> None:
+        if not 1 <= length <= 64:
+            raise ValueError("a token has 1-64 hex digits")
+        if len(key) > _BLOCK:
+            key = hashlib.sha256(key).digest()
+        block = key.ljust(_BLOCK, b"\x00")
+        self._inner = hashlib.sha256(bytes(b ^ 0x36 for b in block))
+        self._outer = hashlib.sha256(bytes(b ^ 0x5C for b in block))
+        self.length = length
+
+    def token(self, value: bytes) -> str:
+        inner = self._inner.copy()
+        inner.update(value)
+        outer = self._outer.copy()
+        outer.update(inner.digest())
+        return outer.hexdigest()[: self.length]
+
+    def tokens(self, values: Iterable[bytes | None]) -> list[str | None]:
+        """One token per value, None for None. The hot loop: attribute look-ups hoisted."""
+        inner_copy, outer_copy, length = self._inner.copy, self._outer.copy, self.length
+        out: list[str | None] = []
+        append = out.append
+        for value in values:
+            if value is None:
+                append(None)
+                continue
+            inner = inner_copy()
+            inner.update(value)
+            outer = outer_copy()
+            outer.update(inner.digest())
+            append(outer.hexdigest()[:length])
+        return out
+
+    def column(self, column: pa.Array) -> pa.Array:
+        """Tokens of a string column (UTF-8 bytes of each value), nulls kept, as `pa.string()`."""
+        # Casting to binary hands Python the UTF-8 bytes directly: no str -> bytes encode per row.
+        raw = column.cast(pa.binary()).to_pylist()
+        return pa.array(self.tokens(raw), type=pa.string())
