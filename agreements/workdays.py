@@ -44,9 +44,13 @@ class WorkCalendar:
 
     @classmethod
     def with_days_off(
-        cls, days: Iterable[date], *, package_joint_leave: bool = False
+        cls,
+        days: Iterable[date],
+        *,
+        package_joint_leave: bool = False,
+        time_zone: ZoneInfo = OFFICE_TIME_ZONE,
     ) -> WorkCalendar:
-        return cls(extra_days_off=frozenset(days), package_joint_leave=package_joint_leave)
+        return cls(frozenset(days), package_joint_leave, time_zone)
 
     @property
     def _categories(self) -> tuple[str, ...]:

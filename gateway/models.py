@@ -8,5 +8,6 @@ from __future__ import annotations
 from sqlalchemy import MetaData
 
 from audit.schema import metadata as audit_metadata
+from gateway.store.tables import metadata as store_metadata
 
-metadata: list[MetaData] = [audit_metadata]
+metadata: list[MetaData] = [audit_metadata, store_metadata]

@@ -15,6 +15,7 @@ import types
 import typing
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,12 +54,18 @@ class Settings:
     catalog_path: Path | None = None  # None: the shipped config/catalog.toml
     regions_path: Path | None = None  # None: the shipped config/wilayah_paser.csv
     timezone: str = "Asia/Makassar"
+    # Cuti bersama: extra days off beyond the public holidays, comma-separated ISO dates.
+    days_off: str = ""
     audit_origin: str = "paserkab.go.id/pks-gateway/audit"
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
 
     # --- derived places -------------------------------------------------------------------
+    @property
+    def days_off_dates(self) -> tuple[date, ...]:
+        return tuple(date.fromisoformat(d.strip()) for d in self.days_off.split(",") if d.strip())
+
     @property
     def metadata_url(self) -> str:
         return self.database_url or f"sqlite:///{self.home / 'gateway.db'}"
@@ -218,6 +225,11 @@ def _checked(settings: Settings) -> Settings:
                 make_url(url)
             except ArgumentError:
                 raise SettingsError(f"setting {key!r} is not a SQLAlchemy database URL") from None
+    try:
+        _ = settings.days_off_dates
+    except ValueError:
+        message = "setting 'days_off' must be comma-separated dates (YYYY-MM-DD)"
+        raise SettingsError(message) from None
     if not settings.audit_origin.strip() or "\n" in settings.audit_origin:
         raise SettingsError("setting 'audit_origin' must be one non-empty line")
     return dataclasses.replace(settings, log_level=settings.log_level.upper())

@@ -12,6 +12,7 @@ from typing import Any
 import click
 
 from agreements.catalog import CatalogError
+from agreements.errors import DomainError
 from exports.demo_source import DemoSourceError
 from exports.source import SourceUnavailable
 from gateway.keys import KeyFileError
@@ -24,6 +25,7 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     SourceUnavailable,
     DemoSourceError,
     CatalogError,
+    DomainError,
     FileExistsError,
     PermissionError,
 )
@@ -59,9 +61,9 @@ def settings_of(ctx: click.Context) -> Settings:
 
 def _register() -> None:
     # Imported here, not at the top, so that each module can import `main`'s helpers above.
-    from gateway.cli import admin, audit, catalog, demo
+    from gateway.cli import admin, agreements, audit, catalog, demo, requests, staff
 
-    for module in (admin, demo, catalog, audit):
+    for module in (admin, demo, catalog, staff, requests, agreements, audit):
         for command in module.COMMANDS:
             main.add_command(command)
 

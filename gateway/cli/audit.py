@@ -10,22 +10,18 @@ import base64
 import csv
 import json
 import sys
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import Connection
-from sqlalchemy.exc import OperationalError
 
 from audit import log, tree
 from audit.checkpoint import CheckpointError
 from audit.export import export_log, verify_export
 from audit.verify import VerifyReport, verify_log
-from gateway import db
 from gateway.cli import settings_of
+from gateway.cli.common import metadata_connection
 from gateway.keys import load_signing_key
 from gateway.settings import Settings
 
@@ -33,25 +29,6 @@ from gateway.settings import Settings
 @click.group()
 def audit() -> None:
     """The tamper-evident audit log (docs/audit.md)."""
-
-
-@contextmanager
-def metadata_connection(settings: Settings, *, write: bool = False) -> Iterator[Connection]:
-    engine = db.metadata_engine(settings.metadata_url)
-    try:
-        try:
-            ready = db.current_revision(engine) == db.head_revision(engine)
-        except OperationalError:
-            ready = False
-        if not ready:
-            raise click.ClickException(
-                f"the metadata database {settings.describe()['database_url']} is not set up: "
-                "run `pks-gateway init`"
-            )
-        with engine.begin() if write else engine.connect() as connection:
-            yield connection
-    finally:
-        engine.dispose()
 
 
 def audit_public_key(settings: Settings) -> Any:

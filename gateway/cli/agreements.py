@@ -1,0 +1,276 @@
+"""`pks-gateway agreement`: register, show, sign, verify, compare and change agreements (PKS).
+
+The Kepala Dinas signs on their own computer: `agreement canonical ID > pks.json`, then
+`ssh-keygen -Y sign -n pks-agreement -f KEY pks.json`, then `agreement attach-signature ID
+pks.json.sig`. `agreement sign --key FILE` does the same in one step, for the demo.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+import click
+
+from agreements.canonical import SIGNATURE_NAMESPACE
+from agreements.scope_toml import dumps_scope_toml, load_scope_toml
+from agreements.signing import load_private_key, sign
+from agreements.workflow import AgreementAction
+from gateway.cli import settings_of
+from gateway.cli.common import (
+    AS_HELP,
+    catalog_of,
+    metadata_connection,
+    now,
+    ready_engine,
+    region_codes,
+)
+from gateway.services import agreements as service
+
+VERSION = click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    help="Version number (default: the current one).",
+)
+ACTOR = click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
+
+
+@click.group()
+def agreement() -> None:
+    """Agreements (PKS): scopes, signatures, versions, status (docs/agreements.md)."""
+
+
+@agreement.command(name="import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@ACTOR
+@click.pass_context
+def import_command(ctx: click.Context, file: Path, actor: str) -> None:
+    """Register a PKS signed on paper (a scope TOML file) as a draft awaiting the Kepala Dinas's
+    digital signature. A file with the next version of an existing agreement is an amendment."""
+    settings = settings_of(ctx)
+    identity, scope = load_scope_toml(
+        file, catalog_of(settings), region_codes=region_codes(settings)
+    )
+    with ready_engine(settings) as engine:
+        details = service.import_scope(engine, actor, identity, scope, now=now())
+    click.echo(f"agreement {identity.short_id} version {identity.version} registered as a draft")
+    click.echo(f"scope hash {details['scope_hash']}")
+
+
+@agreement.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def list_command(ctx: click.Context, as_json: bool) -> None:
+    """List agreements with their current version and status."""
+    with metadata_connection(settings_of(ctx)) as connection:
+        rows = service.list_agreements(connection)
+    if as_json:
+        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        return
+    for row in rows:
+        click.echo(
+            f"{row['short_id']:<32} v{row['version']:<3} {row['status']:<10} "
+            f"until {row['valid_until']}  {row['number']}"
+        )
+
+
+@agreement.command(name="show")
+@click.argument("short_id")
+@VERSION
+@click.option("--json", "as_json", is_flag=True, help="Identity, scope and status as JSON.")
+@click.option("--toml", "as_toml", is_flag=True, help="The scope as an importable TOML file.")
+@click.pass_context
+def show(
+    ctx: click.Context, short_id: str, version: int | None, as_json: bool, as_toml: bool
+) -> None:
+    """Show one agreement version: identity, status, signature, scope."""
+    settings = settings_of(ctx)
+    with metadata_connection(settings) as connection:
+        stored = service.load_version(connection, short_id, version)
+        events = service.history(connection, stored.agreement_id)
+    if as_toml:
+        scope = stored.parsed_scope(catalog_of(settings), region_codes(settings))
+        from agreements.canonical import AgreementIdentity
+
+        click.echo(
+            dumps_scope_toml(AgreementIdentity.from_json(dict(stored.identity)), scope), nl=False
+        )
+        return
+    summary = {
+        "agreement": dict(stored.identity),
+        "status": stored.status.value,
+        "current": stored.is_current,
+        "scope_hash": stored.scope_hash,
+        "signed_by_key": stored.signer_fingerprint,
+        "signed_at": stored.signed_at.isoformat() if stored.signed_at else None,
+        "scope": dict(stored.scope),
+        "history": [
+            {
+                "version": e["version"],
+                "action": e["action"],
+                "actor": e["actor"],
+                "at": str(e["at"]),
+                "notes": e["notes"],
+            }
+            for e in events
+        ],
+    }
+    if as_json:
+        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
+        return
+    zone = settings.zone
+    click.echo(f"{stored.number}  ({stored.short_id}, version {stored.version})")
+    click.echo(f"institution  {stored.institution}")
+    click.echo(f"status       {stored.status.value}{'' if stored.is_current else ' (not current)'}")
+    click.echo(f"scope hash   {stored.scope_hash}")
+    if stored.signed_at:
+        click.echo(
+            f"signed       {stored.signed_at.astimezone(zone):%Y-%m-%d %H:%M} "
+            f"by key {stored.signer_fingerprint}"
+        )
+    validity = stored.scope["validity"]
+    click.echo(f"valid        {validity['start']} to {validity['end']}")
+    click.echo("elements")
+    for key, mask in stored.scope["elements"].items():
+        params = ", ".join(f"{k}={v}" for k, v in mask.items() if k != "mask")
+        click.echo(f"  {key:<24} {mask['mask']}{f' ({params})' if params else ''}")
+    click.echo(f"filter       {json.dumps(stored.scope['filter'], ensure_ascii=False)}")
+    for recipient in stored.scope["recipients"]:
+        click.echo(f"recipient    {recipient['name']} <{recipient['contact']}>")
+
+
+@agreement.command(name="canonical")
+@click.argument("short_id")
+@VERSION
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Write to this file instead of standard output.",
+)
+@click.pass_context
+def canonical(ctx: click.Context, short_id: str, version: int | None, out: Path | None) -> None:
+    """The exact bytes a signature covers (RFC 8785 JSON), for `ssh-keygen -Y sign`. Default: the
+    newest version (the one awaiting a signature)."""
+    with metadata_connection(settings_of(ctx)) as connection:
+        wanted = version or service.latest_version(connection, short_id)
+        data = service.load_version(connection, short_id, wanted).canonical_bytes()
+    if out is None:
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        out.write_bytes(data)
+        click.echo(
+            f"wrote {out} ({len(data)} bytes); sign with: ssh-keygen -Y sign -n "
+            f"{SIGNATURE_NAMESPACE} -f KEY {out}",
+            err=True,
+        )
+
+
+@agreement.command(name="attach-signature")
+@click.argument("short_id")
+@click.argument("signature_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@VERSION
+@ACTOR
+@click.pass_context
+def attach_signature(
+    ctx: click.Context, short_id: str, signature_file: Path, version: int | None, actor: str
+) -> None:
+    """Attach the Kepala Dinas's SSHSIG signature (ssh-keygen -Y sign output) after verifying it."""
+    armored = signature_file.read_text(encoding="utf-8")
+    _attach(ctx, short_id, armored, version, actor)
+
+
+@agreement.command(name="sign")
+@click.argument("short_id")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The Kepala Dinas's OpenSSH Ed25519 private key (demo).",
+)
+@VERSION
+@ACTOR
+@click.pass_context
+def sign_command(
+    ctx: click.Context, short_id: str, key_file: Path, version: int | None, actor: str
+) -> None:
+    """Sign with a private key file and attach: the demo's shortcut for the two steps above."""
+    with metadata_connection(settings_of(ctx)) as connection:
+        wanted = version or service.latest_version(connection, short_id)
+        data = service.load_version(connection, short_id, wanted).canonical_bytes()
+    armored = sign(data, load_private_key(key_file.read_bytes()), SIGNATURE_NAMESPACE)
+    _attach(ctx, short_id, armored, wanted, actor)
+
+
+def _attach(
+    ctx: click.Context, short_id: str, armored: str, version: int | None, actor: str
+) -> None:
+    with ready_engine(settings_of(ctx)) as engine:
+        verified = service.attach_signature(
+            engine, actor, short_id, armored, now=now(), version=version
+        )
+        with engine.connect() as connection:
+            stored = service.load_version(
+                connection, short_id, version or service.latest_version(connection, short_id)
+            )
+    click.echo(f"signature by {verified.principal} ({verified.fingerprint}) verified and attached")
+    click.echo(f"agreement {short_id} version {stored.version} is {stored.status.value}")
+
+
+@agreement.command(name="verify")
+@click.argument("short_id")
+@VERSION
+@click.pass_context
+def verify(ctx: click.Context, short_id: str, version: int | None) -> None:
+    """Rebuild the signed bytes from the stored scope and check the hash and the signature."""
+    with metadata_connection(settings_of(ctx)) as connection:
+        stored, verified = service.verify_version(connection, short_id, version)
+    click.echo(
+        f"agreement {short_id} version {stored.version}: signature by "
+        f"{verified.principal} ({verified.fingerprint}) verifies; scope hash "
+        f"{stored.scope_hash}"
+    )
+
+
+@agreement.command(name="diff")
+@click.argument("short_id")
+@click.option("--from", "old", type=click.IntRange(min=1), help="Default: the previous version.")
+@click.option("--to", "new", type=click.IntRange(min=1), help="Default: the newest version.")
+@click.pass_context
+def diff(ctx: click.Context, short_id: str, old: int | None, new: int | None) -> None:
+    """What an amendment changes: elements, masks, filter, recipients, then every other field."""
+    settings = settings_of(ctx)
+    with metadata_connection(settings) as connection:
+        new = new or service.latest_version(connection, short_id)
+        old = old or new - 1
+        if old < 1:
+            raise click.ClickException(f"agreement {short_id} has only version {new}")
+        changes = service.version_diff(
+            connection, short_id, old, new, catalog_of(settings), region_codes(settings)
+        )
+    click.echo(f"agreement {short_id}: version {old} -> {new}, {len(changes)} change(s)")
+    for change in changes:
+        click.echo(f"  {change}")
+
+
+def _status_command(action: AgreementAction) -> click.Command:
+    @click.command(name=action.value, help=f"{action.value.capitalize()} the current version.")
+    @click.argument("short_id")
+    @click.option("--reason", required=True, help="Why (recorded in the history and audit log).")
+    @ACTOR
+    @click.pass_context
+    def command(ctx: click.Context, short_id: str, reason: str, actor: str) -> None:
+        with ready_engine(settings_of(ctx)) as engine:
+            status = service.change_status(engine, actor, short_id, action, now=now(), notes=reason)
+        click.echo(f"agreement {short_id} is {status.value}")
+
+    return command
+
+
+for _action in (AgreementAction.SUSPEND, AgreementAction.RESUME, AgreementAction.REVOKE):
+    agreement.add_command(_status_command(_action))
+
+COMMANDS = (agreement,)

@@ -1,0 +1,72 @@
+"""What the subject modules of the CLI share: the metadata database once it is set up, the
+catalog and region codes, and the office clock."""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from functools import cache
+from pathlib import Path
+
+import click
+from sqlalchemy import Connection, Engine
+from sqlalchemy.exc import OperationalError
+
+from agreements.catalog import Catalog, load_catalog
+from agreements.workdays import WorkCalendar
+from gateway import db
+from gateway.settings import Settings
+
+AS_HELP = (
+    "The staff member doing this (see `staff list`). Attribution, not authentication: login "
+    "comes with the web UI."
+)
+
+
+@contextmanager
+def ready_engine(settings: Settings) -> Iterator[Engine]:
+    """The metadata database engine, or a clear error if `init` has not set it up."""
+    engine = db.metadata_engine(settings.metadata_url)
+    try:
+        try:
+            ready = db.current_revision(engine) == db.head_revision(engine)
+        except OperationalError:
+            ready = False
+        if not ready:
+            raise click.ClickException(
+                f"the metadata database {settings.describe()['database_url']} is not set up: "
+                "run `pks-gateway init`"
+            )
+        yield engine
+    finally:
+        engine.dispose()
+
+
+@contextmanager
+def metadata_connection(settings: Settings, *, write: bool = False) -> Iterator[Connection]:
+    with ready_engine(settings) as engine, engine.begin() if write else engine.connect() as c:
+        yield c
+
+
+def catalog_of(settings: Settings) -> Catalog:
+    return load_catalog(settings.catalog_file)
+
+
+def region_codes(settings: Settings) -> frozenset[str]:
+    return _region_codes(settings.regions_file)
+
+
+@cache
+def _region_codes(path: Path) -> frozenset[str]:
+    with path.open(encoding="utf-8", newline="") as file:
+        return frozenset(row["kode"] for row in csv.DictReader(file))
+
+
+def now() -> datetime:
+    return datetime.now(UTC)
+
+
+def work_calendar(settings: Settings) -> WorkCalendar:
+    return WorkCalendar.with_days_off(settings.days_off_dates, time_zone=settings.zone)

@@ -1,0 +1,109 @@
+"""`pks-gateway staff` and `pks-gateway signer`: who acts in the SOP, and whose keys may sign.
+
+Attribution, not authentication: `--as NAME` says which registered staff member is acting, and
+role rules are enforced on that name; login comes with the web UI.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import click
+
+from gateway.cli import settings_of
+from gateway.cli.common import AS_HELP, metadata_connection, now, ready_engine
+from gateway.services import staff as service
+
+
+@click.group()
+def staff() -> None:
+    """The staff registry (attribution for every SOP step)."""
+
+
+@staff.command(name="add")
+@click.argument("name")
+@click.option(
+    "--role",
+    required=True,
+    help="petugas_adb, pejabat_fungsional, kepala_bidang, kepala_dinas, compliance or admin.",
+)
+@click.option("--as", "actor", metavar="NAME", help=AS_HELP + " Needed once anyone is registered.")
+@click.pass_context
+def add_staff(ctx: click.Context, name: str, role: str, actor: str | None) -> None:
+    """Register a staff member with a role (the first one needs no --as: it bootstraps)."""
+    with ready_engine(settings_of(ctx)) as engine:
+        service.add_staff(engine, name, service.parse_role(role), by=actor, now=now())
+    click.echo(f"staff member {name} added as {service.parse_role(role).value}")
+
+
+@staff.command(name="list")
+@click.option("--json", "as_json", is_flag=True)
+@click.pass_context
+def list_staff(ctx: click.Context, as_json: bool) -> None:
+    """List staff members and their roles."""
+    with metadata_connection(settings_of(ctx)) as connection:
+        rows = service.list_staff(connection)
+    if as_json:
+        click.echo(json.dumps([{"name": n, "role": r} for n, r in rows], indent=2))
+    for name, role in [] if as_json else rows:
+        click.echo(f"{name:<40} {role}")
+
+
+@click.group()
+def signer() -> None:
+    """Kepala Dinas keys allowed to sign agreements (OpenSSH allowed_signers)."""
+
+
+@signer.command(name="add")
+@click.argument("principal")
+@click.option(
+    "--key",
+    "key_file",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The Ed25519 public key file (e.g. id_ed25519.pub).",
+)
+@click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
+@click.pass_context
+def add_signer(ctx: click.Context, principal: str, key_file: Path, actor: str) -> None:
+    """Allow PRINCIPAL (a Kepala Dinas on the staff list) to sign with this key."""
+    line = key_file.read_text(encoding="utf-8").strip()
+    with ready_engine(settings_of(ctx)) as engine:
+        fingerprint = service.add_signer(engine, principal, line, by=actor, now=now())
+    click.echo(f"signer {principal} added: {fingerprint}")
+
+
+@signer.command(name="list")
+@click.option(
+    "--allowed-signers",
+    "as_file",
+    is_flag=True,
+    help="Print the current keys as an OpenSSH allowed_signers file.",
+)
+@click.pass_context
+def list_signers(ctx: click.Context, as_file: bool) -> None:
+    """List signer keys, revoked ones marked."""
+    with metadata_connection(settings_of(ctx)) as connection:
+        rows = service.signer_rows(connection)
+    for row in rows:
+        if as_file:
+            if row["revoked_at"] is None:
+                click.echo(row["allowed_signers_line"])
+            continue
+        state = f"revoked {row['revoked_at']}" if row["revoked_at"] else "active"
+        click.echo(f"{row['principal']:<30} {row['fingerprint']}  {state}")
+
+
+@signer.command(name="revoke")
+@click.argument("fingerprint")
+@click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
+@click.pass_context
+def revoke_signer(ctx: click.Context, fingerprint: str, actor: str) -> None:
+    """Revoke a key (SHA256:...): signatures it makes from now on are refused."""
+    with ready_engine(settings_of(ctx)) as engine:
+        service.revoke_signer(engine, fingerprint, by=actor, now=now())
+    click.echo(f"key {fingerprint} revoked")
+
+
+COMMANDS = (staff, signer)

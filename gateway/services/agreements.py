@@ -1,0 +1,501 @@
+"""Agreements (PKS) and their versions: register a scope, sign it, verify it, change its status.
+
+A version's identity and scope are stored as the exact JSON the canonical form is built from, and
+verification rebuilds the RFC 8785 bytes from those columns: a scope edited in the database after
+signing no longer matches its stored hash or its signature. A version becomes active only with a
+signature that verifies against a registered, unrevoked Kepala Dinas key; an amendment (version
+n+1, chained to version n's scope hash) supersedes version n when it is signed.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import rfc8785
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from agreements.canonical import (
+    CANONICAL_FORMAT,
+    SIGNATURE_NAMESPACE,
+    AgreementIdentity,
+)
+from agreements.diff import Change, diff
+from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPermitted
+from agreements.policy import CatalogLike
+from agreements.scope import Scope
+from agreements.signing import VerifiedSignature
+from agreements.signing import verify as verify_signature
+from agreements.workflow import (
+    AgreementAction,
+    AgreementStatus,
+    Role,
+    apply_agreement,
+    ensure_executable,
+)
+from audit.log import as_utc
+from gateway.services.actions import Actor, Outcome, perform
+from gateway.services.staff import allowed_signers
+from gateway.store.tables import agreement_events, agreement_versions, agreements
+
+DRAFTERS = frozenset({Role.PEJABAT_FUNGSIONAL, Role.ADMIN})
+
+
+@dataclass(frozen=True)
+class StoredVersion:
+    agreement_id: int
+    short_id: str
+    number: str
+    institution: str
+    request_id: int | None
+    version: int
+    identity: Mapping[str, Any]
+    scope: Mapping[str, Any]
+    scope_hash: str
+    status: AgreementStatus
+    signature: str | None
+    signer_fingerprint: str | None
+    signed_at: datetime | None
+    is_current: bool
+
+    def canonical_bytes(self) -> bytes:
+        """The bytes the signature covers, rebuilt from the stored columns (not from a Scope)."""
+        document: dict[str, Any] = {
+            "format": CANONICAL_FORMAT,
+            "agreement": self.identity,
+            "scope": self.scope,
+        }
+        return rfc8785.dumps(document)
+
+    def parsed_scope(self, catalog: CatalogLike, region_codes: Collection[str]) -> Scope:
+        return Scope.from_dict(self.scope, catalog, region_codes=region_codes)
+
+
+def register_version(
+    connection: Connection,
+    actor: Actor,
+    identity: AgreementIdentity,
+    scope: Scope,
+    now: datetime,
+    *,
+    request_id: int | None = None,
+) -> dict[str, Any]:
+    """Store a draft version: a new agreement (version 1), a re-draft of an unsigned version, or
+    an amendment (version n+1 chained to n). Audit details of what was stored."""
+    if actor.role not in DRAFTERS:
+        raise NotPermitted(
+            f"drafting a scope is done by pejabat_fungsional, not {actor.role.value}"
+        )
+    from agreements.canonical import scope_hash
+
+    hashed = scope_hash(identity, scope)
+    row = (
+        connection.execute(select(agreements).where(agreements.c.short_id == identity.short_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        if identity.version != 1:
+            raise Invalid("agreement.version", "a new agreement starts at version 1")
+        number_taken = select(agreements.c.id).where(agreements.c.number == identity.number)
+        if connection.execute(number_taken).first() is not None:
+            raise Conflict(f"agreement number {identity.number} is registered under another id")
+        agreement_id = connection.execute(
+            insert(agreements)
+            .values(
+                short_id=identity.short_id,
+                number=identity.number,
+                institution=identity.institution,
+                request_id=request_id,
+            )
+            .returning(agreements.c.id)
+        ).scalar_one()
+    else:
+        agreement_id = row["id"]
+        if row["number"] != identity.number:
+            raise Conflict(f"agreement {identity.short_id} has another official number")
+        if request_id is not None:
+            connection.execute(
+                update(agreements)
+                .where(agreements.c.id == agreement_id)
+                .values(request_id=request_id)
+            )
+    existing = _version_row(connection, agreement_id, identity.version)
+    values = {
+        "identity_json": json.dumps(identity.to_json(), ensure_ascii=False),
+        "scope_json": json.dumps(scope.to_json(), ensure_ascii=False),
+        "scope_hash": hashed,
+    }
+    if existing is not None:
+        if existing["status"] != AgreementStatus.DRAFT.value or existing["signature"]:
+            raise Conflict(f"agreement {identity.short_id} version {identity.version} is signed")
+        connection.execute(
+            update(agreement_versions)
+            .where(agreement_versions.c.id == existing["id"])
+            .values(**values)
+        )
+    else:
+        latest = _latest_version(connection, agreement_id)
+        if identity.version != latest + 1:
+            raise Invalid(
+                "agreement.version", f"the next version of {identity.short_id} is {latest + 1}"
+            )
+        if latest:
+            previous = _version_row(connection, agreement_id, latest)
+            assert previous is not None
+            if previous["status"] == AgreementStatus.DRAFT.value:
+                raise Conflict(f"version {latest} of {identity.short_id} is not signed yet")
+            if identity.previous_scope_hash != previous["scope_hash"]:
+                raise Invalid(
+                    "agreement.previous_scope_hash", f"must be the scope hash of version {latest}"
+                )
+        connection.execute(
+            insert(agreement_versions).values(
+                agreement_id=agreement_id,
+                version=identity.version,
+                status="draft",
+                created_at=now,
+                **values,
+            )
+        )
+    _event(connection, agreement_id, identity.version, "draft", actor, now, "")
+    return {"agreement": identity.short_id, "version": identity.version, "scope_hash": hashed}
+
+
+def import_scope(
+    engine: Engine, by: str, identity: AgreementIdentity, scope: Scope, *, now: datetime
+) -> dict[str, Any]:
+    """`agreement import`: a PKS signed on paper, registered as a draft awaiting the digital
+    signature of the Kepala Dinas."""
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        details = register_version(connection, actor, identity, scope, now)
+        return Outcome(identity.short_id, details, details)
+
+    outcome = perform(
+        engine,
+        by,
+        action="agreement.import",
+        object_type="agreement",
+        object_id=identity.short_id,
+        now=now,
+        work=work,
+    )
+    return dict(outcome.value)
+
+
+def attach_signature(
+    engine: Engine,
+    by: str,
+    short_id: str,
+    armored: str,
+    *,
+    now: datetime,
+    version: int | None = None,
+) -> VerifiedSignature:
+    """Verify the Kepala Dinas's SSHSIG over the canonical bytes and store it. An imported
+    agreement (no SOP request) becomes active at once; one drafted through the SOP becomes active
+    at step 7 (`request sign`)."""
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        if actor.role is not Role.KEPALA_DINAS:
+            raise NotPermitted(f"signing is done by kepala_dinas, not {actor.role.value}")
+        stored = load_version(connection, short_id, version or latest_version(connection, short_id))
+        if stored.status is not AgreementStatus.DRAFT or stored.signature:
+            raise Conflict(f"agreement {short_id} version {stored.version} is already signed")
+        listed, revoked = allowed_signers(connection, now)
+        verified = verify_signature(
+            stored.canonical_bytes(),
+            armored,
+            SIGNATURE_NAMESPACE,
+            listed,
+            principal=actor.name,
+            revoked=revoked,
+            now=now,
+        )
+        connection.execute(
+            update(agreement_versions)
+            .where(
+                agreement_versions.c.agreement_id == stored.agreement_id,
+                agreement_versions.c.version == stored.version,
+            )
+            .values(signature=armored, signer_fingerprint=verified.fingerprint, signed_at=now)
+        )
+        details: dict[str, Any] = {
+            "version": stored.version,
+            "key": verified.fingerprint,
+            "scope_hash": stored.scope_hash,
+        }
+        if stored.request_id is None:
+            activate(connection, actor, short_id, stored.version, now)
+            details["status"] = AgreementStatus.ACTIVE.value
+        return Outcome(short_id, details, verified)
+
+    outcome = perform(
+        engine,
+        by,
+        action="agreement.signature",
+        object_type="agreement",
+        object_id=short_id,
+        now=now,
+        work=work,
+    )
+    result: VerifiedSignature = outcome.value
+    return result
+
+
+def activate(
+    connection: Connection, actor: Actor, short_id: str, version: int, now: datetime
+) -> None:
+    """Draft -> active; the version it amends becomes superseded. Needs a stored signature."""
+    stored = load_version(connection, short_id, version)
+    if not stored.signature:
+        raise Invalid(
+            "signature",
+            f"agreement {short_id} version {version} carries no verified "
+            "Kepala Dinas signature (agreement attach-signature)",
+        )
+    _set_status(
+        connection, stored, apply_agreement(stored.status, AgreementAction.SIGN, actor.role)
+    )
+    _event(connection, stored.agreement_id, version, "sign", actor, now, "")
+    if version > 1:
+        previous = load_version(connection, short_id, version - 1)
+        if previous.status in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
+            _set_status(
+                connection,
+                previous,
+                apply_agreement(previous.status, AgreementAction.SUPERSEDE, actor.role),
+            )
+            _event(connection, stored.agreement_id, version - 1, "supersede", actor, now, "")
+
+
+def change_status(
+    engine: Engine, by: str, short_id: str, action: AgreementAction, *, now: datetime, notes: str
+) -> AgreementStatus:
+    """suspend, resume or revoke the current version."""
+    if not notes.strip():
+        raise Invalid("reason", f"required to {action.value}")
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        stored = load_version(connection, short_id, None)
+        target = apply_agreement(stored.status, action, actor.role)
+        _set_status(connection, stored, target)
+        _event(connection, stored.agreement_id, stored.version, action.value, actor, now, notes)
+        return Outcome(short_id, {"version": stored.version, "status": target.value}, target)
+
+    outcome = perform(
+        engine,
+        by,
+        action=f"agreement.{action.value}",
+        object_type="agreement",
+        object_id=short_id,
+        now=now,
+        work=work,
+    )
+    return AgreementStatus(outcome.value)
+
+
+def verify_version(
+    connection: Connection, short_id: str, version: int | None = None
+) -> tuple[StoredVersion, VerifiedSignature]:
+    """Rebuild the canonical bytes from the stored scope and check hash and signature; BadSignature
+    names the agreement when anything differs from what was signed."""
+    stored = load_version(connection, short_id, version)
+    where = f"agreement {short_id} version {stored.version}"
+    if stored.signature is None or stored.signed_at is None:
+        raise BadSignature("unsigned", f"{where}: not signed")
+    from hashlib import sha256
+
+    if sha256(stored.canonical_bytes()).hexdigest() != stored.scope_hash:
+        raise BadSignature(
+            "scope changed",
+            f"{where}: the stored scope differs from the signed one (scope hash mismatch)",
+        )
+    listed, revoked = allowed_signers(connection, stored.signed_at)
+    try:
+        verified = verify_signature(
+            stored.canonical_bytes(),
+            stored.signature,
+            SIGNATURE_NAMESPACE,
+            listed,
+            revoked=revoked,
+            now=stored.signed_at,
+        )
+    except BadSignature as error:
+        raise BadSignature(error.rule, f"{where}: {error.message}") from None
+    return stored, verified
+
+
+def executable_version(
+    connection: Connection, short_id: str, today: date
+) -> tuple[StoredVersion, VerifiedSignature]:
+    """The version step 8 may run: current, active, unexpired, and its signature verifies."""
+    stored, verified = verify_version(connection, short_id, None)
+    validity = stored.scope["validity"]
+    ensure_executable(
+        short_id,
+        stored.status,
+        is_current=stored.is_current,
+        valid_from=date.fromisoformat(validity["start"]),
+        valid_until=date.fromisoformat(validity["end"]),
+        today=today,
+    )
+    return stored, verified
+
+
+def load_version(connection: Connection, short_id: str, version: int | None) -> StoredVersion:
+    """A version (default: the current one — the newest that was ever signed, else the draft)."""
+    row = (
+        connection.execute(select(agreements).where(agreements.c.short_id == short_id))
+        .mappings()
+        .first()
+    )
+    if row is None:
+        raise NotFound("agreement", short_id)
+    current = _current_version(connection, row["id"])
+    wanted = current if version is None else version
+    found = _version_row(connection, row["id"], wanted)
+    if found is None:
+        raise NotFound("agreement version", f"{short_id} v{wanted}")
+    return StoredVersion(
+        agreement_id=row["id"],
+        short_id=short_id,
+        number=row["number"],
+        institution=row["institution"],
+        request_id=row["request_id"],
+        version=wanted,
+        identity=json.loads(found["identity_json"]),
+        scope=json.loads(found["scope_json"]),
+        scope_hash=found["scope_hash"],
+        status=AgreementStatus(found["status"]),
+        signature=found["signature"],
+        signer_fingerprint=found["signer_fingerprint"],
+        signed_at=as_utc(found["signed_at"]) if found["signed_at"] else None,
+        is_current=wanted == current,
+    )
+
+
+def version_diff(
+    connection: Connection,
+    short_id: str,
+    old: int,
+    new: int,
+    catalog: CatalogLike,
+    region_codes: Collection[str],
+) -> list[Change]:
+    before = load_version(connection, short_id, old).parsed_scope(catalog, region_codes)
+    after = load_version(connection, short_id, new).parsed_scope(catalog, region_codes)
+    return diff(before, after)
+
+
+def list_agreements(connection: Connection) -> list[dict[str, Any]]:
+    rows = connection.execute(select(agreements).order_by(agreements.c.short_id)).mappings()
+    listed = []
+    for row in rows:
+        stored = load_version(connection, row["short_id"], None)
+        listed.append(
+            {
+                "short_id": row["short_id"],
+                "number": row["number"],
+                "institution": row["institution"],
+                "version": stored.version,
+                "status": stored.status.value,
+                "valid_until": stored.scope["validity"]["end"],
+            }
+        )
+    return listed
+
+
+def history(connection: Connection, agreement_id: int) -> list[dict[str, Any]]:
+    rows = connection.execute(
+        select(agreement_events)
+        .where(agreement_events.c.agreement_id == agreement_id)
+        .order_by(agreement_events.c.id)
+    )
+    return [dict(row) for row in rows.mappings()]
+
+
+def latest_version(connection: Connection, short_id: str) -> int:
+    """The newest version number, signed or not (what a signer signs next)."""
+    found = connection.execute(select(agreements.c.id).where(agreements.c.short_id == short_id))
+    agreement_id = found.scalar_one_or_none()
+    if agreement_id is None:
+        raise NotFound("agreement", short_id)
+    return _latest_version(connection, agreement_id)
+
+
+def agreement_of_request(connection: Connection, request_id: int) -> str | None:
+    found = connection.execute(
+        select(agreements.c.short_id).where(agreements.c.request_id == request_id)
+    )
+    return found.scalar_one_or_none()
+
+
+def _current_version(connection: Connection, agreement_id: int) -> int:
+    signed = connection.execute(
+        select(func.max(agreement_versions.c.version)).where(
+            agreement_versions.c.agreement_id == agreement_id,
+            agreement_versions.c.status != AgreementStatus.DRAFT.value,
+        )
+    ).scalar_one_or_none()
+    return int(signed) if signed else _latest_version(connection, agreement_id)
+
+
+def _latest_version(connection: Connection, agreement_id: int) -> int:
+    latest = connection.execute(
+        select(func.max(agreement_versions.c.version)).where(
+            agreement_versions.c.agreement_id == agreement_id
+        )
+    ).scalar_one_or_none()
+    return int(latest or 0)
+
+
+def _version_row(connection: Connection, agreement_id: int, version: int) -> dict[str, Any] | None:
+    row = (
+        connection.execute(
+            select(agreement_versions).where(
+                agreement_versions.c.agreement_id == agreement_id,
+                agreement_versions.c.version == version,
+            )
+        )
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
+
+
+def _set_status(connection: Connection, stored: StoredVersion, status: AgreementStatus) -> None:
+    connection.execute(
+        update(agreement_versions)
+        .where(
+            agreement_versions.c.agreement_id == stored.agreement_id,
+            agreement_versions.c.version == stored.version,
+        )
+        .values(status=status.value)
+    )
+
+
+def _event(
+    connection: Connection,
+    agreement_id: int,
+    version: int,
+    action: str,
+    actor: Actor,
+    now: datetime,
+    notes: str,
+) -> None:
+    connection.execute(
+        insert(agreement_events).values(
+            agreement_id=agreement_id,
+            version=version,
+            action=action,
+            actor=actor.name,
+            role=actor.role.value,
+            at=now,
+            notes=notes,
+        )
+    )

@@ -1,0 +1,327 @@
+"""SOP steps 1-7 on stored requests: each transition checked by `agreements.workflow`, recorded as
+an append-only event with its attached documents' SHA-256, and audited.
+
+Attached files are kept in the data directory under their SHA-256 (`documents/`), so the hash in
+the history always points to the exact bytes that were attached. Step 5 (draft) attaches a scope
+file and registers it as the agreement's draft version; step 7 (sign) needs that version to carry
+a verified Kepala Dinas signature (`agreement attach-signature` or `agreement sign`) and activates
+it together with the request.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import shutil
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine, insert, select, update
+
+from agreements.errors import Invalid, NotFound
+from agreements.workdays import WorkCalendar
+from agreements.workflow import (
+    Document,
+    Event,
+    Status,
+    StepTime,
+    Transition,
+    apply,
+    step_report,
+)
+from gateway.services.actions import Actor, Outcome, perform
+from gateway.store.tables import request_events, requests
+
+ACCESS_MODES = ("bulk_delivery", "nik_verification")
+
+
+@dataclass(frozen=True)
+class Letter:
+    """Step 1's facts: the applicant's request letter as the Petugas ADB registers it."""
+
+    institution: str
+    letter_number: str
+    letter_date: date
+    purpose: str
+    legal_basis: tuple[str, ...]
+    requested_elements: tuple[str, ...]
+    access_modes: tuple[str, ...]
+    duration_months: int
+    data_balikan_plan: str
+
+
+def attach(path: Path, documents_dir: Path) -> Document:
+    """Keep a copy of the file under its SHA-256 and return the reference the history records."""
+    digest = hashlib.sha256()
+    try:
+        with path.open("rb") as file:
+            for block in iter(lambda: file.read(1 << 20), b""):
+                digest.update(block)
+    except OSError as error:
+        raise Invalid("document", f"cannot read {path.name}: {error.strerror}") from None
+    documents_dir.mkdir(parents=True, exist_ok=True)
+    kept = documents_dir / digest.hexdigest()
+    if not kept.exists():
+        shutil.copyfile(path, kept)
+    return Document(path.name, digest.hexdigest())
+
+
+def submit(
+    engine: Engine,
+    by: str,
+    letter: Letter,
+    letter_document: Document,
+    *,
+    now: datetime,
+    received_at: datetime | None = None,
+    catalog_keys: tuple[str, ...] = (),
+) -> int:
+    """Step 1: register the letter; the request's id."""
+    _check_letter(letter, catalog_keys)
+    received = received_at or now
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        status = apply(
+            None,
+            Transition.SUBMIT,
+            actor.role,
+            now,
+            previous_at=received,
+            facts=_letter_facts(letter, letter_document),
+        )
+        facts = {
+            "purpose": letter.purpose,
+            "legal_basis": list(letter.legal_basis),
+            "requested_elements": list(letter.requested_elements),
+            "access_modes": list(letter.access_modes),
+            "data_balikan_plan": letter.data_balikan_plan,
+        }
+        request_id = connection.execute(
+            insert(requests)
+            .values(
+                institution=letter.institution,
+                letter_number=letter.letter_number,
+                letter_date=letter.letter_date,
+                facts=json.dumps(facts, ensure_ascii=False),
+                duration_months=letter.duration_months,
+                received_at=received,
+                status=status.value,
+            )
+            .returning(requests.c.id)
+        ).scalar_one()
+        _record(connection, request_id, Transition.SUBMIT, actor, now, "", (letter_document,))
+        return Outcome(str(request_id), {"status": status.value, "documents": 1}, request_id)
+
+    return int(
+        perform(
+            engine,
+            by,
+            action="request.submit",
+            object_type="request",
+            object_id="new",
+            now=now,
+            work=work,
+        ).value
+    )
+
+
+def _letter_facts(letter: Letter, document: Document) -> dict[str, object]:
+    return {
+        "letter_number": letter.letter_number,
+        "letter_date": letter.letter_date,
+        "institution": letter.institution,
+        "purpose": letter.purpose,
+        "legal_basis": letter.legal_basis,
+        "requested_elements": letter.requested_elements,
+        "access_mode": letter.access_modes,
+        "duration": letter.duration_months,
+        "data_balikan_plan": letter.data_balikan_plan,
+        "letter_document": document,
+    }
+
+
+def _check_letter(letter: Letter, catalog_keys: tuple[str, ...]) -> None:
+    for name in ("institution", "letter_number", "purpose", "data_balikan_plan"):
+        if not str(getattr(letter, name)).strip():
+            raise Invalid(name, "required")
+    if not letter.legal_basis:
+        raise Invalid("legal_basis", "at least one")
+    for mode in letter.access_modes:
+        if mode not in ACCESS_MODES:
+            raise Invalid("access_mode", f"each must be one of: {', '.join(ACCESS_MODES)}")
+    if not letter.access_modes:
+        raise Invalid("access_mode", "at least one")
+    if not 1 <= letter.duration_months <= 60:
+        raise Invalid("duration", "a whole number of months from 1 to 60")
+    if not letter.requested_elements:
+        raise Invalid("requested_elements", "at least one")
+    unknown = [key for key in letter.requested_elements if catalog_keys and key not in catalog_keys]
+    if unknown:
+        raise Invalid("requested_elements", f"not in the catalog: {', '.join(unknown)}")
+
+
+def advance(
+    engine: Engine,
+    by: str,
+    request_id: int,
+    transition: Transition,
+    *,
+    now: datetime,
+    notes: str = "",
+    documents: tuple[Document, ...] = (),
+    facts: Mapping[str, object] | None = None,
+    also: Callable[[Connection, Actor], Mapping[str, Any]] | None = None,
+) -> Status:
+    """Steps 2-7: one transition on an existing request. `also` runs extra work (register the
+    draft scope, activate the agreement) in the same transaction, after the SOP allowed the step;
+    its details go into the audit entry."""
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        row = _request_row(connection, request_id)
+        previous_at = _last_event_time(connection, request_id)
+        status = apply(
+            row["status"],
+            transition,
+            actor.role,
+            now,
+            previous_at=previous_at,
+            facts=facts or {"note": notes, "notes": notes},
+        )
+        details: dict[str, Any] = {"status": status.value, "documents": len(documents)}
+        if also is not None:
+            details.update(also(connection, actor))
+        changes: dict[str, Any] = {"status": status.value}
+        if transition is Transition.ASSIGN and facts:
+            changes["assignee"] = str(facts["assignee"])
+        connection.execute(update(requests).where(requests.c.id == request_id).values(**changes))
+        _record(connection, request_id, transition, actor, now, notes, documents)
+        return Outcome(str(request_id), details, status)
+
+    outcome = perform(
+        engine,
+        by,
+        action=f"request.{transition.value}",
+        object_type="request",
+        object_id=str(request_id),
+        now=now,
+        work=work,
+    )
+    return Status(outcome.value)
+
+
+def _record(
+    connection: Connection,
+    request_id: int,
+    transition: Transition,
+    actor: Actor,
+    now: datetime,
+    notes: str,
+    documents: tuple[Document, ...],
+) -> None:
+    connection.execute(
+        insert(request_events).values(
+            request_id=request_id,
+            transition=transition.value,
+            actor=actor.name,
+            role=actor.role.value,
+            at=now,
+            notes=notes,
+            documents=json.dumps([{"name": d.name, "sha256": d.sha256} for d in documents]),
+        )
+    )
+
+
+def _request_row(connection: Connection, request_id: int) -> dict[str, Any]:
+    row = connection.execute(select(requests).where(requests.c.id == request_id)).mappings().first()
+    if row is None:
+        raise NotFound("request", str(request_id))
+    return dict(row)
+
+
+def _last_event_time(connection: Connection, request_id: int) -> datetime | None:
+    events = history(connection, request_id)
+    return events[-1].at if events else None
+
+
+def history(connection: Connection, request_id: int) -> list[Event]:
+    rows = connection.execute(
+        select(request_events)
+        .where(request_events.c.request_id == request_id)
+        .order_by(request_events.c.id)
+    ).mappings()
+    received = connection.execute(
+        select(requests.c.received_at).where(requests.c.id == request_id)
+    ).scalar_one_or_none()
+    events = []
+    for row in rows:
+        documents = tuple(Document(d["name"], d["sha256"]) for d in json.loads(row["documents"]))
+        transition = Transition(row["transition"])
+        events.append(
+            Event(
+                transition=transition,
+                actor=row["actor"],
+                role=row["role"],
+                at=_utc(row["at"]),
+                notes=row["notes"],
+                documents=documents,
+                received_at=_utc(received)
+                if transition is Transition.SUBMIT and received
+                else None,
+            )
+        )
+    return events
+
+
+def _utc(moment: datetime) -> datetime:
+    from audit.log import as_utc
+
+    return as_utc(moment)
+
+
+@dataclass(frozen=True)
+class RequestView:
+    id: int
+    institution: str
+    letter_number: str
+    letter_date: date
+    status: str
+    assignee: str | None
+    facts: Mapping[str, Any]
+    duration_months: int
+    events: list[Event]
+    steps: list[StepTime]
+
+
+def show(
+    connection: Connection, request_id: int, now: datetime, clock: WorkCalendar
+) -> RequestView:
+    row = _request_row(connection, request_id)
+    events = history(connection, request_id)
+    return RequestView(
+        id=row["id"],
+        institution=row["institution"],
+        letter_number=row["letter_number"],
+        letter_date=row["letter_date"],
+        status=row["status"],
+        assignee=row["assignee"],
+        facts=json.loads(row["facts"]),
+        duration_months=row["duration_months"],
+        events=events,
+        steps=step_report(events, now, clock),
+    )
+
+
+def list_requests(connection: Connection, status: str | None = None) -> list[dict[str, Any]]:
+    query = select(
+        requests.c.id,
+        requests.c.institution,
+        requests.c.letter_number,
+        requests.c.status,
+        requests.c.received_at,
+    ).order_by(requests.c.id)
+    if status:
+        query = query.where(requests.c.status == status)
+    return [dict(row) for row in connection.execute(query).mappings()]

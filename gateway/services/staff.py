@@ -1,0 +1,172 @@
+"""The staff registry and the Kepala Dinas signing keys (OpenSSH allowed_signers entries).
+
+Staff are who the SOP attributes each step to. The first staff member may be added by anyone
+(bootstrapping an empty registry, recorded as such); after that only an Admin adds staff or
+changes signers. A signer is a staff member with the Kepala Dinas role and an Ed25519 public key;
+revoking a key keeps its row with the time of revocation, so signatures made before it still
+verify and later ones do not.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from agreements.errors import Conflict, Invalid, NotFound, NotPermitted
+from agreements.signing import AllowedSigner, AllowedSigners, parse_public_key
+from agreements.workflow import Role
+from audit import log as audit_log
+from gateway.services.actions import Actor, Outcome, perform
+from gateway.store.tables import signers, staff
+
+AGREEMENT_NAMESPACE = "pks-agreement"
+
+
+def parse_role(text: str) -> Role:
+    try:
+        return Role(text.strip().lower().replace(" ", "_").replace("-", "_"))
+    except ValueError:
+        allowed = ", ".join(r.value for r in Role)
+        raise Invalid("role", f"must be one of: {allowed}") from None
+
+
+def add_staff(engine: Engine, name: str, role: Role, *, by: str | None, now: datetime) -> None:
+    """Register a staff member; `by` is the Admin adding them (None only for the very first)."""
+    if not name.strip() or len(name) > 100 or not name.isprintable():
+        raise Invalid("name", "1-100 printable characters")
+    with engine.begin() as connection:
+        empty = connection.execute(select(func.count()).select_from(staff)).scalar_one() == 0
+        if empty and by is None:
+            _insert_staff(connection, name, role, now)
+            audit_log.append(
+                connection,
+                actor_role="system",
+                actor_id="bootstrap",
+                action="staff.added",
+                object_type="staff",
+                object_id=name,
+                outcome="ok",
+                details={"role": role.value, "bootstrap": True},
+                now=now,
+            )
+            return
+    if by is None:
+        raise NotPermitted("adding staff needs --as an Admin (only the first may be added without)")
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        _require(actor, Role.ADMIN, "add staff")
+        _insert_staff(connection, name, role, now)
+        return Outcome(name, {"role": role.value})
+
+    perform(
+        engine, by, action="staff.added", object_type="staff", object_id=name, now=now, work=work
+    )
+
+
+def _insert_staff(connection: Connection, name: str, role: Role, now: datetime) -> None:
+    taken = connection.execute(select(staff.c.id).where(staff.c.name == name)).first()
+    if taken is not None:
+        raise Conflict(f"a staff member named {name!r} exists")
+    connection.execute(insert(staff).values(name=name, role=role.value, created_at=now))
+
+
+def _require(actor: Actor, role: Role, what: str) -> None:
+    if actor.role is not role:
+        raise NotPermitted(
+            f"{what} is done by {role.value}, not {actor.role.value}",
+            role=actor.role.value,
+            action=what,
+        )
+
+
+def list_staff(connection: Connection) -> list[tuple[str, str]]:
+    rows = connection.execute(select(staff.c.name, staff.c.role).order_by(staff.c.name))
+    return [(row.name, row.role) for row in rows]
+
+
+def add_signer(engine: Engine, principal: str, key_line: str, *, by: str, now: datetime) -> str:
+    """Allow `principal` (a Kepala Dinas) to sign agreements with this key; its fingerprint."""
+    key = parse_public_key(key_line)
+    entry = AllowedSigner.for_key(principal, key, namespaces=[AGREEMENT_NAMESPACE])
+    entry = AllowedSigner(
+        entry.principals, entry.key_type, entry.key_base64, entry.namespaces, valid_after=now
+    )
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        _require(actor, Role.ADMIN, "add a signer")
+        row = connection.execute(select(staff.c.role).where(staff.c.name == principal)).first()
+        if row is None:
+            raise NotFound("staff member", principal)
+        if row.role != Role.KEPALA_DINAS.value:
+            raise Invalid("principal", "a signer must be a staff member with role kepala_dinas")
+        known = select(signers.c.id).where(signers.c.fingerprint == entry.fingerprint)
+        if connection.execute(known).first() is not None:
+            raise Conflict(f"key {entry.fingerprint} is already registered")
+        connection.execute(
+            insert(signers).values(
+                principal=principal,
+                fingerprint=entry.fingerprint,
+                allowed_signers_line=entry.line(),
+                added_at=now,
+            )
+        )
+        return Outcome(entry.fingerprint, {"principal": principal})
+
+    perform(
+        engine,
+        by,
+        action="signer.added",
+        object_type="signer_key",
+        object_id=principal,
+        now=now,
+        work=work,
+    )
+    return entry.fingerprint
+
+
+def revoke_signer(engine: Engine, key_fingerprint: str, *, by: str, now: datetime) -> None:
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        _require(actor, Role.ADMIN, "revoke a signer")
+        row = connection.execute(
+            select(signers.c.revoked_at).where(signers.c.fingerprint == key_fingerprint)
+        ).first()
+        if row is None:
+            raise NotFound("signer key", key_fingerprint)
+        if row.revoked_at is not None:
+            raise Conflict(f"key {key_fingerprint} is already revoked")
+        connection.execute(
+            update(signers).where(signers.c.fingerprint == key_fingerprint).values(revoked_at=now)
+        )
+        return Outcome(key_fingerprint, {})
+
+    perform(
+        engine,
+        by,
+        action="signer.revoked",
+        object_type="signer_key",
+        object_id=key_fingerprint,
+        now=now,
+        work=work,
+    )
+
+
+def signer_rows(connection: Connection) -> list[dict[str, object]]:
+    rows = connection.execute(select(signers).order_by(signers.c.id)).mappings()
+    return [dict(row) for row in rows]
+
+
+def allowed_signers(connection: Connection, at: datetime) -> tuple[AllowedSigners, set[str]]:
+    """Every registered key as an allowed_signers value, and the keys revoked at `at`."""
+    rows = signer_rows(connection)
+    listed = AllowedSigners.parse("".join(f"{row['allowed_signers_line']}\n" for row in rows))
+    revoked = {
+        str(row["fingerprint"])
+        for row in rows
+        if row["revoked_at"] is not None and _utc(row["revoked_at"]) <= at  # type: ignore[arg-type]
+    }
+    return listed, revoked
+
+
+def _utc(moment: datetime) -> datetime:
+    return audit_log.as_utc(moment)

@@ -1,0 +1,1 @@
+"""The metadata database's own records: staff, signers, SOP requests, agreements."""

@@ -1,0 +1,125 @@
+"""The metadata tables of staff, signers, SOP requests and agreements (SQLAlchemy Core).
+
+History is append-only by construction: a request's transitions and an agreement's actions are
+rows in `*_events`, never updates; the `status` columns are caches of what those rows say. A
+signed agreement version keeps its scope as the exact JSON the canonical form was built from, so
+`agreement verify` recomputes the signed bytes from what is stored, and a later edit shows.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    Column,
+    Date,
+    DateTime,
+    ForeignKey,
+    Integer,
+    MetaData,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(column_0_label)s",
+        "uq": "uq_%(table_name)s_%(column_0_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+_WHEN = DateTime(timezone=True)
+
+staff = Table(
+    "staff",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("name", String(100), nullable=False, unique=True),
+    Column("role", String(32), nullable=False),
+    Column("created_at", _WHEN, nullable=False),
+)
+
+signers = Table(
+    "signers",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("principal", String(100), nullable=False),
+    Column("fingerprint", String(64), nullable=False, unique=True),
+    # The allowed_signers line as OpenSSH writes it (principal, options, key).
+    Column("allowed_signers_line", Text, nullable=False),
+    Column("added_at", _WHEN, nullable=False),
+    Column("revoked_at", _WHEN, nullable=True),
+)
+
+requests = Table(
+    "requests",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("institution", String(300), nullable=False),
+    Column("letter_number", String(200), nullable=False),
+    Column("letter_date", Date, nullable=False),
+    # The letter's facts as given at submission (purpose, legal basis, elements ...), JSON text.
+    Column("facts", Text, nullable=False),
+    Column("duration_months", Integer, nullable=False),
+    Column("received_at", _WHEN, nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("assignee", String(100), nullable=True),
+)
+
+request_events = Table(
+    "request_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("request_id", ForeignKey("requests.id"), nullable=False, index=True),
+    Column("transition", String(32), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("at", _WHEN, nullable=False),
+    Column("notes", Text, nullable=False),
+    # [{"name": ..., "sha256": ...}] of the attached documents.
+    Column("documents", Text, nullable=False),
+)
+
+agreements = Table(
+    "agreements",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("short_id", String(40), nullable=False, unique=True),
+    Column("number", String(200), nullable=False, unique=True),
+    Column("institution", String(300), nullable=False),
+    Column("request_id", ForeignKey("requests.id"), nullable=True),
+)
+
+agreement_versions = Table(
+    "agreement_versions",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agreement_id", ForeignKey("agreements.id"), nullable=False),
+    Column("version", Integer, nullable=False),
+    # The AgreementIdentity and Scope as plain JSON: the canonical bytes are rebuilt from these.
+    Column("identity_json", Text, nullable=False),
+    Column("scope_json", Text, nullable=False),
+    Column("scope_hash", String(64), nullable=False),
+    Column("status", String(32), nullable=False),
+    Column("signature", Text, nullable=True),
+    Column("signer_fingerprint", String(64), nullable=True),
+    Column("signed_at", _WHEN, nullable=True),
+    Column("created_at", _WHEN, nullable=False),
+    UniqueConstraint("agreement_id", "version"),
+)
+
+agreement_events = Table(
+    "agreement_events",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agreement_id", ForeignKey("agreements.id"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("action", String(32), nullable=False),
+    Column("actor", String(100), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("at", _WHEN, nullable=False),
+    Column("notes", Text, nullable=False),
+)
