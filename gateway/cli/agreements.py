@@ -104,6 +104,7 @@ def show(
         "current": stored.is_current,
         "scope_hash": stored.scope_hash,
         "signed_by_key": stored.signer_fingerprint,
+        "signature": stored.signature,
         "signed_at": stored.signed_at.isoformat() if stored.signed_at else None,
         "scope": dict(stored.scope),
         "history": [

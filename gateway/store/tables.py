@@ -8,6 +8,8 @@ signed agreement version keeps its scope as the exact JSON the canonical form wa
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 from sqlalchemy import (
     Column,
     Date,
@@ -20,6 +22,8 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.types import TypeDecorator
 
 metadata = MetaData(
     naming_convention={
@@ -31,7 +35,28 @@ metadata = MetaData(
     }
 )
 
-_WHEN = DateTime(timezone=True)
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes stored in UTC and read back aware. SQLite keeps no offset: without this a
+    WITA time would be stored as its wall-clock digits and read back eight hours off."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime: times must carry a time zone")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+_WHEN = UtcDateTime()
 
 staff = Table(
     "staff",
