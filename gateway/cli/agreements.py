@@ -14,7 +14,7 @@ from pathlib import Path
 import click
 
 from agreements.canonical import SIGNATURE_NAMESPACE
-from agreements.scope_toml import dumps_scope_toml, load_scope_toml
+from agreements.scope_toml import dumps_scope_toml
 from agreements.signing import load_private_key, sign
 from agreements.workflow import AgreementAction
 from gateway.cli import settings_of
@@ -50,12 +50,14 @@ def import_command(ctx: click.Context, file: Path, actor: str) -> None:
     """Register a PKS signed on paper (a scope TOML file) as a draft awaiting the Kepala Dinas's
     digital signature. A file with the next version of an existing agreement is an amendment."""
     settings = settings_of(ctx)
-    identity, scope = load_scope_toml(
-        file, catalog_of(settings), region_codes=region_codes(settings)
-    )
+    text = file.read_text(encoding="utf-8")
     with ready_engine(settings) as engine:
-        details = service.import_scope(engine, actor, identity, scope, now=now())
-    click.echo(f"agreement {identity.short_id} version {identity.version} registered as a draft")
+        details = service.import_scope(
+            engine, actor, text, catalog_of(settings), region_codes(settings), now=now()
+        )
+    click.echo(
+        f"agreement {details['agreement']} version {details['version']} registered as a draft"
+    )
     click.echo(f"scope hash {details['scope_hash']}")
 
 

@@ -27,6 +27,7 @@ from agreements.diff import Change, diff
 from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPermitted
 from agreements.policy import CatalogLike
 from agreements.scope import Scope
+from agreements.scope_toml import read_scope_toml
 from agreements.signing import VerifiedSignature
 from agreements.signing import verify as verify_signature
 from agreements.workflow import (
@@ -166,12 +167,19 @@ def register_version(
 
 
 def import_scope(
-    engine: Engine, by: str, identity: AgreementIdentity, scope: Scope, *, now: datetime
+    engine: Engine,
+    by: str,
+    text: str,
+    catalog: CatalogLike,
+    region_codes: Collection[str],
+    *,
+    now: datetime,
 ) -> dict[str, Any]:
-    """`agreement import`: a PKS signed on paper, registered as a draft awaiting the digital
-    signature of the Kepala Dinas."""
+    """`agreement import`: a PKS signed on paper (scope TOML text), registered as a draft awaiting
+    the digital signature of the Kepala Dinas. A scope the guards refuse is audited as refused."""
 
     def work(connection: Connection, actor: Actor) -> Outcome:
+        identity, scope = read_scope_toml(text, catalog, region_codes=region_codes)
         details = register_version(connection, actor, identity, scope, now)
         return Outcome(identity.short_id, details, details)
 
@@ -180,7 +188,7 @@ def import_scope(
         by,
         action="agreement.import",
         object_type="agreement",
-        object_id=identity.short_id,
+        object_id="import",
         now=now,
         work=work,
     )

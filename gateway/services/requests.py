@@ -80,10 +80,10 @@ def submit(
     catalog_keys: tuple[str, ...] = (),
 ) -> int:
     """Step 1: register the letter; the request's id."""
-    _check_letter(letter, catalog_keys)
     received = received_at or now
 
     def work(connection: Connection, actor: Actor) -> Outcome:
+        _check_letter(letter, catalog_keys)
         status = apply(
             None,
             Transition.SUBMIT,

@@ -218,6 +218,8 @@ def test_bad_scope_is_refused_and_nothing_stored(tmp_path: Path, change, named: 
     assert result.exit_code == 1
     assert named in result.output
     assert gateway("agreement", "list", "--json").stdout.strip() == "[]"
+    refused = gateway("audit", "list", "--outcome", "refused", "--json").stdout.splitlines()
+    assert [json.loads(line)["action"] for line in refused] == ["agreement.import"]
 
 
 def test_wrong_signer_and_role_are_refused_and_audited(tmp_path: Path) -> None:
