@@ -75,17 +75,18 @@ class AgeWriter:
         self, sink: BinaryIO, recipients: Sequence[str], *, close_sink: bool = False
     ) -> None:
         if isinstance(recipients, str) or not recipients:
-            raise AgeError("header", "AgeWriter needs a list of at least one age1... recipient")
+            raise AgeError("key", "AgeWriter needs a list of at least one age1... recipient")
         keys = []
         for number, recipient in enumerate(recipients):
             try:
                 keys.append(decode_age_recipient(recipient))
             except Invalid as error:
-                raise AgeError("header", f"recipient {number}: {error.rule}") from None
+                raise AgeError("key", f"recipient {number}: {error.rule}") from None
         self._sink = sink
         self._close_sink = close_sink
         self._buffer = bytearray()
         self._written = 0
+        self._broken = False
         self.closed = False
         file_key = os.urandom(FILE_KEY_SIZE)
         nonce = os.urandom(NONCE_SIZE)
@@ -101,10 +102,20 @@ class AgeWriter:
 
     def write(self, data: bytes | bytearray | memoryview) -> int:
         """Encrypt `data` (buffered up to one chunk); returns its length, like a file."""
-        if self.closed:
-            raise ValueError("write to a closed AgeWriter")
+        if self.closed or self._broken:
+            raise ValueError("write to a closed or failed AgeWriter")
         view = memoryview(data).cast("B")
         size = len(view)
+        try:
+            self._seal_all(view)
+        except BaseException:
+            # A chunk may be half-written: sealing a final chunk after it would be wrong.
+            self._broken = True
+            raise
+        self._written += size
+        return size
+
+    def _seal_all(self, view: memoryview) -> None:
         while view:
             if len(self._buffer) == CHUNK_SIZE:
                 # More data follows this full chunk, so it is not the final one.
@@ -118,13 +129,15 @@ class AgeWriter:
             take = CHUNK_SIZE - len(self._buffer)
             self._buffer += view[:take]
             view = view[take:]
-        self._written += size
-        return size
 
     def close(self) -> None:
-        """Seal the final chunk (empty for an empty payload) and flush; idempotent."""
+        """Seal the final chunk (empty for an empty payload) and flush; idempotent. After a failed
+        write this aborts instead and raises: the output must stay undecryptable."""
         if self.closed:
             return
+        if self._broken:
+            self.abort()
+            raise AgeError("payload", "an earlier write failed; the final chunk was not written")
         self.closed = True
         try:
             self._emit(self._sealer.seal(self._buffer, last=True))
@@ -180,7 +193,7 @@ def _as_identities(identities: Identities) -> list[X25519Identity]:
     if isinstance(identities, str):
         return load_identities(identities)
     if not identities:
-        raise AgeError("header", "no identity given to decrypt with")
+        raise AgeError("key", "no identity given to decrypt with")
     return list(identities)
 
 

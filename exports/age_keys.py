@@ -26,10 +26,10 @@ from agreements.recipients import (
 
 IDENTITY_HRP = "age-secret-key-"
 
-# What stage failed: the age test vectors tell these apart (header failure, no match, HMAC
-# failure, payload failure), and so can a caller that wants to report "wrong key" differently
-# from "damaged file".
-AgeStage = Literal["header", "no match", "mac", "payload"]
+# What failed: a key or identity file given to us ("key"), or a stage of reading a file. The age
+# test vectors tell the file stages apart (header failure, no match, HMAC failure, payload
+# failure), and so can a caller that reports "wrong key" differently from "damaged file".
+AgeStage = Literal["key", "header", "no match", "mac", "payload"]
 
 
 class AgeError(ValueError):
@@ -60,14 +60,14 @@ class X25519Identity:
 def parse_identity(text: str) -> X25519Identity:
     """The identity in one `AGE-SECRET-KEY-1...` string (upper case, as `age-keygen` prints it)."""
     if not text.startswith(IDENTITY_HRP.upper() + "1") or text != text.upper():
-        raise AgeError("header", "not an age X25519 identity (AGE-SECRET-KEY-1..., upper case)")
+        raise AgeError("key", "not an age X25519 identity (AGE-SECRET-KEY-1..., upper case)")
     try:
         secret = bech32_decode(text, IDENTITY_HRP, "identity")
     except Invalid as error:
         # Invalid's message names only the field and the rule, never the text.
-        raise AgeError("header", f"age identity: {error.rule}") from None
+        raise AgeError("key", f"age identity: {error.rule}") from None
     if len(secret) != 32:
-        raise AgeError("header", "an age X25519 identity holds a 32-byte key")
+        raise AgeError("key", "an age X25519 identity holds a 32-byte key")
     return X25519Identity.from_secret(secret)
 
 
@@ -85,9 +85,9 @@ def load_identities(text: str) -> list[X25519Identity]:
         try:
             identities.append(parse_identity(line))
         except AgeError as error:
-            raise AgeError("header", f"identity file line {number}: {error}") from None
+            raise AgeError("key", f"identity file line {number}: {error}") from None
     if not identities:
-        raise AgeError("header", "identity file holds no AGE-SECRET-KEY-1... line")
+        raise AgeError("key", "identity file holds no AGE-SECRET-KEY-1... line")
     return identities
 
 

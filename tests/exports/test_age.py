@@ -133,6 +133,29 @@ def test_an_exception_inside_with_leaves_a_file_no_reader_accepts() -> None:
     assert caught.value.stage == "payload"
 
 
+class FullDisk(io.BytesIO):
+    """A sink that takes the header, then fails part-way through the first chunk."""
+
+    def write(self, data: bytes | bytearray | memoryview, /) -> int:  # type: ignore[override]
+        if self.tell() > 0:
+            super().write(bytes(data)[:1000])
+            raise OSError(28, "No space left on device")
+        return super().write(data)
+
+
+def test_after_a_failed_write_close_refuses_to_seal() -> None:
+    sink = FullDisk()
+    writer = AgeWriter(sink, [RECIPIENT])
+    with pytest.raises(OSError, match="No space"):
+        writer.write(bytes(3 * CHUNK_SIZE))
+    with pytest.raises(ValueError, match="failed"):
+        writer.write(b"more")
+    with pytest.raises(AgeError, match="earlier write failed"):
+        writer.close()
+    with pytest.raises(AgeError, match="chunk 0 failed to authenticate"):
+        list(decrypt_chunks(io.BytesIO(sink.getvalue()), IDENTITY))
+
+
 def test_every_recipient_alone_decrypts_and_a_stranger_does_not() -> None:
     pairs = [generate_identity() for _ in range(3)]
     data = plaintext(CHUNK_SIZE + 5, 7)
@@ -207,6 +230,7 @@ def test_key_errors_never_echo_the_key() -> None:
     bad = IDENTITY[:-1] + ("Q" if IDENTITY[-1] != "Q" else "P")  # checksum no longer matches
     with pytest.raises(AgeError, match="line 2: age identity: Bech32 checksum") as caught:
         load_identities(f"# komentar\n{bad}\n")
+    assert caught.value.stage == "key"
     assert bad not in str(caught.value) and bad[20:40] not in str(caught.value)
     assert IDENTITY[16:] not in repr(parse_identity(IDENTITY))
     with pytest.raises(AgeError, match="upper case"):
@@ -219,6 +243,8 @@ def test_key_errors_never_echo_the_key() -> None:
     assert bad_recipient not in str(caught.value)
     with pytest.raises(AgeError, match="at least one"):
         AgeWriter(io.BytesIO(), [])
+    with pytest.raises(AgeError, match="no identity given"):
+        list(decrypt_chunks(io.BytesIO(encrypt(b"x", [RECIPIENT])), []))
 
 
 def test_recipient_fingerprint_is_sha256_of_the_string_in_openssh_style() -> None:
