@@ -100,7 +100,7 @@ def wrap_x25519(file_key: bytes, recipient: bytes) -> Stanza:
     try:
         shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
     except ValueError:
-        raise AgeError("header", "recipient key is a low-order X25519 point") from None
+        raise AgeError("key", "recipient key is a low-order X25519 point") from None
     wrap_key = hkdf_sha256(shared, share + recipient, X25519_INFO)
     body = ChaCha20Poly1305(wrap_key).encrypt(_ZERO_NONCE, file_key, None)
     return Stanza(("X25519", b64encode(share).decode("ascii")), body)
