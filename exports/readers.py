@@ -4,7 +4,9 @@
 batches straight from the driver (DESIGN.md §6: ≈ 8× the rows/s of pandas.read_sql at a sixteenth
 of the memory); any other backend (MariaDB) streams rows through SQLAlchemy (`stream_results`,
 `partitions`) into Arrow. The query is compiled for the backend with bind parameters in the
-driver's style, so no value is ever formatted into SQL text. Every connection is read-only.
+driver's style, except on PostgreSQL where SQLAlchemy renders them as quoted literals (ADBC
+streams only unparameterised queries; see `_postgres_literal_sql`); no value is ever put into
+SQL text by string formatting. Every connection is read-only.
 
 Errors keep to what is safe to log (DESIGN.md §1): SourceUnavailable when the database cannot be
 reached or the connection breaks mid-stream (URL shown without its password), SourceQueryError when
@@ -15,6 +17,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import re
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -40,6 +43,8 @@ NUL = "\x00"
 _TEXT_TYPES = (pa.string(), pa.date32())
 # PostgreSQL: class 08 connection exception, 57P operator intervention (server shut down).
 _CONNECTION_SQLSTATES = ("08", "57P")
+_SQLSTATE = re.compile(r"SQLSTATE: ([0-9A-Z]{5})")
+_SERVER_ERROR = re.compile(r"\bERROR: ")
 
 
 class SourceQueryError(RuntimeError):
@@ -97,6 +102,7 @@ def _sqlite_batches(
         raise SourceUnavailable(
             f"cannot open source database {redacted(url)}: {_first_line(exc)}"
         ) from None
+    cursor = reader = None
     try:
         cursor = connection.cursor()
         cursor.adbc_statement.set_options(**{"adbc.sqlite.query.batch_rows": str(batch_rows)})
@@ -104,8 +110,7 @@ def _sqlite_batches(
         for batch in _stream(reader, url):
             yield _sqlite_nulls(batch, texts)
     finally:
-        with contextlib.suppress(adbc_driver_manager.Error):
-            connection.close()
+        _close(reader, cursor, connection)
 
 
 def _sqlite_text_guard(query: Select[Any], texts: set[str]) -> Select[Any]:
@@ -138,24 +143,43 @@ def _sqlite_nulls(batch: pa.RecordBatch, texts: set[str]) -> pa.RecordBatch:
 
 
 def _postgres_batches(url: URL, query: Select[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
-    dialect = postgresql.dialect(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
-    sql, params = _positional(query, dialect)
+    sql = _postgres_literal_sql(query)
     try:
         connection = adbc_driver_postgresql.dbapi.connect(_libpq_uri(url))
     except adbc_driver_manager.Error as exc:
         raise SourceUnavailable(
             f"cannot open source database {redacted(url)}: {_first_line(exc, url)}"
         ) from None
+    cursor = reader = None
     try:
         cursor = connection.cursor()
-        reader = _execute(cursor, sql, params, url)
+        reader = _execute(cursor, sql, (), url)
         # The driver sizes batches by bytes; slicing keeps them near what the caller asked for.
         for batch in _stream(reader, url):
             for start in range(0, batch.num_rows, batch_rows):
                 yield batch.slice(start, batch_rows)
     finally:
-        with contextlib.suppress(adbc_driver_manager.Error):
-            connection.close()
+        _close(reader, cursor, connection)
+
+
+def _postgres_literal_sql(query: Select[Any]) -> str:
+    """The query with its values rendered as SQL literals by SQLAlchemy.
+
+    Why not bind: ADBC's PostgreSQL driver streams a result only through COPY, which takes no
+    parameters; a parameterised query runs as a prepared statement whose whole result libpq
+    holds in memory before the first batch (measured: a 200-million-row query never yielded
+    one). The values are ints, dates, and strings from a validated scope or the catalog;
+    SQLAlchemy doubles quotes in strings, and the session forces standard_conforming_strings
+    on, so a backslash is an ordinary character and nothing can end a literal early.
+    """
+    dialect = postgresql.dialect()  # type: ignore[no-untyped-call]
+    dialect._backslash_escapes = False  # matches standard_conforming_strings=on below
+    for value in query.compile(dialect=dialect).params.values():
+        listed = value if isinstance(value, list | tuple) else [value]
+        if any(isinstance(v, str) and NUL in v for v in listed):
+            raise ValueError("a filter value contains a NUL character")  # PostgreSQL has none
+    compiled = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    return str(compiled)
 
 
 def _libpq_uri(url: URL) -> str:
@@ -167,8 +191,10 @@ def _libpq_uri(url: URL) -> str:
         port=url.port,
         database=url.database,
     ).render_as_string(hide_password=False)
-    # The session itself refuses writes, as `exports.source.open_source` does for SQLAlchemy.
-    query = {**url.query, "options": "-c default_transaction_read_only=on"}
+    # The session itself refuses writes, as `exports.source.open_source` does for SQLAlchemy;
+    # standard strings keep the rendered literals exact (see `_postgres_literal_sql`).
+    options = "-c default_transaction_read_only=on -c standard_conforming_strings=on"
+    query = {**url.query, "options": options}
     return f"{base}?{urlencode(query, doseq=True, quote_via=quote)}"
 
 
@@ -191,6 +217,15 @@ def _execute(cursor: Any, sql: str, params: Sequence[Any], url: URL) -> pa.Recor
     return reader
 
 
+def _close(*resources: Any) -> None:
+    """Close reader, cursor and connection in that order (ADBC refuses any other); after a
+    broken stream a close may fail too, which must not hide the error being raised."""
+    for resource in resources:
+        if resource is not None:
+            with contextlib.suppress(adbc_driver_manager.Error, OSError, RuntimeError):
+                resource.close()
+
+
 def _stream(reader: pa.RecordBatchReader, url: URL) -> Iterator[pa.RecordBatch]:
     while True:
         try:
@@ -198,15 +233,28 @@ def _stream(reader: pa.RecordBatchReader, url: URL) -> Iterator[pa.RecordBatch]:
         except StopIteration:
             return
         except (OSError, pa.ArrowException, adbc_driver_manager.Error) as exc:
-            if "Type mismatch" in str(exc):
-                # SQLite storing text in a numeric column; the driver's message has no value.
-                raise SourceValueError(
-                    "the source holds values of different types in one requested column"
-                ) from None
-            raise SourceUnavailable(
-                f"reading from source database {redacted(url)} broke off ({type(exc).__name__})"
-            ) from None
+            raise _stream_error(exc, url) from None
         yield batch
+
+
+def _stream_error(exc: Exception, url: URL) -> Exception:
+    message = str(exc)
+    if "Type mismatch" in message:
+        # SQLite storing text in a numeric column; the driver's message has no value.
+        return SourceValueError(
+            "the source holds values of different types in one requested column"
+        )
+    # PostgreSQL reports a failing COPY while streaming: a server ERROR refuses the query, a
+    # FATAL or a closed socket ends the connection. Only the SQLSTATE, if any, is passed on.
+    found = _SQLSTATE.search(message)
+    refused = found and not found.group(1).startswith(_CONNECTION_SQLSTATES)
+    if refused or (not found and _SERVER_ERROR.search(message)):
+        code = f" (SQLSTATE {found.group(1)})" if found else ""
+        return SourceQueryError(f"the source refused the extraction query{code}")
+    state = f", SQLSTATE {found.group(1)}" if found else ""
+    return SourceUnavailable(
+        f"reading from source database {redacted(url)} broke off ({type(exc).__name__}{state})"
+    )
 
 
 def _adbc_error(exc: adbc_driver_manager.Error, url: URL) -> Exception:
