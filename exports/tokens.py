@@ -9,7 +9,7 @@ join their files on the token).
 Arrow has no HMAC kernel, so hashing is per value in Python. Instead of `hmac.new` per value (which
 repeats the key schedule: two SHA-256 blocks of padded key) the RFC 2104 inner and outer states are
 computed once per column and copied per value; the output is identical to `hmac.new` and about
-2.5 times as fast (DESIGN.md §6; `bench/masking.py` measures it in each run).
+twice as fast (DESIGN.md §6; `bench/masking.py` measures it in each run).
 """
 
 from __future__ import annotations
