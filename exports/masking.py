@@ -104,8 +104,8 @@ def _partial(column: pa.Array, mask: Mask, key: str, context: MaskContext) -> pa
         stars = pc.binary_repeat(STAR, _counts(pc.subtract(length, first + last)))
         parts = [head, stars] if tail is None else [head, stars, tail]
         return pc.binary_join_element_wise(*parts, "")
-    # Long values (the normal case): fixed slices. Short ones: head = all but the last character
-    # (when length <= first), tail = what follows position first + 1 (when length <= first + last).
+    # Some values are short. Long ones still get fixed slices; for a short one the head is all but
+    # its last character (length <= first) and the tail what follows position first + 1.
     head = pc.if_else(
         pc.greater(length, first),
         pc.utf8_slice_codeunits(column, 0, first),
