@@ -44,6 +44,7 @@ from agreements.catalog import Catalog, CatalogError, DataElement
 from agreements.errors import Invalid
 from agreements.scope import Predicate, RowFilter
 from exports.batch_shape import conform, region_part_name
+from exports.element_types import ARROW_TYPES
 from exports.readers import (
     DEFAULT_BATCH_ROWS,
     SourceQueryError,
@@ -60,18 +61,6 @@ ALIVE = "hidup"
 ACTIVE = "aktif"
 ADULT_AGE = 18  # UU PDP: records of people under 18 are children's data
 FLAG_LABELS = ("Ya", "Tidak")
-
-ARROW_TYPES: dict[str, pa.DataType] = {
-    "nik": pa.string(),
-    "kk": pa.string(),
-    "name": pa.string(),
-    "string": pa.string(),
-    "text": pa.string(),
-    "date": pa.date32(),
-    "code": pa.int32(),
-    "flag": pa.bool_(),
-    "region": pa.string(),
-}
 
 
 @dataclass(frozen=True)

@@ -30,20 +30,9 @@ import pyarrow.compute as pc
 
 from agreements.masks import MASK_KINDS, REGION_LEVELS, Mask
 from exports import ages
+from exports.element_types import ARROW_TYPES
 from exports.tokens import TOKEN_KEY_BYTES, Tokenizer
 
-# The extraction step's contract: the Arrow type of each catalog element type.
-ARROW_TYPES: Mapping[str, pa.DataType] = {
-    "nik": pa.string(),
-    "kk": pa.string(),
-    "name": pa.string(),
-    "string": pa.string(),
-    "text": pa.string(),
-    "date": pa.date32(),
-    "code": pa.int32(),
-    "flag": pa.bool_(),
-    "region": pa.string(),
-}
 STAR = "*"
 
 
