@@ -16,8 +16,9 @@ from typing import Any
 import click
 from sqlalchemy import Connection
 
+from agreements.errors import Invalid
 from agreements.scope_toml import read_scope_toml
-from agreements.workflow import Document, Transition
+from agreements.workflow import Document, Role, Transition
 from gateway.cli import settings_of
 from gateway.cli.common import (
     AS_HELP,
@@ -30,7 +31,7 @@ from gateway.cli.common import (
 )
 from gateway.services import agreements as agreement_service
 from gateway.services import requests as service
-from gateway.services.actions import Actor
+from gateway.services.actions import Actor, find_actor
 from gateway.settings import Settings
 
 ACTOR = click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
@@ -150,10 +151,6 @@ def assign(ctx: click.Context, request_id: int, assignee: str, actor: str) -> No
 
 def _check_assignee(name: str) -> Any:
     def check(connection: Connection, actor: Actor) -> dict[str, Any]:
-        from agreements.errors import Invalid
-        from agreements.workflow import Role
-        from gateway.services.actions import find_actor
-
         if find_actor(connection, name).role is not Role.PEJABAT_FUNGSIONAL:
             raise Invalid("assignee", "must be a pejabat_fungsional")
         return {"assignee": name}
@@ -193,12 +190,11 @@ def draft(ctx: click.Context, request_id: int, scope_file: Path, actor: str) -> 
     text = scope_file.read_text(encoding="utf-8")
 
     def register(connection: Connection, who: Actor) -> dict[str, Any]:
-        months = service.show(connection, request_id, now(), work_calendar(settings))
         identity, scope = read_scope_toml(
             text,
             catalog_of(settings),
             region_codes=region_codes(settings),
-            request_duration=months.duration_months,
+            request_duration=service.duration_months(connection, request_id),
         )
         return agreement_service.register_version(
             connection, who, identity, scope, now(), request_id=request_id

@@ -13,6 +13,7 @@ import json
 from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
+from hashlib import sha256
 from typing import Any
 
 import rfc8785
@@ -22,6 +23,7 @@ from agreements.canonical import (
     CANONICAL_FORMAT,
     SIGNATURE_NAMESPACE,
     AgreementIdentity,
+    scope_hash,
 )
 from agreements.diff import Change, diff
 from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPermitted
@@ -37,7 +39,6 @@ from agreements.workflow import (
     apply_agreement,
     ensure_executable,
 )
-from audit.log import as_utc
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.services.staff import allowed_signers
 from gateway.store.tables import agreement_events, agreement_versions, agreements
@@ -90,8 +91,6 @@ def register_version(
         raise NotPermitted(
             f"drafting a scope is done by pejabat_fungsional, not {actor.role.value}"
         )
-    from agreements.canonical import scope_hash
-
     hashed = scope_hash(identity, scope)
     row = (
         connection.execute(select(agreements).where(agreements.c.short_id == identity.short_id))
@@ -316,8 +315,6 @@ def verify_version(
     where = f"agreement {short_id} version {stored.version}"
     if stored.signature is None or stored.signed_at is None:
         raise BadSignature("unsigned", f"{where}: not signed")
-    from hashlib import sha256
-
     if sha256(stored.canonical_bytes()).hexdigest() != stored.scope_hash:
         raise BadSignature(
             "scope changed",
@@ -382,7 +379,7 @@ def load_version(connection: Connection, short_id: str, version: int | None) -> 
         status=AgreementStatus(found["status"]),
         signature=found["signature"],
         signer_fingerprint=found["signer_fingerprint"],
-        signed_at=as_utc(found["signed_at"]) if found["signed_at"] else None,
+        signed_at=found["signed_at"],
         is_current=wanted == current,
     )
 

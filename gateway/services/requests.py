@@ -19,7 +19,7 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Connection, Engine, insert, select, update
+from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from agreements.errors import Invalid, NotFound
 from agreements.workdays import WorkCalendar
@@ -242,8 +242,14 @@ def _request_row(connection: Connection, request_id: int) -> dict[str, Any]:
 
 
 def _last_event_time(connection: Connection, request_id: int) -> datetime | None:
-    events = history(connection, request_id)
-    return events[-1].at if events else None
+    latest = select(func.max(request_events.c.at)).where(request_events.c.request_id == request_id)
+    found: datetime | None = connection.execute(latest).scalar_one_or_none()
+    return found
+
+
+def duration_months(connection: Connection, request_id: int) -> int:
+    """The duration the letter requested: a drafted scope's validity must fit in it."""
+    return int(_request_row(connection, request_id)["duration_months"])
 
 
 def history(connection: Connection, request_id: int) -> list[Event]:
@@ -264,21 +270,13 @@ def history(connection: Connection, request_id: int) -> list[Event]:
                 transition=transition,
                 actor=row["actor"],
                 role=row["role"],
-                at=_utc(row["at"]),
+                at=row["at"],
                 notes=row["notes"],
                 documents=documents,
-                received_at=_utc(received)
-                if transition is Transition.SUBMIT and received
-                else None,
+                received_at=received if transition is Transition.SUBMIT and received else None,
             )
         )
     return events
-
-
-def _utc(moment: datetime) -> datetime:
-    from audit.log import as_utc
-
-    return as_utc(moment)
 
 
 @dataclass(frozen=True)

@@ -10,6 +10,7 @@ verify and later ones do not.
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
@@ -151,7 +152,7 @@ def revoke_signer(engine: Engine, key_fingerprint: str, *, by: str, now: datetim
     )
 
 
-def signer_rows(connection: Connection) -> list[dict[str, object]]:
+def signer_rows(connection: Connection) -> list[dict[str, Any]]:
     rows = connection.execute(select(signers).order_by(signers.c.id)).mappings()
     return [dict(row) for row in rows]
 
@@ -163,10 +164,6 @@ def allowed_signers(connection: Connection, at: datetime) -> tuple[AllowedSigner
     revoked = {
         str(row["fingerprint"])
         for row in rows
-        if row["revoked_at"] is not None and _utc(row["revoked_at"]) <= at  # type: ignore[arg-type]
+        if row["revoked_at"] is not None and row["revoked_at"] <= at
     }
     return listed, revoked
-
-
-def _utc(moment: datetime) -> datetime:
-    return audit_log.as_utc(moment)
