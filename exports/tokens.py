@@ -25,6 +25,7 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 # these keys apart from anything else a future version might derive from the same secret.
 _SALT = b"pks-gateway token key salt v1"
 _INFO_PREFIX = b"pks-gateway token v1\x00"
+_SUBJECT_INFO = b"pks-gateway subject hash v1"  # no NUL: never equal to a token key's info
 TOKEN_KEY_BYTES = 32
 # Shorter secrets than the derived key itself would make the key weaker than its length says.
 MIN_SECRET_BYTES = 32
@@ -37,16 +38,24 @@ def derive_token_key(gateway_secret: bytes, agreement_id: str) -> bytes:
     `agreement_id` must be stable across the agreement's versions (its id or `short_id`, not a
     scope hash): an addendum must not change every token the partner already holds.
     """
-    if len(gateway_secret) < MIN_SECRET_BYTES:
-        raise ValueError(f"the gateway token secret must be at least {MIN_SECRET_BYTES} bytes")
     if not agreement_id:
         raise ValueError("an agreement id is required to derive its token key")
-    hkdf = HKDF(
-        algorithm=hashes.SHA256(),
-        length=TOKEN_KEY_BYTES,
-        salt=_SALT,
-        info=_INFO_PREFIX + agreement_id.encode("utf-8"),
-    )
+    return _derive(gateway_secret, _INFO_PREFIX + agreement_id.encode("utf-8"))
+
+
+def derive_subject_key(gateway_secret: bytes) -> bytes:
+    """The 32-byte HMAC key of the subject hashes each delivery keeps of the NIKs it contained.
+
+    One key for all agreements (a person's question "who received my record" is answered by
+    hashing their NIK once), and a label of its own, so no partner's token equals a subject hash.
+    """
+    return _derive(gateway_secret, _SUBJECT_INFO)
+
+
+def _derive(gateway_secret: bytes, info: bytes) -> bytes:
+    if len(gateway_secret) < MIN_SECRET_BYTES:
+        raise ValueError(f"the gateway token secret must be at least {MIN_SECRET_BYTES} bytes")
+    hkdf = HKDF(algorithm=hashes.SHA256(), length=TOKEN_KEY_BYTES, salt=_SALT, info=info)
     return hkdf.derive(gateway_secret)
 
 

@@ -5,11 +5,17 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings as hypothesis_settings
 
 from gateway.settings import Settings, load_settings
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
+
+# No per-example deadline anywhere: a test must not depend on how busy the machine is (a loaded CI
+# box made a 0.4 ms example take 400 ms once). Tests that set their own settings keep them.
+hypothesis_settings.register_profile("pks", deadline=None)
+hypothesis_settings.load_profile("pks")
 
 
 @pytest.fixture(autouse=True)
