@@ -61,6 +61,7 @@ ALIVE = "hidup"
 ACTIVE = "aktif"
 ADULT_AGE = 18  # UU PDP: records of people under 18 are children's data
 FLAG_LABELS = ("Ya", "Tidak")
+COUNT_COLUMN = "n"  # the group size in `grouped_query`
 
 
 @dataclass(frozen=True)
@@ -113,6 +114,22 @@ def build_query(request: ExtractionRequest) -> Select[Any]:
     return select(*items).select_from(query.from_clause()).where(*conditions)
 
 
+def grouped_query(request: ExtractionRequest) -> Select[Any]:
+    """`SELECT <columns>, count(*) AS n FROM (build_query) GROUP BY <columns>`; NULL is a group.
+
+    Over a subquery, because a CASE with bind parameters in both SELECT and GROUP BY counts as two
+    different expressions on PostgreSQL.
+    """
+    rows = build_query(request).subquery("filtered")
+    return select(*rows.c, func.count().label(COUNT_COLUMN)).group_by(*rows.c)
+
+
+def narrowed(request: ExtractionRequest, keys: tuple[str, ...]) -> ExtractionRequest:
+    """`request` reading only `keys`: decoded where `request` decodes them, else stored values."""
+    asked = {wanted.key: wanted for wanted in request.columns}
+    return dataclasses.replace(request, columns=tuple(asked.get(k, ColumnRequest(k)) for k in keys))
+
+
 def extract(
     url: str, request: ExtractionRequest, *, batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
@@ -121,7 +138,13 @@ def extract(
     A query the source refuses is checked against the mapping: a missing table or column comes
     back as SourceMappingError naming the element, not as the driver's text.
     """
-    query, schema = build_query(request), arrow_schema(request)
+    yield from read_checked(url, request, build_query(request), arrow_schema(request), batch_rows)
+
+
+def read_checked(
+    url: str, request: ExtractionRequest, query: Select[Any], schema: pa.Schema, batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    """`read_batches` of a query built from `request`, with `extract`'s mapping check."""
     try:
         yield from read_batches(url, query, schema, batch_rows=batch_rows)
     except SourceQueryError:
@@ -135,12 +158,12 @@ def mapping_mismatches(url: str, request: ExtractionRequest) -> list[str]:
     """What the source lacks of the mapping of the elements this request uses."""
     used = {wanted.key for wanted in request.columns} | _filter_elements(request)
     mapping = request.mapping
-    narrowed = dataclasses.replace(
+    relevant = dataclasses.replace(
         mapping, elements=tuple(s for s in mapping.elements if s.key in used)
     )
     engine = open_source(url)
     try:
-        return [str(m) for m in check_source(engine, narrowed)]
+        return [str(m) for m in check_source(engine, relevant)]
     finally:
         engine.dispose()
 
@@ -158,30 +181,15 @@ def value_counts(engine: Engine, request: ExtractionRequest, element_key: str) -
     Values are keyed as they would be delivered, as text (decoded labels if the request decodes
     the element, dotted region codes, `true`/`false` flags, ISO dates); no value is key "".
     """
-    requested = next((c for c in request.columns if c.key == element_key), None)
-    wanted = requested or ColumnRequest(element_key)
-    narrowed = dataclasses.replace(request, columns=(wanted,))
-    _check_columns(narrowed)
-    query = _QueryBuilder(narrowed)
-    # Grouping over a subquery, because a CASE with bind parameters in both SELECT and GROUP BY
-    # counts as two different expressions on PostgreSQL.
-    rows = (
-        select(*query.items(wanted))
-        .select_from(query.from_clause())
-        .where(*query.conditions())
-        .subquery("filtered")
-    )
-    grouped = select(*rows.c, func.count().label("n")).group_by(*rows.c)
-    result = fetch_all(engine, grouped)
-    names = [c.name for c in rows.c]
-    columns = list(zip(*result, strict=True)) if result else [() for _ in range(len(names) + 1)]
-    raw = pa.RecordBatch.from_arrays(
-        [pa.array(list(values)) for values in columns[:-1]], names=names
-    )
-    shaped = conform(raw, arrow_schema(narrowed)).column(0)
-    keys = pc.cast(shaped, pa.string()).to_pylist()
+    one = narrowed(request, (element_key,))
+    query = grouped_query(one)
+    result = fetch_all(engine, query)
+    names = [c.name for c in query.selected_columns]
+    columns = list(zip(*result, strict=True)) if result else [() for _ in names]
+    raw = pa.RecordBatch.from_arrays([pa.array(list(values)) for values in columns], names=names)
+    keys = pc.cast(conform(raw, arrow_schema(one)).column(0), pa.string()).to_pylist()
     counts: dict[str, int] = {}
-    for key, n in zip(keys, columns[-1], strict=True):
+    for key, n in zip(keys, raw.column(COUNT_COLUMN).to_pylist(), strict=True):
         counts[key or ""] = counts.get(key or "", 0) + int(n)
     return counts
 
