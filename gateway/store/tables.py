@@ -142,3 +142,27 @@ agreement_events = Table(
     Column("at", _WHEN, nullable=False),
     Column("notes", Text, nullable=False),
 )
+
+# One row per run of step 8. `status` moves running -> recorded (its audit entry is committed) ->
+# published (manifest in place), or to failed / abandoned; the audit log holds the history.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("id", String(80), primary_key=True),
+    Column("agreement_id", ForeignKey("agreements.id"), nullable=False, index=True),
+    Column("version", Integer, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("format", String(16), nullable=False),
+    Column("file_name", String(200), nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("started_at", _WHEN, nullable=False),
+    Column("finished_at", _WHEN, nullable=True),
+    Column("rows", Integer, nullable=True),
+    Column("ciphertext_size", Integer, nullable=True),
+    Column("ciphertext_sha256", String(64), nullable=True),
+    Column("plaintext_sha256", String(64), nullable=True),
+    Column("audit_seq", Integer, nullable=True),
+    # The re-identification report (counts and element keys only) and, on failure, the cause.
+    Column("report_json", Text, nullable=True),
+    Column("failure", Text, nullable=True),
+)
