@@ -21,6 +21,7 @@ from agreements.errors import Invalid
 from agreements.masks import Mask
 from agreements.scope import RowFilter, Scope
 from exports.extract import ColumnRequest, ExtractionRequest
+from exports.manifest import AgreementRef
 from exports.masking import MaskContext, input_type, output_type
 from exports.source_mapping import SourceMapping
 
@@ -29,17 +30,6 @@ from exports.source_mapping import SourceMapping
 SUBJECT_ELEMENT = "nik"
 HOUSEHOLD_ELEMENT = "no_kk"
 CLEAR_MASKS = frozenset({"keep", "decode"})
-
-
-@dataclass(frozen=True)
-class AgreementRef:
-    """Which signed document a delivery carries out."""
-
-    number: str
-    short_id: str
-    version: int
-    scope_hash: str
-    institution: str
 
 
 @dataclass(frozen=True)

@@ -9,13 +9,14 @@ import pytest
 from agreements.catalog import load_catalog
 from agreements.errors import Invalid
 from agreements.scope import Scope
-from exports.plan import SUBJECT_ELEMENT, AgreementRef, make_plan
+from exports.manifest import AgreementRef
+from exports.plan import SUBJECT_ELEMENT, make_plan
 from exports.source_mapping import load_source_mapping
 from tests.agreements.scope_fixtures import DELETE, REGIONS, REPO, scope_data
 
 CATALOG_FILE = REPO / "config" / "catalog.toml"
 CATALOG = load_catalog(CATALOG_FILE)
-REF = AgreementRef("470/1/X/2026", "bank-x-2026", 2, "ab" * 32, "Bank X")
+REF = AgreementRef("470/1/X/2026", "bank-x-2026", 2, "ab" * 32)
 
 
 def plan_of(**changes: object):  # type: ignore[no-untyped-def]
