@@ -177,7 +177,8 @@ class DeliveryFile:
     plaintext_size: int
 
     def __post_init__(self) -> None:
-        _need(self.format in FORMAT_SUFFIXES, "file.format", "parquet, csv or xlsx")
+        ok = isinstance(self.format, str) and self.format in FORMAT_SUFFIXES
+        _need(ok, "file.format", "parquet, csv or xlsx")
         # A bare file name: a verifier may look for it beside the manifest.
         ok = isinstance(self.name, str) and bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*", self.name))
         _need(ok, "file.name", "a plain file name")

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 import rfc8785
@@ -403,6 +404,46 @@ def test_any_single_byte_change_fails(world: World, position: int, flip: int) ->
     result = check(world, bytes(changed), signature)
     assert not result.ok
     assert "signature" in result.failed
+
+
+JSON_VALUES = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(min_value=-(2**53) + 1, max_value=2**53 - 1)
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
+    max_leaves=8,
+)
+
+
+def member_paths(value: object, path: tuple[str | int, ...] = ()) -> list[tuple[str | int, ...]]:
+    found = [path] if path else []
+    if isinstance(value, dict):
+        for name, item in value.items():
+            found += member_paths(item, (*path, name))
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            found += member_paths(item, (*path, index))
+    return found
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.data(), replacement=JSON_VALUES)
+def test_any_member_replaced_by_any_json_is_checked_never_raised(
+    world: World, data: st.DataObject, replacement: object
+) -> None:
+    document = world.manifest.to_json()
+    path = data.draw(st.sampled_from(member_paths(document)))
+    target: Any = document
+    for step in path[:-1]:
+        target = target[step]
+    target[path[-1]] = replacement
+    result = check(world, rfc8785.dumps(document))  # re-signed: only the content is wrong
+    assert tuple(c.name for c in result.checks) == ALL_CHECKS
+    assert result.ok == (result.manifest is not None and not result.failed)
 
 
 def test_building_refuses_what_a_manifest_cannot_say(world: World) -> None:
