@@ -28,7 +28,11 @@ PARTIAL_SUFFIX = ".partial"
 
 
 class WriteSink(Protocol):
-    """The least a writer needs of its target: AgeWriter, HashingStream and files all fit."""
+    """The least the format writers need of their target (pyarrow checks `closed` too):
+    AgeWriter, HashingStream and binary files all fit."""
+
+    @property
+    def closed(self) -> bool: ...
 
     def write(self, data: bytes, /) -> int: ...
 

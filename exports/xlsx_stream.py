@@ -68,6 +68,7 @@ _EDGE_SPACE = r"^\s|\s$"
 _EXCEL_ESCAPE = r"_(?=x[0-9A-Fa-f]{4}_)"
 _EXCEL_ESCAPE_RE2 = "_(x[0-9A-Fa-f]{4}[_\x00])"
 _EXCEL_UNDERSCORE = "_x005F_"
+_NEEDS_ESCAPE = r"[&<>\r\x00-\x08\x0b\x0c\x0e-\x1f\x{fffe}\x{ffff}]|_x[0-9A-Fa-f]{4}_"
 _BIG = 10**EXCEL_MAX_DIGITS - 1
 
 _STATIC_PARTS = {
@@ -349,6 +350,9 @@ def _text(refs: pa.Array, values: pa.Array) -> pa.Array:
 
 
 def _escaped(values: pa.Array) -> pa.Array:
+    # Most columns need no escaping at all: one scan to find out is cheaper than six rewrites.
+    if not pc.any(pc.match_substring_regex(values, _NEEDS_ESCAPE)).as_py():
+        return values
     values = pc.replace_substring_regex(values, _ILLEGAL_XML, "\ufffd")
     for _ in range(2):
         values = pc.replace_substring_regex(values, _EXCEL_ESCAPE_RE2, "\x00\\1")
