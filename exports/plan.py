@@ -174,7 +174,9 @@ def make_plan(
     if scope.delivery is None:
         raise Invalid("delivery", f"agreement {agreement.short_id} grants no bulk delivery")
     elements = []
-    for granted in scope.elements:
+    # Columns in catalog order (nik, no_kk, names, ...), not the signed document's sorted keys.
+    order = {key: index for index, key in enumerate(catalog.keys())}
+    for granted in sorted(scope.elements, key=lambda e: order[e.key]):
         info = catalog.get(granted.key)
         elements.append(
             PlannedElement(

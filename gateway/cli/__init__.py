@@ -13,7 +13,10 @@ import click
 
 from agreements.catalog import CatalogError
 from agreements.errors import DomainError
+from exports.age import AgeError
 from exports.demo_source import DemoSourceError
+from exports.formats import FormatError
+from exports.readers import SourceQueryError
 from exports.source import SourceUnavailable
 from gateway.keys import KeyFileError
 from gateway.log_config import configure_logging
@@ -28,6 +31,9 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     DomainError,
     FileExistsError,
     PermissionError,
+    AgeError,
+    FormatError,
+    SourceQueryError,
 )
 
 
@@ -61,9 +67,9 @@ def settings_of(ctx: click.Context) -> Settings:
 
 def _register() -> None:
     # Imported here, not at the top, so that each module can import `main`'s helpers above.
-    from gateway.cli import admin, agreements, audit, catalog, demo, requests, staff
+    from gateway.cli import admin, agreements, audit, catalog, deliveries, demo, requests, staff
 
-    for module in (admin, demo, catalog, staff, requests, agreements, audit):
+    for module in (admin, demo, catalog, staff, requests, agreements, deliveries, audit):
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -1,0 +1,252 @@
+"""One delivery's data path: plan + source -> masked, checked, encoded, encrypted bytes.
+
+    source --(reader thread)--> batch --mask--> suppress? --count risk--> format writer
+        --plaintext SHA-256--> AgeWriter --ciphertext SHA-256--> data sink
+                       \\--> keyed NIK hash of each delivered person --> subjects sink
+
+Single pass over the source, one record batch in memory at a time; plaintext exists only inside
+that batch and the writer's buffers. What must be known before the stream starts is counted in the
+source with GROUP BY first: the categories a `recode` mask folds into `other` as rare, and, when
+the agreement suppresses or refuses on re-identification risk, the size of every masked
+quasi-identifier combination. The report in the manifest is counted on what was actually written.
+
+The pipeline writes into the sinks it is given and raises on any failure; making the files
+visible (or removing them) is the caller's part of the publish order.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from typing import BinaryIO
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from agreements.catalog import Catalog
+from agreements.errors import Invalid
+from exports.age import AgeWriter
+from exports.extract import ExtractionRequest, extract, value_counts
+from exports.formats import open_writer
+from exports.masking import MaskContext, apply_mask
+from exports.plan import SUBJECT_ELEMENT, Plan
+from exports.precount import group_counts
+from exports.prefetch import prefetched
+from exports.readers import DEFAULT_BATCH_ROWS
+from exports.risk import RiskCounter, RiskReport, Suppression
+from exports.sinks import HashingStream
+from exports.source import open_source
+from exports.source_mapping import SourceMapping
+from exports.tokens import Tokenizer
+
+SUBJECT_HASH_HEX = 32  # 128 bits: no two people collide in any realistic population
+SUBJECTS_SCHEMA = pa.schema([pa.field("subject", pa.string(), nullable=False)])
+
+Progress = Callable[[int], None]
+
+
+class DeliveryRefused(Invalid):
+    """The agreement's own limits stop this delivery (max rows, re-identification refuse)."""
+
+
+@dataclass(frozen=True)
+class DeliveryOutput:
+    rows: int
+    plaintext_size: int
+    plaintext_sha256: str
+    ciphertext_size: int
+    ciphertext_sha256: str
+    report: RiskReport
+
+
+@dataclass(frozen=True)
+class Preview:
+    rows: int
+    report: RiskReport
+
+
+def run_pipeline(
+    plan: Plan,
+    source_url: str,
+    catalog: Catalog,
+    mapping: SourceMapping,
+    *,
+    data_sink: BinaryIO,
+    subjects_sink: BinaryIO,
+    subject_key: bytes,
+    progress: Progress | None = None,
+    batch_rows: int = DEFAULT_BATCH_ROWS,
+) -> DeliveryOutput:
+    """Stream the plan's rows into `data_sink` (age) and their subject hashes into
+    `subjects_sink` (Parquet); DeliveryRefused when the agreement's limits are crossed."""
+    request = plan.extraction_request(catalog, mapping)
+    context = plan.mask_context(_rare_categories(plan, source_url, request))
+    suppression = _suppression(plan, source_url, request, context, batch_rows)
+    counter = RiskCounter(plan.quasi_identifiers, plan.household)
+    subjects = Tokenizer(subject_key, SUBJECT_HASH_HEX)
+    schema = plan.output_schema()
+
+    ciphertext = HashingStream(data_sink)
+    encrypted = AgeWriter(ciphertext, [r.age_recipient for r in plan.recipients])
+    plaintext = HashingStream(encrypted)
+    writer = open_writer(plan.format, plaintext, schema)
+    subject_writer = pq.ParquetWriter(subjects_sink, SUBJECTS_SCHEMA, compression="zstd")
+    rows = suppressed = 0
+    batches = prefetched(lambda: extract(source_url, request, batch_rows=batch_rows))
+    try:
+        for raw in batches:
+            masked = _masked(plan, raw, schema, context)
+            nik = raw.column(SUBJECT_ELEMENT)
+            if suppression is not None:
+                keep = suppression.keep(masked)
+                before = masked.num_rows
+                masked, nik = masked.filter(keep), nik.filter(keep)
+                suppressed += before - masked.num_rows
+            rows += masked.num_rows
+            if rows > plan.max_rows:
+                raise DeliveryRefused(
+                    "delivery.max_rows",
+                    f"agreement {plan.agreement.short_id} allows at most {plan.max_rows} rows "
+                    "per delivery; the source holds more for its filter",
+                )
+            counter.add(masked)
+            writer.write_batch(masked)
+            subject_writer.write_batch(_subject_batch(subjects, nik))
+            if progress is not None:
+                progress(rows)
+    finally:
+        batches.close()
+    writer.close()
+    encrypted.close()
+    subject_writer.close()
+    report = counter.report(
+        k_required=plan.k,
+        action=plan.reidentification_action,
+        identified=plan.identified,
+        suppressed_records=suppressed,
+    )
+    return DeliveryOutput(
+        rows=rows,
+        plaintext_size=plaintext.size,
+        plaintext_sha256=plaintext.sha256,
+        ciphertext_size=ciphertext.size,
+        ciphertext_sha256=ciphertext.sha256,
+        report=report,
+    )
+
+
+def preview(plan: Plan, source_url: str, catalog: Catalog, mapping: SourceMapping) -> Preview:
+    """Row count and re-identification report of what a delivery would hold now; writes nothing.
+
+    Counted from the source's GROUP BY of the quasi-identifiers (and, with a household column,
+    from a pass over the masked quasi-identifiers and household tokens only), so no delivered
+    column other than those is read.
+    """
+    request = plan.extraction_request(catalog, mapping, with_subject=False)
+    context = plan.mask_context(_rare_categories(plan, source_url, request))
+    counter = _precounted(plan, source_url, request, context, DEFAULT_BATCH_ROWS, household=True)
+    report = counter.report(
+        k_required=plan.k, action=plan.reidentification_action, identified=plan.identified
+    )
+    return Preview(rows=report.records, report=report)
+
+
+def _masked(
+    plan: Plan, raw: pa.RecordBatch, schema: pa.Schema, context: MaskContext
+) -> pa.RecordBatch:
+    columns = [
+        apply_mask(e.key, e.element_type, e.mask, raw.column(e.key), context) for e in plan.elements
+    ]
+    return pa.RecordBatch.from_arrays(columns, schema=schema)
+
+
+def _subject_batch(subjects: Tokenizer, nik: pa.Array) -> pa.RecordBatch:
+    # A record without a NIK cannot be asked about; it is not listed rather than listed as null.
+    present = nik.drop_null()
+    return pa.RecordBatch.from_arrays([subjects.column(present)], schema=SUBJECTS_SCHEMA)
+
+
+def _rare_categories(
+    plan: Plan, source_url: str, request: ExtractionRequest
+) -> dict[str, frozenset[str]]:
+    """For each recode with a rare threshold, the source values rarer than it in this delivery."""
+    counted = plan.rare_counted()
+    if not counted:
+        return {}
+    engine = open_source(source_url)
+    try:
+        rare = {}
+        for element in counted:
+            threshold = int(element.mask.get("rare_threshold"))
+            counts = value_counts(engine, request, element.key)
+            rare[element.key] = frozenset(
+                value for value, n in counts.items() if value and n < threshold
+            )
+        return rare
+    finally:
+        engine.dispose()
+
+
+def _suppression(
+    plan: Plan,
+    source_url: str,
+    request: ExtractionRequest,
+    context: MaskContext,
+    batch_rows: int,
+) -> Suppression | None:
+    """The records to drop (suppress), after refusing outright if the agreement says refuse."""
+    action = plan.reidentification_action
+    if action == "report" or plan.identified or not plan.quasi_identifiers:
+        return None
+    counter = _precounted(plan, source_url, request, context, batch_rows, household=False)
+    if action == "refuse":
+        report = counter.report(k_required=plan.k, action=action, identified=False)
+        if not report.passes:
+            raise DeliveryRefused(
+                "reidentification.k",
+                f"agreement {plan.agreement.short_id} refuses deliveries below k={plan.k}; "
+                f"this one would have k={report.k} ({report.records_in_small_groups} records "
+                "in smaller groups)",
+            )
+        return None
+    return counter.small_groups(plan.k)
+
+
+def _precounted(
+    plan: Plan,
+    source_url: str,
+    request: ExtractionRequest,
+    context: MaskContext,
+    batch_rows: int,
+    *,
+    household: bool,
+) -> RiskCounter:
+    """A counter filled from the source's GROUP BY of the raw quasi-identifiers, masked here."""
+    keys = plan.quasi_identifiers
+    with_household = household and plan.household is not None
+    if with_household:
+        assert plan.household is not None
+        keys = (*keys, plan.household)
+    counter = RiskCounter(plan.quasi_identifiers, plan.household if with_household else None)
+    if not keys:
+        return counter
+    for grouped in _grouped_batches(source_url, request, keys, batch_rows):
+        columns = [
+            apply_mask(
+                key,
+                plan.element(key).element_type,
+                plan.element(key).mask,
+                grouped.column(key),
+                context,
+            )
+            for key in keys
+        ]
+        masked = pa.RecordBatch.from_arrays(columns, names=list(keys))
+        counter.add(masked, weights=grouped.column("n"))
+    return counter
+
+
+def _grouped_batches(
+    source_url: str, request: ExtractionRequest, keys: tuple[str, ...], batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    return prefetched(lambda: group_counts(source_url, request, keys, batch_rows=batch_rows))

@@ -1,0 +1,358 @@
+"""`pks-gateway delivery` and `subject`: step 8 for officers, verify and decrypt for partners.
+
+Officers: `delivery preview` (rows and re-identification report, nothing written — before
+signing), `delivery extract` (one delivery: encrypted file + signed manifest), `delivery list|show`.
+Partners: `delivery verify` (signature, hashes, checkpoint, inclusion proof) and `delivery decrypt`.
+Compliance: `subject deliveries NIK` answers "which institutions received my record".
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from importlib.metadata import version as package_version
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from agreements.signing import parse_public_key
+from exports.age import AgeError, decrypt_file, load_identities
+from exports.manifest import read_manifest, verify_delivery
+from exports.source_mapping import load_source_mapping
+from gateway.cli import settings_of
+from gateway.cli.common import (
+    AS_HELP,
+    catalog_of,
+    metadata_connection,
+    now,
+    ready_engine,
+    region_codes,
+)
+from gateway.keys import load_signing_key
+from gateway.services import deliveries as service
+from gateway.services.subjects import subject_deliveries
+from gateway.settings import Settings
+from gateway.store.tables import agreements, deliveries
+
+ACTOR = click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
+JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
+
+
+def environment(settings: Settings) -> service.DeliveryEnvironment:
+    return service.DeliveryEnvironment(
+        source_url=settings.source_database_url,
+        catalog=catalog_of(settings),
+        mapping=load_source_mapping(settings.catalog_file),
+        region_codes=region_codes(settings),
+        deliveries_dir=settings.deliveries_dir,
+        keys_dir=settings.keys_dir,
+        audit_origin=settings.audit_origin,
+        software_version=package_version("pks-gateway"),
+        time_zone=settings.zone,
+    )
+
+
+@click.group()
+def delivery() -> None:
+    """Deliveries (SOP step 8): preview, extract, list, show, verify, decrypt.
+
+    See docs/deliveries.md."""
+
+
+@delivery.command()
+@click.argument("agreement")
+@JSON
+@click.pass_context
+def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
+    """Rows and re-identification report of AGREEMENT's current version on today's source."""
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
+        stored, result = service.preview_delivery(engine, environment(settings), agreement, now())
+    report = result.report.to_json()
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "agreement": agreement,
+                    "version": stored.version,
+                    "rows": result.rows,
+                    "reidentification": report,
+                },
+                sort_keys=True,
+            )
+        )
+        return
+    click.echo(f"agreement {agreement} version {stored.version} ({stored.status.value})")
+    click.echo(f"rows                 {result.rows}")
+    _print_report(report)
+
+
+@delivery.command()
+@click.argument("agreement")
+@ACTOR
+@JSON
+@click.pass_context
+def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> None:
+    """Deliver AGREEMENT's current signed version: an age file for its recipients and a signed
+    manifest, under the deliveries directory. Progress goes to stderr."""
+    settings = settings_of(ctx)
+    progress = _Progress()
+    with ready_engine(settings) as engine:
+        published = service.extract_delivery(
+            engine, environment(settings), agreement, actor, now(), progress=progress
+        )
+    progress.done()
+    output, files = published.output, published.files
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "delivery": published.delivery_id,
+                    "rows": output.rows,
+                    "file": str(files.data),
+                    "manifest": str(files.manifest),
+                    "signature": str(files.signature),
+                    "ciphertext_sha256": output.ciphertext_sha256,
+                    "reidentification": output.report.to_json(),
+                },
+                sort_keys=True,
+            )
+        )
+        return
+    click.echo(f"delivery {published.delivery_id}: {output.rows} rows")
+    click.echo(f"file      {files.data}")
+    click.echo(f"manifest  {files.manifest}")
+    click.echo(f"signature {files.signature}")
+    _print_report(output.report.to_json())
+
+
+@delivery.command(name="list")
+@click.option("--agreement", help="Only this agreement's deliveries.")
+@JSON
+@click.pass_context
+def list_command(ctx: click.Context, agreement: str | None, as_json: bool) -> None:
+    """Deliveries, newest first."""
+    with metadata_connection(settings_of(ctx)) as connection:
+        query = (
+            select(deliveries, agreements.c.short_id)
+            .join(agreements, agreements.c.id == deliveries.c.agreement_id)
+            .order_by(deliveries.c.started_at.desc())
+        )
+        if agreement:
+            query = query.where(agreements.c.short_id == agreement)
+        rows = [dict(r) for r in connection.execute(query).mappings()]
+    if as_json:
+        click.echo(json.dumps([_shown(r) for r in rows], sort_keys=True))
+        return
+    for row in rows:
+        rows_text = "-" if row["rows"] is None else str(row["rows"])
+        click.echo(
+            f"{row['id']:<40} v{row['version']:<3} {row['status']:<10} "
+            f"{rows_text:>9} rows  {row['started_at']:%Y-%m-%d %H:%M}Z"
+        )
+
+
+@delivery.command()
+@click.argument("delivery_id")
+@click.pass_context
+def show(ctx: click.Context, delivery_id: str) -> None:
+    """One delivery: agreement, status, files, hashes, re-identification report."""
+    with metadata_connection(settings_of(ctx)) as connection:
+        row = (
+            connection.execute(
+                select(deliveries, agreements.c.short_id, agreements.c.number)
+                .join(agreements, agreements.c.id == deliveries.c.agreement_id)
+                .where(deliveries.c.id == delivery_id)
+            )
+            .mappings()
+            .first()
+        )
+    if row is None:
+        raise click.ClickException(f"no delivery {delivery_id} (see `delivery list`)")
+    click.echo(json.dumps(_shown(dict(row)), indent=2, sort_keys=True))
+
+
+@delivery.command()
+@click.argument("manifest", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--data",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The data file (default: the manifest's file name beside it).",
+)
+@click.option(
+    "--manifest-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The gateway's manifest public key (OpenSSH line; default: this gateway's own).",
+)
+@click.option(
+    "--audit-key",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The gateway's audit public key (OpenSSH line; default: this gateway's own).",
+)
+@click.option(
+    "--audit-origin", help="The audit log's origin line (default: this gateway's setting)."
+)
+@click.pass_context
+def verify(
+    ctx: click.Context,
+    manifest: Path,
+    data: Path | None,
+    manifest_key: Path | None,
+    audit_key: Path | None,
+    audit_origin: str | None,
+) -> None:
+    """Check MANIFEST's signature, the data file's hashes, the audit checkpoint and the inclusion
+    proof of the delivery's audit entry. Exit 1 if any check fails."""
+    settings = settings_of(ctx)
+    manifest_bytes, signature = read_manifest(manifest)
+    if data is None:
+        try:
+            name = json.loads(manifest_bytes)["file"]["name"]
+        except (ValueError, KeyError, TypeError):
+            raise click.ClickException(f"{manifest} names no data file; give --data") from None
+        data = manifest.parent / Path(str(name)).name
+    check = verify_delivery(
+        manifest_bytes,
+        signature,
+        manifest_key=_public_key(manifest_key, settings, "manifest"),
+        audit_key=_public_key(audit_key, settings, "audit"),
+        audit_origin=audit_origin or settings.audit_origin,
+        data_file=data,
+    )
+    for item in check.checks:
+        click.echo(f"{'ok  ' if item.passed else 'FAIL'} {item.name}: {item.reason}")
+    if not check.ok:
+        raise click.ClickException(f"{manifest} does not verify")
+    click.echo(f"{manifest} verifies")
+
+
+@delivery.command()
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--identity",
+    "identity",
+    required=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="The recipient's age identity file (AGE-SECRET-KEY-1...).",
+)
+@click.option(
+    "--out",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Output file (default: FILE without .age).",
+)
+def decrypt(file: Path, identity: Path, out: Path | None) -> None:
+    """Decrypt a delivery, all or nothing: the output appears only if every chunk authenticates."""
+    target = out or (
+        file.with_suffix("") if file.suffix == ".age" else file.with_name(file.name + ".out")
+    )
+    try:
+        decrypt_file(file, load_identities(identity.read_text(encoding="utf-8")), target)
+    except AgeError as error:
+        raise click.ClickException(f"{file}: {error}") from None
+    click.echo(f"decrypted to {target}")
+
+
+@click.group()
+def subject() -> None:
+    """A person's rights under UU PDP: which deliveries held their record."""
+
+
+@subject.command(name="deliveries")
+@click.argument("nik")
+@ACTOR
+@JSON
+@click.pass_context
+def subject_deliveries_command(ctx: click.Context, nik: str, actor: str, as_json: bool) -> None:
+    """Which institutions received NIK's record, when, under which agreement (audited)."""
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
+        found = subject_deliveries(
+            engine,
+            nik,
+            keys_dir=settings.keys_dir,
+            deliveries_dir=settings.deliveries_dir,
+            actor_name=actor,
+            now=now(),
+        )
+    rows = [
+        {
+            "delivery": r.delivery_id,
+            "institution": r.institution,
+            "agreement_number": r.agreement_number,
+            "agreement": r.short_id,
+            "version": r.version,
+            "delivered_at": r.delivered_at.isoformat() if r.delivered_at else None,
+        }
+        for r in found
+    ]
+    if as_json:
+        click.echo(json.dumps(rows, sort_keys=True))
+        return
+    if not rows:
+        click.echo("no published delivery contained this record")
+    for row in rows:
+        click.echo(
+            f"{row['delivered_at']}  {row['institution']}  "
+            f"({row['agreement_number']}, v{row['version']}, {row['delivery']})"
+        )
+
+
+def _public_key(path: Path | None, settings: Settings, name: str) -> Any:
+    if path is not None:
+        return parse_public_key(path.read_text(encoding="utf-8").strip())
+    return load_signing_key(settings.keys_dir, name).public_key()  # type: ignore[arg-type]
+
+
+def _print_report(report: dict[str, Any]) -> None:
+    if report.get("identified"):
+        click.echo(
+            "re-identification    identified scope: a direct identifier is delivered in "
+            "clear; k does not apply"
+        )
+    click.echo(f"k (required)         {report.get('k')} ({report.get('k_required')})")
+    click.echo(f"records in groups<k  {report.get('records_in_small_groups')}")
+    click.echo(f"unique combinations  {report.get('unique_combinations')}")
+    click.echo(f"suppressed records   {report.get('suppressed_records')}")
+    households = report.get("households")
+    if households:
+        click.echo(
+            f"households k         {households.get('k')} "
+            f"({households.get('households')} households)"
+        )
+
+
+def _shown(row: dict[str, Any]) -> dict[str, Any]:
+    shown = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
+    shown["report"] = json.loads(shown.pop("report_json")) if shown.get("report_json") else None
+    return shown
+
+
+class _Progress:
+    """Rows and rows/s on stderr: a rewritten line on a terminal, a line every 5 s otherwise."""
+
+    def __init__(self) -> None:
+        self.started = time.monotonic()
+        self.last = 0.0
+        self.rows = 0
+        self.tty = sys.stderr.isatty()
+
+    def __call__(self, rows: int) -> None:
+        self.rows = rows
+        moment = time.monotonic()
+        if moment - self.last >= (0.5 if self.tty else 5.0):
+            self.last = moment
+            self._show(end="\r" if self.tty else "\n")
+
+    def _show(self, end: str) -> None:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        click.echo(f"{self.rows:,} rows  {self.rows / elapsed:,.0f} rows/s", err=True, nl=False)
+        click.echo(end, err=True, nl=False)
+
+    def done(self) -> None:
+        self._show(end="\n")
+
+
+COMMANDS = (delivery, subject)

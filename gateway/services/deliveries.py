@@ -1,0 +1,415 @@
+"""Step 8: run a verified agreement version into one published delivery, in the publish order.
+
+    refuse unless executable (signature, status, validity) and within quota  [audited refusal]
+    -> row `running`, lock held -> pipeline into `<file>.partial` files -> fsync
+    -> audit entry delivery.extract committed (row `recorded`)
+    -> checkpoint -> manifest with the checkpoint and the entry's inclusion proof -> signature
+    -> rename data, subjects, signature, and last the manifest into place (row `published`)
+
+The manifest appears last, so a delivery is visible exactly when it is complete and verifiable.
+A failure before the audit entry removes the partial files and records `failed` with its cause; a
+crash leaves a row `running` or `recorded` with no manifest, which `close_abandoned` (run by every
+delivery command before it starts) marks `abandoned` with its own audit entry and cleans up. A
+running delivery holds an exclusive lock on `<id>.lock`, so another process's start-up does not
+abandon it. Re-running is always safe: every run is a new delivery id.
+"""
+
+from __future__ import annotations
+
+import fcntl
+import json
+import secrets
+from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Connection, Engine, func, insert, select, update
+
+from agreements.catalog import Catalog
+from agreements.errors import DomainError, Invalid, NotFound
+from audit import log as audit_log
+from audit import tree
+from exports.formats import SUFFIXES
+from exports.manifest import AgreementRef, AuditRef, entry_details
+from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
+from exports.plan import Plan, make_plan
+from exports.publish import DeliveryFiles, build_manifest, delivery_file, publish_manifest
+from exports.sinks import StagedFile, remove_partials
+from exports.source_mapping import SourceMapping
+from exports.tokens import derive_subject_key, derive_token_key
+from gateway.keys import load_pseudonym_secret, load_signing_key
+from gateway.services.actions import Actor, Outcome, find_actor, perform
+from gateway.services.agreements import StoredVersion, executable_version, load_version
+from gateway.store.tables import agreements, deliveries
+
+RUNNING, RECORDED, PUBLISHED, FAILED, ABANDONED = (
+    "running",
+    "recorded",
+    "published",
+    "failed",
+    "abandoned",
+)
+COUNTED = (RUNNING, RECORDED, PUBLISHED)  # against the quota
+SYSTEM = "gateway"
+
+
+@dataclass(frozen=True)
+class DeliveryEnvironment:
+    """What a delivery needs besides the metadata database: source, catalog, keys, places."""
+
+    source_url: str
+    catalog: Catalog
+    mapping: SourceMapping
+    region_codes: frozenset[str]
+    deliveries_dir: Path
+    keys_dir: Path
+    audit_origin: str
+    software_version: str
+    time_zone: ZoneInfo
+
+
+@dataclass(frozen=True)
+class Published:
+    delivery_id: str
+    output: DeliveryOutput
+    files: DeliveryFiles
+
+
+def plan_delivery(
+    env: DeliveryEnvironment, stored: StoredVersion, *, delivery_id: str, now: datetime
+) -> Plan:
+    secret = load_pseudonym_secret(env.keys_dir)
+    return make_plan(
+        stored.parsed_scope(env.catalog, env.region_codes),
+        env.catalog,
+        agreement=AgreementRef(
+            number=stored.number,
+            short_id=stored.short_id,
+            version=stored.version,
+            scope_hash=stored.scope_hash,
+        ),
+        delivery_id=delivery_id,
+        as_of=now.astimezone(env.time_zone).date(),
+        created_at=now,
+        token_key=derive_token_key(secret, stored.short_id),
+    )
+
+
+def preview_delivery(
+    engine: Engine, env: DeliveryEnvironment, short_id: str, now: datetime
+) -> tuple[StoredVersion, Preview]:
+    """What a delivery of the current version would hold now (signed or not); writes nothing."""
+    with engine.connect() as connection:
+        stored = load_version(connection, short_id, None)
+    plan = plan_delivery(env, stored, delivery_id="preview", now=now)
+    return stored, preview(plan, env.source_url, env.catalog, env.mapping)
+
+
+def extract_delivery(
+    engine: Engine,
+    env: DeliveryEnvironment,
+    short_id: str,
+    actor_name: str,
+    now: datetime,
+    progress: Any = None,
+) -> Published:
+    """Run step 8 for the agreement's current version (see the module docstring)."""
+    close_abandoned(engine, env, now)
+    today = now.astimezone(env.time_zone).date()
+    delivery_id = f"{short_id}-{today:%Y%m%d}-{secrets.token_hex(3)}"
+
+    def start(connection: Connection, actor: Actor) -> Outcome:
+        stored, _verified = executable_version(connection, short_id, today)
+        _check_quota(connection, stored, today, env.time_zone)
+        plan = plan_delivery(env, stored, delivery_id=delivery_id, now=now)
+        connection.execute(
+            insert(deliveries).values(
+                id=delivery_id,
+                agreement_id=stored.agreement_id,
+                version=stored.version,
+                status=RUNNING,
+                format=plan.format,
+                file_name=delivery_id + SUFFIXES[plan.format] + ".age",
+                requested_by=actor.name,
+                started_at=now,
+            )
+        )
+        return Outcome(delivery_id, {"agreement": short_id, "version": stored.version}, plan)
+
+    # The start is audited (and a refusal too) before any data is read.
+    started = perform(
+        engine,
+        actor_name,
+        action="delivery.start",
+        object_type="delivery",
+        object_id=delivery_id,
+        now=now,
+        work=start,
+    )
+    plan: Plan = started.value
+    files = DeliveryFiles.of(env.deliveries_dir, plan)
+    files.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+    secret = load_pseudonym_secret(env.keys_dir)
+    with _held(files.lock), ExitStack() as staged:
+        # Partial files are removed on any exception inside this block.
+        data = staged.enter_context(StagedFile(files.data))
+        subjects = staged.enter_context(StagedFile(files.subjects))
+        try:
+            output = run_pipeline(
+                plan,
+                env.source_url,
+                env.catalog,
+                env.mapping,
+                data_sink=data.file,
+                subjects_sink=subjects.file,
+                subject_key=derive_subject_key(secret),
+                progress=progress,
+            )
+            data.commit()
+            subjects.commit()
+            seq = _record(engine, plan, files, output, actor_name, now)
+        except BaseException as error:
+            _fail(engine, delivery_id, actor_name, error, now)
+            raise
+        try:
+            _publish(engine, env, plan, files, output, seq, now, staged_data=(data, subjects))
+        except BaseException:
+            _abandon(engine, delivery_id, RECORDED, now)
+            raise
+    return Published(delivery_id, output, files)
+
+
+def _record(
+    engine: Engine,
+    plan: Plan,
+    files: DeliveryFiles,
+    output: DeliveryOutput,
+    actor_name: str,
+    now: datetime,
+) -> int:
+    """The delivery.extract entry: what was written, by whom, under which agreement version."""
+    with engine.begin() as connection:
+        actor = find_actor(connection, actor_name)
+        entry = audit_log.append(
+            connection,
+            actor_role=actor.role.value,
+            actor_id=actor.name,
+            action="delivery.extract",
+            object_type="delivery",
+            object_id=plan.delivery_id,
+            outcome="ok",
+            details={
+                **entry_details(delivery_file(plan, files, output), output.rows),
+                "agreement": plan.agreement.short_id,
+                "version": plan.agreement.version,
+                "scope_hash": plan.agreement.scope_hash,
+                "identified": plan.identified,
+                "k": output.report.k,
+                "suppressed": output.report.suppressed_records,
+            },
+            now=now,
+        )
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == plan.delivery_id)
+            .values(
+                status=RECORDED,
+                rows=output.rows,
+                ciphertext_size=output.ciphertext_size,
+                ciphertext_sha256=output.ciphertext_sha256,
+                plaintext_sha256=output.plaintext_sha256,
+                audit_seq=entry.seq,
+                report_json=json.dumps(output.report.to_json(), sort_keys=True),
+            )
+        )
+        return entry.seq
+
+
+def _publish(
+    engine: Engine,
+    env: DeliveryEnvironment,
+    plan: Plan,
+    files: DeliveryFiles,
+    output: DeliveryOutput,
+    seq: int,
+    now: datetime,
+    *,
+    staged_data: tuple[StagedFile, ...],
+) -> None:
+    """Checkpoint, manifest, signature; then the renames, manifest last (see the docstring)."""
+    audit_key = load_signing_key(env.keys_dir, "audit")
+    with engine.begin() as connection:
+        checkpoint = tree.create_checkpoint(connection, audit_key, env.audit_origin, now)
+        proof = tree.entry_proof(connection, seq, checkpoint)
+        leaf = _leaf(connection, seq)
+    manifest = build_manifest(
+        plan,
+        files,
+        output,
+        audit=AuditRef(seq=seq, leaf=leaf, proof=proof),
+        software_version=env.software_version,
+    )
+    publish_manifest(
+        files,
+        manifest,
+        load_signing_key(env.keys_dir, "manifest"),
+        before_manifest=[staged.publish for staged in staged_data],
+    )
+    with engine.begin() as connection:
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == plan.delivery_id)
+            .values(status=PUBLISHED, finished_at=now)
+        )
+
+
+def _leaf(connection: Connection, seq: int) -> bytes:
+    from audit.schema import audit_entries
+
+    row = connection.execute(select(audit_entries.c.leaf).where(audit_entries.c.seq == seq)).first()
+    if row is None:
+        raise NotFound("audit entry", str(seq))
+    return bytes(row.leaf)
+
+
+def _fail(
+    engine: Engine, delivery_id: str, actor_name: str, error: BaseException, now: datetime
+) -> None:
+    """Record why a started delivery did not happen. Only our own error texts are kept (they
+    name fields and rules); of anything else, the class name, since a driver's text could quote a
+    value."""
+    cause = error.message if isinstance(error, DomainError) else type(error).__name__
+    with engine.begin() as connection:
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(status=FAILED, finished_at=now, failure=cause)
+        )
+        audit_log.append(
+            connection,
+            actor_role=_role(connection, actor_name),
+            actor_id=actor_name,
+            action="delivery.extract",
+            object_type="delivery",
+            object_id=delivery_id,
+            outcome="failed",
+            details={"error": type(error).__name__, "cause": cause},
+            now=now,
+        )
+
+
+def _role(connection: Connection, name: str) -> str:
+    try:
+        return find_actor(connection, name).role.value
+    except NotFound:
+        return "unknown"
+
+
+def close_abandoned(engine: Engine, env: DeliveryEnvironment, now: datetime) -> list[str]:
+    """Close deliveries a crashed run left behind (no lock held): published if their manifest
+    made it into place, else `abandoned`, audited, their partial and staged files removed."""
+    closed = []
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(deliveries.c.id, deliveries.c.status, agreements.c.short_id)
+            .join(agreements, agreements.c.id == deliveries.c.agreement_id)
+            .where(deliveries.c.status.in_((RUNNING, RECORDED)))
+        ).all()
+    for row in rows:
+        files = DeliveryFiles.at(env.deliveries_dir, row.short_id, row.id)
+        if _locked_elsewhere(files.lock):
+            continue
+        if files.manifest.exists():
+            with engine.begin() as connection:
+                connection.execute(
+                    update(deliveries).where(deliveries.c.id == row.id).values(status=PUBLISHED)
+                )
+            continue
+        files.remove_unpublished()
+        _abandon(engine, row.id, row.status, now)
+        closed.append(row.id)
+    if env.deliveries_dir.exists():
+        for directory in env.deliveries_dir.iterdir():
+            if directory.is_dir():
+                remove_partials(directory)
+    return closed
+
+
+def _abandon(engine: Engine, delivery_id: str, was: str, now: datetime) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(status=ABANDONED, finished_at=now)
+        )
+        audit_log.append(
+            connection,
+            actor_role="system",
+            actor_id=SYSTEM,
+            action="delivery.abandon",
+            object_type="delivery",
+            object_id=delivery_id,
+            outcome="ok",
+            details={"was": was},
+            now=now,
+        )
+
+
+def _check_quota(
+    connection: Connection, stored: StoredVersion, today: date, zone: ZoneInfo
+) -> None:
+    delivery = stored.scope.get("delivery") or {}
+    quota, period = int(delivery.get("quota", 0)), str(delivery.get("quota_period", "month"))
+    start = _period_start(today, period)
+    since = datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC)
+    used = connection.execute(
+        select(func.count())
+        .select_from(deliveries)
+        .where(
+            deliveries.c.agreement_id == stored.agreement_id,
+            deliveries.c.status.in_(COUNTED),
+            deliveries.c.started_at >= since,
+        )
+    ).scalar_one()
+    if used >= quota:
+        raise Invalid(
+            "delivery.quota",
+            f"agreement {stored.short_id} allows {quota} deliveries per {period}; "
+            f"{used} already made since {start.isoformat()}",
+        )
+
+
+def _period_start(today: date, period: str) -> date:
+    if period == "year":
+        return today.replace(month=1, day=1)
+    if period == "quarter":
+        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
+    return today.replace(day=1)
+
+
+@contextmanager
+def _held(path: Path) -> Iterator[None]:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    path.unlink(missing_ok=True)
+
+
+def _locked_elsewhere(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False

@@ -1,0 +1,129 @@
+"""Step 8 end to end through the CLI: a signed agreement becomes one verifiable delivery that the
+stock `age` decrypts, refusals leave nothing, and a person can ask who received their record."""
+
+from __future__ import annotations
+
+import json
+import re
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from exports.age import generate_identity
+from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
+from tests.services import require_tool
+
+ROWS = 3000
+
+
+def signed_gateway(tmp_path: Path, scope_text: str = EXAMPLE) -> tuple[Gateway, Path]:
+    """A gateway with a demo source and the demo agreement signed for a recipient we hold."""
+    gateway = setup_gateway(tmp_path)
+    gateway("demo-source", "--rows", str(ROWS))
+    secret, recipient = generate_identity()
+    key_file = tmp_path / "partner.key"
+    key_file.write_text(secret + "\n", encoding="utf-8")
+    scope = re.sub(r'age_recipient = "age1[0-9a-z]+"', f'age_recipient = "{recipient}"', scope_text)
+    gateway("agreement", "import", write(tmp_path, "pks.toml", scope), "--as", "pf")
+    gateway("agreement", "sign", SHORT, "--key", str(tmp_path / "kadis"), "--as", "kadis")
+    return gateway, key_file
+
+
+def source_niks(gateway: Gateway) -> list[str]:
+    connection = sqlite3.connect(gateway.home / "demo-source.db")
+    try:
+        return [row[0] for row in connection.execute("SELECT NIK FROM BIODATA_WNI ORDER BY NIK")]
+    finally:
+        connection.close()
+
+
+def test_a_delivery_is_published_verified_and_decrypted_by_stock_age(tmp_path: Path) -> None:
+    age = require_tool("age", "age")
+    gateway, key_file = signed_gateway(tmp_path)
+    previewed = json.loads(gateway("delivery", "preview", SHORT, "--json").stdout)
+    assert previewed["reidentification"]["identified"] is True  # nama_lengkap is kept
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    assert result["rows"] == previewed["rows"] > 0
+    data, manifest = Path(result["file"]), Path(result["manifest"])
+    assert data.exists() and manifest.exists() and Path(result["signature"]).exists()
+    assert not list(data.parent.glob("*.partial")) and not list(data.parent.glob("*.lock"))
+
+    verified = gateway("delivery", "verify", str(manifest))
+    assert "verifies" in verified.output and "FAIL" not in verified.output
+
+    plain = tmp_path / "out.parquet"
+    subprocess.run([age, "-d", "-i", str(key_file), "-o", str(plain), str(data)], check=True)
+    table = pq.read_table(plain)
+    granted = [
+        "no_kk",
+        "nik",
+        "nama_lengkap",
+        "jenis_kelamin",
+        "tempat_lahir",
+        "tanggal_lahir",
+        "agama",
+        "status_perkawinan",
+        "pendidikan_terakhir",
+        "pekerjaan",
+        "no_kec",
+        "no_kel",
+    ]
+    assert table.column_names == granted
+    assert table.num_rows == result["rows"]
+    assert table.schema.metadata[b"pks.agreement_short_id"] == SHORT.encode()
+    niks = set(source_niks(gateway))
+    assert not niks & set(table.column("nik").to_pylist())  # tokens, never the NIK
+
+    ours = tmp_path / "ours.parquet"
+    gateway("delivery", "decrypt", str(data), "--identity", str(key_file), "--out", str(ours))
+    assert ours.read_bytes() == plain.read_bytes()
+
+    listed = json.loads(gateway("delivery", "list", "--json").stdout)
+    assert [d["status"] for d in listed] == ["published"]
+    shown = json.loads(gateway("delivery", "show", result["delivery"]).stdout)
+    assert shown["ciphertext_sha256"] == result["ciphertext_sha256"]
+
+
+def test_the_quota_refuses_a_second_delivery_and_the_refusal_is_audited(tmp_path: Path) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    gateway("delivery", "extract", SHORT, "--as", "pf")
+    refused = gateway("delivery", "extract", SHORT, "--as", "pf", ok=False)
+    assert refused.exit_code == 1
+    assert "allows 1 deliveries per month" in refused.output
+    entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
+    assert any(e["action"] == "delivery.start" and e["outcome"] == "refused" for e in entries)
+    assert [d["status"] for d in json.loads(gateway("delivery", "list", "--json").stdout)] == [
+        "published"
+    ]
+
+
+def test_an_agreement_that_is_not_executable_is_refused(tmp_path: Path) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    gateway("agreement", "suspend", SHORT, "--reason", "audit finding", "--as", "kadis")
+    refused = gateway("delivery", "extract", SHORT, "--as", "pf", ok=False)
+    assert refused.exit_code == 1 and "suspended" in refused.output
+    assert not list((gateway.home / "deliveries").rglob("*.age"))
+
+
+def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    subjects = pq.read_table(Path(result["file"]).parent / f"{result['delivery']}.subjects.parquet")
+    assert subjects.num_rows == result["rows"]
+    niks = source_niks(gateway)
+    found_any = missing_any = False
+    for nik in niks[:60]:
+        asked = json.loads(gateway("subject", "deliveries", nik, "--as", "pf", "--json").stdout)
+        if asked:
+            found_any = True
+            assert asked[0]["delivery"] == result["delivery"]
+            assert asked[0]["agreement"] == SHORT
+        else:
+            missing_any = True  # children and the dead are filtered out by the scope
+    assert found_any and missing_any
+    entries = gateway("audit", "list", "--json").stdout
+    assert not any(nik in entries for nik in niks[:60])
+    bad = gateway("subject", "deliveries", "1234", "--as", "pf", ok=False)
+    assert bad.exit_code == 1 and "not a valid NIK" in bad.output
