@@ -7,20 +7,13 @@ the whole workbook in memory until the end. Here the sheet XML is built per batc
 (an AgeWriter in the product) through the standard library's `zipfile`, which on a stream that
 cannot seek writes each part with a data descriptor after its data.
 
-What a partner sees:
-- one sheet, `data`, a header row of the column names (frozen), then one row per record;
-- text as inline strings (`t="inlineStr"`): 16-digit NIK/KK keep every digit, nothing is ever
-  read as a formula or a number;
-- integers as numbers, except beyond 15 digits (Excel keeps 15 significant digits): as text;
-- floats and decimals as numbers; NaN and infinities, which Excel cannot hold, as text;
-- dates as real date cells shown `yyyy-mm-dd` (partners can sort, filter and compute ages; the
-  text looks like the CSV's). Excel's calendar cannot represent dates before 1900-03-01 (its 1900
-  leap-year bug) or after 9999-12-31: those stay ISO text. Times and timestamps are ISO text;
-- booleans as `t="b"`; nulls as absent cells (every cell carries its reference, so a gap never
-  shifts the next value);
-- XML-escaped text, with characters XML 1.0 cannot carry (C0 controls other than tab, LF and CR;
-  U+FFFE, U+FFFF) replaced by U+FFFD, CR written as a character reference so it survives, and
-  a literal `_xHHHH_` escaped so Excel does not decode it.
+Cells (docs/formats.md has the table): text as inline strings, so a 16-digit NIK keeps every
+digit and nothing is read as a number or formula; integers as numbers up to 15 digits (Excel's
+precision), text beyond; dates as real date cells shown `yyyy-mm-dd` (partners can sort, filter
+and compute ages, and the text looks like the CSV's), ISO text where Excel's calendar fails
+(before 1900-03-01, its leap-year bug, or after 9999); booleans `t="b"`; nulls as absent cells,
+each cell carrying its reference so a gap never shifts the next value. Text characters XML 1.0
+cannot carry become U+FFFD; a literal `_xHHHH_` is escaped so Excel does not decode it.
 
 Limits are Excel's, refused before anything is written past them: 1,048,576 rows including the
 header, 16,384 columns, 32,767 characters in a cell. The ZIP is classic, not ZIP64: Office has
