@@ -30,7 +30,7 @@ from exports.manifest import (
 )
 from exports.pipeline import DeliveryOutput
 from exports.plan import Plan
-from exports.sinks import PARTIAL_SUFFIX, StagedFile
+from exports.sinks import StagedFile
 
 
 @dataclass(frozen=True)
@@ -70,16 +70,13 @@ class DeliveryFiles:
         return self.directory / f"{self.delivery_id}.lock"
 
     def remove_unpublished(self) -> None:
-        """Remove whatever a run that never published left (its manifest is not in place)."""
-        if self.manifest.exists():
+        """Remove whatever a run that never published left (its manifest is not in place):
+        staged files, partial files and signature; the lock is its owner's to remove."""
+        if self.manifest.exists() or not self.directory.exists():
             return
-        for path in self._all():
-            path.unlink(missing_ok=True)
-            path.with_name(path.name + PARTIAL_SUFFIX).unlink(missing_ok=True)
-
-    def _all(self) -> Iterable[Path]:
-        yield from self.directory.glob(f"{self.delivery_id}.*.age")
-        yield from (self.subjects, self.signature, self.manifest)
+        for path in self.directory.glob(f"{self.delivery_id}.*"):
+            if path != self.lock:
+                path.unlink(missing_ok=True)
 
 
 def build_manifest(

@@ -16,11 +16,9 @@ abandon it. Re-running is always safe: every run is a new delivery id.
 
 from __future__ import annotations
 
-import fcntl
 import json
 import secrets
-from collections.abc import Iterator
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
 from pathlib import Path
@@ -38,23 +36,23 @@ from exports.manifest import AgreementRef, AuditRef, entry_details
 from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
 from exports.plan import Plan, make_plan
 from exports.publish import DeliveryFiles, build_manifest, delivery_file, publish_manifest
-from exports.sinks import StagedFile, remove_partials
+from exports.sinks import StagedFile
 from exports.source_mapping import SourceMapping
 from exports.tokens import derive_subject_key, derive_token_key
 from gateway.keys import load_pseudonym_secret, load_signing_key
 from gateway.services.actions import Actor, Outcome, find_actor, perform
 from gateway.services.agreements import StoredVersion, executable_version, load_version
-from gateway.store.tables import agreements, deliveries
-
-RUNNING, RECORDED, PUBLISHED, FAILED, ABANDONED = (
-    "running",
-    "recorded",
-    "published",
-    "failed",
-    "abandoned",
+from gateway.services.delivery_recovery import (
+    COUNTED,
+    FAILED,
+    PUBLISHED,
+    RECORDED,
+    RUNNING,
+    abandon,
+    close_abandoned,
+    held,
 )
-COUNTED = (RUNNING, RECORDED, PUBLISHED)  # against the quota
-SYSTEM = "gateway"
+from gateway.store.tables import deliveries
 
 
 @dataclass(frozen=True)
@@ -118,7 +116,7 @@ def extract_delivery(
     progress: Any = None,
 ) -> Published:
     """Run step 8 for the agreement's current version (see the module docstring)."""
-    close_abandoned(engine, env, now)
+    close_abandoned(engine, env.deliveries_dir, now)
     today = now.astimezone(env.time_zone).date()
     delivery_id = f"{short_id}-{today:%Y%m%d}-{secrets.token_hex(3)}"
 
@@ -154,7 +152,7 @@ def extract_delivery(
     files = DeliveryFiles.of(env.deliveries_dir, plan)
     files.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
     secret = load_pseudonym_secret(env.keys_dir)
-    with _held(files.lock), ExitStack() as staged:
+    with held(files.lock), ExitStack() as staged:
         # Partial files are removed on any exception inside this block.
         data = staged.enter_context(StagedFile(files.data))
         subjects = staged.enter_context(StagedFile(files.subjects))
@@ -178,7 +176,7 @@ def extract_delivery(
         try:
             _publish(engine, env, plan, files, output, seq, now, staged_data=(data, subjects))
         except BaseException:
-            _abandon(engine, delivery_id, RECORDED, now)
+            abandon(engine, delivery_id, RECORDED, now)
             raise
     return Published(delivery_id, output, files)
 
@@ -309,56 +307,6 @@ def _role(connection: Connection, name: str) -> str:
         return "unknown"
 
 
-def close_abandoned(engine: Engine, env: DeliveryEnvironment, now: datetime) -> list[str]:
-    """Close deliveries a crashed run left behind (no lock held): published if their manifest
-    made it into place, else `abandoned`, audited, their partial and staged files removed."""
-    closed = []
-    with engine.connect() as connection:
-        rows = connection.execute(
-            select(deliveries.c.id, deliveries.c.status, agreements.c.short_id)
-            .join(agreements, agreements.c.id == deliveries.c.agreement_id)
-            .where(deliveries.c.status.in_((RUNNING, RECORDED)))
-        ).all()
-    for row in rows:
-        files = DeliveryFiles.at(env.deliveries_dir, row.short_id, row.id)
-        if _locked_elsewhere(files.lock):
-            continue
-        if files.manifest.exists():
-            with engine.begin() as connection:
-                connection.execute(
-                    update(deliveries).where(deliveries.c.id == row.id).values(status=PUBLISHED)
-                )
-            continue
-        files.remove_unpublished()
-        _abandon(engine, row.id, row.status, now)
-        closed.append(row.id)
-    if env.deliveries_dir.exists():
-        for directory in env.deliveries_dir.iterdir():
-            if directory.is_dir():
-                remove_partials(directory)
-    return closed
-
-
-def _abandon(engine: Engine, delivery_id: str, was: str, now: datetime) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            update(deliveries)
-            .where(deliveries.c.id == delivery_id)
-            .values(status=ABANDONED, finished_at=now)
-        )
-        audit_log.append(
-            connection,
-            actor_role="system",
-            actor_id=SYSTEM,
-            action="delivery.abandon",
-            object_type="delivery",
-            object_id=delivery_id,
-            outcome="ok",
-            details={"was": was},
-            now=now,
-        )
-
-
 def _check_quota(
     connection: Connection, stored: StoredVersion, today: date, zone: ZoneInfo
 ) -> None:
@@ -389,27 +337,3 @@ def _period_start(today: date, period: str) -> date:
     if period == "quarter":
         return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
     return today.replace(day=1)
-
-
-@contextmanager
-def _held(path: Path) -> Iterator[None]:
-    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    path.unlink(missing_ok=True)
-
-
-def _locked_elsewhere(path: Path) -> bool:
-    if not path.exists():
-        return False
-    with path.open("a") as handle:
-        try:
-            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            return True
-        fcntl.flock(handle, fcntl.LOCK_UN)
-    return False

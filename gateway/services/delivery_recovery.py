@@ -1,0 +1,102 @@
+"""Deliveries a crashed run left behind, and the lock that tells a crashed run from a running one.
+
+A run holds an exclusive `flock` on `<id>.lock` while it works. At the start of the next delivery
+command, every row still `running` or `recorded` whose lock nobody holds belonged to a process
+that died: if its manifest made it into place the delivery is complete and becomes `published`;
+otherwise it is closed as `abandoned` (audited) and its staged files are removed, so nothing of it
+stays visible.
+"""
+
+from __future__ import annotations
+
+import fcntl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import Engine, select, update
+
+from audit import log as audit_log
+from exports.publish import DeliveryFiles
+from gateway.store.tables import agreements, deliveries
+
+RUNNING, RECORDED, PUBLISHED, FAILED, ABANDONED = (
+    "running",
+    "recorded",
+    "published",
+    "failed",
+    "abandoned",
+)
+COUNTED = (RUNNING, RECORDED, PUBLISHED)  # against the quota
+SYSTEM = "gateway"
+
+
+def close_abandoned(engine: Engine, deliveries_dir: Path, now: datetime) -> list[str]:
+    """Close deliveries a crashed run left behind (no lock held): published if their manifest
+    made it into place, else `abandoned`, audited, their partial and staged files removed."""
+    closed = []
+    with engine.connect() as connection:
+        rows = connection.execute(
+            select(deliveries.c.id, deliveries.c.status, agreements.c.short_id)
+            .join(agreements, agreements.c.id == deliveries.c.agreement_id)
+            .where(deliveries.c.status.in_((RUNNING, RECORDED)))
+        ).all()
+    for row in rows:
+        files = DeliveryFiles.at(deliveries_dir, row.short_id, row.id)
+        if locked_elsewhere(files.lock):
+            continue
+        if files.manifest.exists():
+            with engine.begin() as connection:
+                connection.execute(
+                    update(deliveries).where(deliveries.c.id == row.id).values(status=PUBLISHED)
+                )
+            continue
+        files.remove_unpublished()
+        abandon(engine, row.id, row.status, now)
+        closed.append(row.id)
+    return closed
+
+
+def abandon(engine: Engine, delivery_id: str, was: str, now: datetime) -> None:
+    with engine.begin() as connection:
+        connection.execute(
+            update(deliveries)
+            .where(deliveries.c.id == delivery_id)
+            .values(status=ABANDONED, finished_at=now)
+        )
+        audit_log.append(
+            connection,
+            actor_role="system",
+            actor_id=SYSTEM,
+            action="delivery.abandon",
+            object_type="delivery",
+            object_id=delivery_id,
+            outcome="ok",
+            details={"was": was},
+            now=now,
+        )
+
+
+@contextmanager
+def held(path: Path) -> Iterator[None]:
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+    path.unlink(missing_ok=True)
+
+
+def locked_elsewhere(path: Path) -> bool:
+    if not path.exists():
+        return False
+    with path.open("a") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        fcntl.flock(handle, fcntl.LOCK_UN)
+    return False
