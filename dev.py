@@ -54,6 +54,12 @@ def demo(args: list[str]) -> int:
     gateway = str(BIN / "pks-gateway")
     run([gateway, "init"])
     run([gateway, "demo-source", "--if-missing"])
+    run([gateway, "demo-agreement"])
+    # The first delivery of the month; a second run in the same month is refused by the
+    # agreement's quota, which is the product working, so the demo serves anyway.
+    delivered = subprocess.call([gateway, "delivery", "extract", DEMO_AGREEMENT, "--as", "pf"])
+    if delivered != 0:
+        print("(no new delivery: see `pks-gateway delivery list`)", flush=True)
     return subprocess.call([gateway, "serve", *args])
 
 
@@ -76,6 +82,7 @@ def run(command: list[str]) -> None:
         sys.exit(result)
 
 
+DEMO_AGREEMENT = "bank-kaltimtara-2026"
 COMMANDS = {"demo": demo, "test": test}
 
 if __name__ == "__main__":

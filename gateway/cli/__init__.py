@@ -67,9 +67,20 @@ def settings_of(ctx: click.Context) -> Settings:
 
 def _register() -> None:
     # Imported here, not at the top, so that each module can import `main`'s helpers above.
-    from gateway.cli import admin, agreements, audit, catalog, deliveries, demo, requests, staff
+    from gateway.cli import (
+        admin,
+        agreements,
+        audit,
+        catalog,
+        deliveries,
+        demo,
+        demo_agreement,
+        requests,
+        staff,
+    )
 
-    for module in (admin, demo, catalog, staff, requests, agreements, deliveries, audit):
+    modules = (admin, demo, demo_agreement, catalog, staff, requests, agreements, deliveries, audit)
+    for module in modules:
         for command in module.COMMANDS:
             main.add_command(command)
 

@@ -127,3 +127,21 @@ def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> 
     assert not any(nik in entries for nik in niks[:60])
     bad = gateway("subject", "deliveries", "1234", "--as", "pf", ok=False)
     assert bad.exit_code == 1 and "not a valid NIK" in bad.output
+
+
+def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_path: Path) -> None:
+    age = require_tool("age", "age")
+    gateway = Gateway(tmp_path / "home", {})
+    gateway("init")
+    gateway("demo-source", "--rows", "500")
+    first = gateway("demo-agreement")
+    again = gateway("demo-agreement")  # idempotent: nothing new, still ready
+    assert "signed and active" in first.output and "signed and active" in again.output
+    assert len(json.loads(gateway("agreement", "list", "--json").stdout)) == 1
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    identity = gateway.home / "demo" / "partner.agekey"
+    assert identity.stat().st_mode & 0o777 == 0o600
+    plain = subprocess.run(
+        [age, "-d", "-i", str(identity), result["file"]], check=True, capture_output=True
+    ).stdout
+    assert plain.startswith(b"PAR1") and plain.endswith(b"PAR1")
