@@ -20,7 +20,7 @@ from sqlalchemy import select
 
 from agreements.signing import parse_public_key
 from exports.age import AgeError, decrypt_file, load_identities
-from exports.manifest import read_manifest, verify_delivery
+from exports.manifest_verify import read_manifest, verify_delivery
 from exports.source_mapping import load_source_mapping
 from gateway.cli import settings_of
 from gateway.cli.common import (

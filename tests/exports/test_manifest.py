@@ -32,7 +32,6 @@ from exports.manifest import (
     NAMESPACE,
     AgreementRef,
     AuditRef,
-    DeliveryCheck,
     DeliveryFile,
     ElementRef,
     Manifest,
@@ -40,10 +39,9 @@ from exports.manifest import (
     RecipientRef,
     entry_details,
     parse_manifest,
-    read_manifest,
     sign_manifest,
-    verify_delivery,
 )
+from exports.manifest_verify import DeliveryCheck, read_manifest, verify_delivery
 from tests.audit.conftest import ORIGIN, sqlite_engine
 from tests.audit.test_log import add
 from tests.services import require_tool
