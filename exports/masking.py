@@ -29,7 +29,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from agreements.masks import MASK_KINDS, REGION_LEVELS, Mask
-from exports import ages
+from exports import years_of_age
 from exports.element_types import ARROW_TYPES
 from exports.tokens import TOKEN_KEY_BYTES, Tokenizer
 
@@ -125,13 +125,15 @@ def _generalize_date(column: pa.Array, mask: Mask, key: str, context: MaskContex
     if to == "year_month":
         # The ISO text of a date cut after the month: the same "YYYY-MM" as strftime, 13x faster.
         return pc.utf8_slice_codeunits(pc.cast(column, pa.string()), 0, 7)
-    years = ages.ages_at(column, context.as_of)
+    years = years_of_age.ages_at(column, context.as_of)
     top = mask.get("top_code")
     if to == "age":
         if top is None:
             return years
-        return ages.label_ages(years, ages.top_coded(top, str))
-    return ages.label_ages(years, ages.top_coded(top, ages.band_label(int(mask.get("band")))))
+        return years_of_age.label_ages(years, years_of_age.top_coded(top, str))
+    return years_of_age.label_ages(
+        years, years_of_age.top_coded(top, years_of_age.band_label(int(mask.get("band"))))
+    )
 
 
 def _generalize_region(column: pa.Array, mask: Mask, key: str, context: MaskContext) -> pa.Array:
@@ -146,7 +148,9 @@ def _generalize_region(column: pa.Array, mask: Mask, key: str, context: MaskCont
 
 def _bucket(column: pa.Array, mask: Mask, key: str, context: MaskContext) -> pa.Array:
     edges, labels = mask.get("edges"), mask.get("labels")
-    return ages.label_ages(ages.ages_at(column, context.as_of), ages.bucket_label(edges, labels))
+    return years_of_age.label_ages(
+        years_of_age.ages_at(column, context.as_of), years_of_age.bucket_label(edges, labels)
+    )
 
 
 def _recode(column: pa.Array, mask: Mask, key: str, context: MaskContext) -> pa.Array:
@@ -187,7 +191,7 @@ IMPLEMENTATIONS: Mapping[str, Implementation] = {
 def _date_output(element_type: str, mask: Mask) -> pa.DataType:
     to = mask.get("to")
     if to == "year" or (to == "age" and mask.get("top_code") is None):
-        return ages.AGE_TYPE
+        return years_of_age.AGE_TYPE
     return pa.string()
 
 

@@ -15,7 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agreements.masks import MASK_KINDS, Mask, validate_mask
-from exports.ages import ages_at
+from exports.years_of_age import ages_at
 from exports.masking import (
     ARROW_TYPES,
     IMPLEMENTATIONS,
