@@ -16,6 +16,7 @@ visible (or removing them) is the caller's part of the publish order.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import BinaryIO
@@ -114,6 +115,14 @@ def run_pipeline(
             subject_writer.write_batch(_subject_batch(subjects, nik))
             if progress is not None:
                 progress(rows)
+    except BaseException:
+        # Never seal a failed delivery: the age file stays truncated (undecryptable), and the
+        # writers' closing bytes go nowhere. The caller removes the partial files.
+        encrypted.abort()
+        for closing in (writer.close, subject_writer.close):
+            with contextlib.suppress(Exception):
+                closing()
+        raise
     finally:
         batches.close()
     writer.close()
