@@ -40,8 +40,9 @@ from gateway.settings import load_settings
 from tests.gateway.test_cli_agreements import EXAMPLE, REPO, SHORT, Gateway, setup_gateway, write
 from tests.services import postgres_url, scratch_database
 
-# A run that fails leaves its subjects ParquetWriter open, and its finaliser later complains that
-# the (removed) file is closed; tests/exports/test_pipeline.py holds that against the pipeline.
+# A run whose sink fails while closing leaves a Parquet writer open, and its finaliser complains
+# later that the (removed) file is closed: tests/exports/test_pipeline.py pins that on the pipeline
+# (test_a_sink_that_fills_at_the_last_chunk_leaves_no_writer_behind).
 pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
 
 ROWS = 1500
