@@ -223,6 +223,7 @@ def test_more_rows_than_the_agreement_allows_fails_and_leaves_nothing(home: Home
 
 
 NO_RARE_COUNT = EXAMPLE.replace(", rare_threshold = 10 }", " }")
+assert NO_RARE_COUNT != EXAMPLE, "the demo agreement no longer counts rare pekerjaan codes"
 RARE_COUNT_BUG = pytest.mark.xfail(
     strict=True,
     reason="exports/extract.py value_counts (the rare-category count before the stream) calls "
