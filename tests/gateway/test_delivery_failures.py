@@ -533,7 +533,7 @@ def test_a_crash_leaves_nothing_or_a_verifiable_delivery_and_a_rerun_works(
 
 @pytest.mark.xfail(
     strict=True,
-    reason="gateway/services/deliveries.py `_held` unlinks the lock file only when the run "
+    reason="gateway/services/delivery_recovery.py `held` unlinks the lock file only when the run "
     "succeeds (the unlink is not in a finally), and close_abandoned never removes one",
 )
 def test_a_failed_run_leaves_no_lock_file(home: Home) -> None:
