@@ -189,12 +189,12 @@ def replicated(directory: Path, base: Path, rows: int, factor: int) -> Path:
         connection.execute("PRAGMA synchronous=OFF")
         changed = {
             "BIODATA_WNI": {
-                "NIK": "? || substr(NIK, 2)",
-                "NO_KK": "? || substr(NO_KK, 2)",
+                "NIK": "? || NIK",
+                "NO_KK": "? || NO_KK",
                 "TGL_LHR": "date(TGL_LHR, '+' || (unicode(?) - 64) || ' days')",
             },
             "DATA_KELUARGA": {
-                "NO_KK": "? || substr(NO_KK, 2)",
+                "NO_KK": "? || NO_KK",
                 "ALAMAT": "ALAMAT || ' BLOK ' || ?",
             },
         }
