@@ -154,14 +154,17 @@ def read_checked(
         raise
 
 
-def mapping_mismatches(url: str, request: ExtractionRequest) -> list[str]:
-    """What the source lacks of the mapping of the elements this request uses."""
+def mapping_mismatches(source: str | Engine, request: ExtractionRequest) -> list[str]:
+    """What the source (a URL, or an engine already open on it) lacks of the mapping of the
+    elements this request uses."""
     used = {wanted.key for wanted in request.columns} | _filter_elements(request)
     mapping = request.mapping
     relevant = dataclasses.replace(
         mapping, elements=tuple(s for s in mapping.elements if s.key in used)
     )
-    engine = open_source(url)
+    if isinstance(source, Engine):
+        return [str(m) for m in check_source(source, relevant)]
+    engine = open_source(source)
     try:
         return [str(m) for m in check_source(engine, relevant)]
     finally:
@@ -183,7 +186,13 @@ def value_counts(engine: Engine, request: ExtractionRequest, element_key: str) -
     """
     one = narrowed(request, (element_key,))
     query = grouped_query(one)
-    result = fetch_all(engine, query)
+    try:
+        result = fetch_all(engine, query)
+    except SourceQueryError:
+        mismatches = mapping_mismatches(engine, one)
+        if mismatches:
+            raise SourceMappingError(mismatches) from None
+        raise
     names = [c.name for c in query.selected_columns]
     columns = list(zip(*result, strict=True)) if result else [() for _ in names]
     raw = pa.RecordBatch.from_arrays([pa.array(list(values)) for values in columns], names=names)

@@ -115,6 +115,9 @@ def run_pipeline(
             subject_writer.write_batch(_subject_batch(subjects, nik))
             if progress is not None:
                 progress(rows)
+        writer.close()
+        encrypted.close()
+        subject_writer.close()
     except BaseException:
         # Never seal a failed delivery: the age file stays truncated (undecryptable), and the
         # writers' closing bytes go nowhere. The caller removes the partial files.
@@ -125,9 +128,6 @@ def run_pipeline(
         raise
     finally:
         batches.close()
-    writer.close()
-    encrypted.close()
-    subject_writer.close()
     report = counter.report(
         k_required=plan.k,
         action=plan.reidentification_action,

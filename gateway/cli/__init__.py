@@ -31,6 +31,7 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     DomainError,
     FileExistsError,
     PermissionError,
+    OSError,  # a full disk, an unreadable file: the text names the errno and path
     AgeError,
     FormatError,
     SourceQueryError,

@@ -8,14 +8,15 @@
 
 The manifest appears last, so a delivery is visible exactly when it is complete and verifiable.
 A failure before the audit entry removes the partial files and records `failed` with its cause; a
-crash leaves a row `running` or `recorded` with no manifest, which `close_abandoned` (run by every
-delivery command before it starts) marks `abandoned` with its own audit entry and cleans up. A
+crash leaves a row `running` or `recorded` with no manifest, which `close_abandoned` (run by
+`delivery extract` before it starts) marks `abandoned` with its own audit entry and cleans up. A
 running delivery holds an exclusive lock on `<id>.lock`, so another process's start-up does not
 abandon it. Re-running is always safe: every run is a new delivery id.
 """
 
 from __future__ import annotations
 
+import errno
 import json
 import secrets
 from contextlib import ExitStack
@@ -27,11 +28,12 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from agreements.catalog import Catalog
+from agreements.catalog import Catalog, CatalogError
 from agreements.errors import DomainError, Invalid, NotFound
 from audit import log as audit_log
 from audit import tree
-from exports.formats import SUFFIXES
+from exports.age import AgeError
+from exports.formats import SUFFIXES, FormatError
 from exports.manifest import AgreementRef, AuditRef, entry_details
 from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
 from exports.plan import Plan, make_plan
@@ -53,6 +55,9 @@ from gateway.services.delivery_recovery import (
     held,
 )
 from gateway.store.tables import deliveries
+
+# Errors whose text we wrote (catalog/mapping, age keys and streams, format limits).
+OWN_ERRORS = (CatalogError, AgeError, FormatError)
 
 
 @dataclass(frozen=True)
@@ -277,10 +282,8 @@ def _leaf(connection: Connection, seq: int) -> bytes:
 def _fail(
     engine: Engine, delivery_id: str, actor_name: str, error: BaseException, now: datetime
 ) -> None:
-    """Record why a started delivery did not happen. Only our own error texts are kept (they
-    name fields and rules); of anything else, the class name, since a driver's text could quote a
-    value."""
-    cause = error.message if isinstance(error, DomainError) else type(error).__name__
+    """Record why a started delivery did not happen (see `_cause`)."""
+    cause = _cause(error)
     with engine.begin() as connection:
         connection.execute(
             update(deliveries)
@@ -298,6 +301,19 @@ def _fail(
             details={"error": type(error).__name__, "cause": cause},
             now=now,
         )
+
+
+def _cause(error: BaseException) -> str:
+    """Our own error texts are kept: they name fields, rules and limits, never values. Of an OS
+    error, its errno name; of anything else only the class, since a driver's text could quote a
+    value."""
+    if isinstance(error, DomainError):
+        return error.message
+    if isinstance(error, OWN_ERRORS):
+        return str(error)
+    if isinstance(error, OSError) and error.errno is not None:
+        return f"{type(error).__name__} {errno.errorcode.get(error.errno, error.errno)}"
+    return type(error).__name__
 
 
 def _role(connection: Connection, name: str) -> str:

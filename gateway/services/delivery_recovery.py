@@ -51,8 +51,10 @@ def close_abandoned(engine: Engine, deliveries_dir: Path, now: datetime) -> list
                 connection.execute(
                     update(deliveries).where(deliveries.c.id == row.id).values(status=PUBLISHED)
                 )
+            files.lock.unlink(missing_ok=True)
             continue
         files.remove_unpublished()
+        files.lock.unlink(missing_ok=True)
         abandon(engine, row.id, row.status, now)
         closed.append(row.id)
     return closed
@@ -80,14 +82,17 @@ def abandon(engine: Engine, delivery_id: str, was: str, now: datetime) -> None:
 
 @contextmanager
 def held(path: Path) -> Iterator[None]:
+    """Hold the run's lock file; it is removed when the run ends, however it ends."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
-    with path.open("a") as handle:
-        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        try:
-            yield
-        finally:
-            fcntl.flock(handle, fcntl.LOCK_UN)
-    path.unlink(missing_ok=True)
+    try:
+        with path.open("a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+    finally:
+        path.unlink(missing_ok=True)
 
 
 def locked_elsewhere(path: Path) -> bool:

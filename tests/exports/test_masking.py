@@ -15,7 +15,6 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from agreements.masks import MASK_KINDS, Mask, validate_mask
-from exports.years_of_age import ages_at
 from exports.masking import (
     ARROW_TYPES,
     IMPLEMENTATIONS,
@@ -26,6 +25,7 @@ from exports.masking import (
     output_type,
 )
 from exports.tokens import derive_token_key
+from exports.years_of_age import ages_at
 
 SECRET = bytes(range(100, 132))
 AS_OF = date(2025, 2, 28)

@@ -375,13 +375,6 @@ def test_a_failed_run_is_never_sealed_and_writes_nothing_later(source: str) -> N
         b"".join(decrypt_chunks(io.BytesIO(data.getvalue()), IDENTITY))
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exports/pipeline.py run_pipeline closes its writers (writer, encrypted, "
-    "subject_writer) after the try/except that aborts them: a sink that fails at the last chunk "
-    "leaves the subjects ParquetWriter open, and its finaliser later writes a footer into the "
-    "caller's sink (move the closes into the try, or abort the rest when one fails)",
-)
 def test_a_sink_that_fills_at_the_last_chunk_leaves_no_writer_behind(source: str) -> None:
     data, subjects = FullSink(3_000), io.BytesIO()
     try:

@@ -40,11 +40,6 @@ from gateway.settings import load_settings
 from tests.gateway.test_cli_agreements import EXAMPLE, REPO, SHORT, Gateway, setup_gateway, write
 from tests.services import postgres_url, scratch_database
 
-# A run whose sink fails while closing leaves a Parquet writer open, and its finaliser complains
-# later that the (removed) file is closed: tests/exports/test_pipeline.py pins that on the pipeline
-# (test_a_sink_that_fills_at_the_last_chunk_leaves_no_writer_behind).
-pytestmark = pytest.mark.filterwarnings("ignore::pytest.PytestUnraisableExceptionWarning")
-
 ROWS = 1500
 # What a delivery leaves under the deliveries directory, published or staged. A run's `.lock`
 # file is not a delivery file; `test_a_failed_run_leaves_no_lock_file` looks at it on its own.
@@ -224,12 +219,6 @@ def test_more_rows_than_the_agreement_allows_fails_and_leaves_nothing(home: Home
 
 NO_RARE_COUNT = EXAMPLE.replace(", rare_threshold = 10 }", " }")
 assert NO_RARE_COUNT != EXAMPLE, "the demo agreement no longer counts rare pekerjaan codes"
-RARE_COUNT_BUG = pytest.mark.xfail(
-    strict=True,
-    reason="exports/extract.py value_counts (the rare-category count before the stream) calls "
-    "fetch_all without read_checked's mapping check: a missing column reads 'the source refused "
-    "the extraction query (OperationalError)' and names no element",
-)
 
 
 @pytest.mark.parametrize(
@@ -240,7 +229,7 @@ RARE_COUNT_BUG = pytest.mark.xfail(
         # A column only the row filter uses (alive_only).
         ("STAT_HIDUP", "hidup", NO_RARE_COUNT),
         # The recoded pekerjaan, whose rare categories are counted before the stream.
-        pytest.param("JENIS_PKRJN", "pekerjaan", EXAMPLE, marks=RARE_COUNT_BUG),
+        pytest.param("JENIS_PKRJN", "pekerjaan", EXAMPLE),
     ],
 )
 def test_a_missing_source_column_names_the_element(
@@ -310,10 +299,11 @@ def test_a_disk_that_fills_mid_write_leaves_nothing(
     monkeypatch.setattr(service, "StagedFile", full_disk_staging(data_room, subjects_room))
     result = home.extract(ok=False)
     assert result.exit_code == 1
-    assert isinstance(result.exception, OSError) and result.exception.errno == errno.ENOSPC
+    assert isinstance(result.exception, SystemExit)  # one line naming the cause, no traceback
+    assert "No space left on device" in result.output
     assert home.visible() == []
     [row] = home.deliveries()
-    assert row["status"] == "failed" and row["failure"] == "OSError"
+    assert row["status"] == "failed" and row["failure"] == "OSError ENOSPC"
     failed = [e for e in home.audit() if e["action"] == "delivery.extract"]
     assert [(e["outcome"], e["details"]["error"]) for e in failed] == [("failed", "OSError")]
     # The disk has room again: the next run delivers (the failed one does not count).
@@ -322,11 +312,6 @@ def test_a_disk_that_fills_mid_write_leaves_nothing(
     assert [d["status"] for d in home.deliveries()] == ["published", "failed"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/cli/__init__.py EXPECTED_ERRORS lacks OSError: a full disk ends the CLI "
-    "with a traceback instead of one line naming the cause",
-)
 def test_a_full_disk_is_reported_in_one_line(home: Home, monkeypatch: pytest.MonkeyPatch) -> None:
     home.agree()
     monkeypatch.setattr(service, "StagedFile", full_disk_staging(30_000))
@@ -531,11 +516,6 @@ def test_a_crash_leaves_nothing_or_a_verifiable_delivery_and_a_rerun_works(
         assert [(e["object_id"], e["details"]["was"]) for e in abandons] == [(crashed, status)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="gateway/services/delivery_recovery.py `held` unlinks the lock file only when the run "
-    "succeeds (the unlink is not in a finally), and close_abandoned never removes one",
-)
 def test_a_failed_run_leaves_no_lock_file(home: Home) -> None:
     home.agree(EXAMPLE.replace("max_rows = 400000", "max_rows = 10"))
     assert home.extract(ok=False).exit_code == 1
