@@ -81,19 +81,46 @@ def run_pipeline(
     """Stream the plan's rows into `data_sink` (age) and their subject hashes into
     `subjects_sink` (Parquet); DeliveryRefused when the agreement's limits are crossed."""
     request = plan.extraction_request(catalog, mapping)
-    context = plan.mask_context(_rare_categories(plan, source_url, request))
-    suppression = _suppression(plan, source_url, request, context, batch_rows)
+    # The read starts now, in its own thread, while the pre-counts below run their own queries.
+    batches = prefetched(lambda: extract(source_url, request, batch_rows=batch_rows))
+    try:
+        context = plan.mask_context(_rare_categories(plan, source_url, request))
+        suppression = _suppression(plan, source_url, request, context, batch_rows)
+        return _stream(
+            plan,
+            batches,
+            context,
+            suppression,
+            data_sink=data_sink,
+            subjects_sink=subjects_sink,
+            subject_key=subject_key,
+            progress=progress,
+        )
+    finally:
+        batches.close()
+
+
+def _stream(
+    plan: Plan,
+    batches: Iterator[pa.RecordBatch],
+    context: MaskContext,
+    suppression: Suppression | None,
+    *,
+    data_sink: BinaryIO,
+    subjects_sink: BinaryIO,
+    subject_key: bytes,
+    progress: Progress | None,
+) -> DeliveryOutput:
+    """The single pass: mask, suppress, count, write, encrypt, hash (module docstring)."""
     counter = RiskCounter(plan.quasi_identifiers, plan.household)
     subjects = Tokenizer(subject_key, SUBJECT_HASH_HEX)
     schema = plan.output_schema()
-
     ciphertext = HashingStream(data_sink)
     encrypted = AgeWriter(ciphertext, [r.age_recipient for r in plan.recipients])
     plaintext = HashingStream(encrypted)
     writer = open_writer(plan.format, plaintext, schema)
     subject_writer = pq.ParquetWriter(subjects_sink, SUBJECTS_SCHEMA, compression="zstd")
     rows = suppressed = 0
-    batches = prefetched(lambda: extract(source_url, request, batch_rows=batch_rows))
     try:
         for raw in batches:
             masked = _masked(plan, raw, schema, context)
@@ -126,8 +153,6 @@ def run_pipeline(
             with contextlib.suppress(Exception):
                 closing()
         raise
-    finally:
-        batches.close()
     report = counter.report(
         k_required=plan.k,
         action=plan.reidentification_action,
@@ -239,23 +264,17 @@ def _precounted(
     counter = RiskCounter(plan.quasi_identifiers, plan.household if with_household else None)
     if not keys:
         return counter
-    for grouped in _grouped_batches(source_url, request, keys, batch_rows):
-        columns = [
-            apply_mask(
-                key,
-                plan.element(key).element_type,
-                plan.element(key).mask,
-                grouped.column(key),
-                context,
-            )
-            for key in keys
-        ]
-        masked = pa.RecordBatch.from_arrays(columns, names=list(keys))
-        counter.add(masked, weights=grouped.column("n"))
+    grouped_batches = prefetched(
+        lambda: group_counts(source_url, request, keys, batch_rows=batch_rows)
+    )
+    try:
+        for grouped in grouped_batches:
+            columns = [
+                apply_mask(key, element.element_type, element.mask, grouped.column(key), context)
+                for key, element in ((key, plan.element(key)) for key in keys)
+            ]
+            masked = pa.RecordBatch.from_arrays(columns, names=list(keys))
+            counter.add(masked, weights=grouped.column("n"))
+    finally:
+        grouped_batches.close()
     return counter
-
-
-def _grouped_batches(
-    source_url: str, request: ExtractionRequest, keys: tuple[str, ...], batch_rows: int
-) -> Iterator[pa.RecordBatch]:
-    return prefetched(lambda: group_counts(source_url, request, keys, batch_rows=batch_rows))

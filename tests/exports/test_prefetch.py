@@ -48,3 +48,21 @@ def test_a_consumer_that_stops_early_closes_the_source_in_its_thread() -> None:
     assert next(items) == 0
     items.close()
     assert closed_in == ["pks-source-reader"]
+
+
+def test_the_reader_starts_before_the_first_item_is_asked_for_and_close_stops_it() -> None:
+    started = threading.Event()
+    closed = threading.Event()
+
+    def source() -> Iterator[int]:
+        started.set()
+        try:
+            yield from range(1_000_000)
+        finally:
+            closed.set()
+
+    items = prefetched(source)
+    assert started.wait(timeout=10)  # the query runs while the caller still prepares
+    items.close()
+    assert closed.is_set()
+    assert list(items) == []
