@@ -1,16 +1,23 @@
 """The re-identification check: every figure of the report against a brute-force recount with
 collections.Counter over random small tables (per record and per household), the same report
-however the rows are split into batches, weights equal to repeated rows, and suppression that
-drops exactly the records of the small groups."""
+however the rows are split into batches and whether the counts stay in memory or spill to disk,
+weights equal to repeated rows, and suppression that drops exactly the records of the small
+groups. The spill files: private, free of input values, gone after close; memory flat in the
+number of distinct combinations (tracemalloc, not timed)."""
 
 from __future__ import annotations
 
+import gc
 import itertools
 import json
+import os
+import stat
+import tracemalloc
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -19,7 +26,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exports.risk import COMPACT_ROWS, RiskCounter, RiskReport
+from exports.risk import BUFFER_ENTRIES, PARTITIONS, RiskCounter, RiskReport, _Hasher
 
 # Small pools, so that groups of every size occur; NULL and "" are different values, and text
 # with multi-byte characters and of many lengths exercises the byte hashing.
@@ -115,8 +122,15 @@ def counted(
     cuts: Sequence[int] = (),
     weights: Sequence[int] | None = None,
     household: bool = True,
+    spill: bool = False,
 ) -> RiskCounter:
-    counter = RiskCounter(case.keys, KK if household else None)
+    # Spilling: 4 partitions and a buffer of 3 entries, so a few rows already make several runs.
+    counter = RiskCounter(
+        case.keys,
+        KK if household else None,
+        partitions=4 if spill else PARTITIONS,
+        buffer_entries=3 if spill else BUFFER_ENTRIES,
+    )
     table = case.table(household)
     edges = [0, *sorted(c % (len(case.rows) + 1) for c in cuts), len(case.rows)]
     for i, (start, stop) in enumerate(itertools.pairwise(edges)):
@@ -135,18 +149,24 @@ def report_of(counter: RiskCounter, k: int) -> RiskReport:
 # --- properties ---------------------------------------------------------------------------------
 
 
-@given(cases(), st.integers(1, 6), st.booleans())
-def test_report_equals_a_brute_force_recount(case: Case, k: int, household: bool) -> None:
-    report = report_of(counted(case, household=household), k)
+@given(cases(), st.integers(1, 6), st.booleans(), st.booleans())
+def test_report_equals_a_brute_force_recount(
+    case: Case, k: int, household: bool, spill: bool
+) -> None:
+    counter = counted(case, household=household, spill=spill)
+    report = report_of(counter, k)
     assert figures(report) == brute_force(case, k, household=household)
+    assert report_of(counter, k) == report  # a report changes nothing
     assert report.quasi_identifiers == case.keys
     assert report.passes == (report.k is None or report.k >= k)
 
 
-@given(cases(), st.lists(st.integers(0, 40), max_size=6), st.integers(1, 6))
-def test_any_split_into_batches_gives_the_same_report(case: Case, cuts: list[int], k: int) -> None:
+@given(cases(), st.lists(st.integers(0, 40), max_size=6), st.integers(1, 6), st.booleans())
+def test_any_split_into_batches_gives_the_same_report(
+    case: Case, cuts: list[int], k: int, spill: bool
+) -> None:
     whole = report_of(counted(case), k)
-    assert report_of(counted(case, cuts), k) == whole
+    assert report_of(counted(case, cuts, spill=spill), k) == whole
 
 
 @given(cases(), st.data(), st.integers(1, 6))
@@ -158,14 +178,20 @@ def test_weights_count_as_repeated_rows(case: Case, data: st.DataObject, k: int)
         case.keys, [row for row, w in zip(case.rows, weights, strict=True) for _ in range(w)]
     )
     cuts = data.draw(st.lists(st.integers(0, 40), max_size=3))
-    weighted = report_of(counted(case, cuts, weights), k)
+    weighted = report_of(counted(case, cuts, weights, spill=data.draw(st.booleans())), k)
     assert weighted == report_of(counted(repeated), k)
     assert figures(weighted) == brute_force(case, k, weights)
 
 
-@given(cases(), st.integers(1, 6), st.booleans(), st.lists(st.integers(0, 40), max_size=3))
+@given(
+    cases(),
+    st.integers(1, 6),
+    st.booleans(),
+    st.lists(st.integers(0, 40), max_size=3),
+    st.booleans(),
+)
 def test_suppression_drops_exactly_the_small_groups(
-    case: Case, k: int, weighted: bool, cuts: list[int]
+    case: Case, k: int, weighted: bool, cuts: list[int], spill: bool
 ) -> None:
     # The pre-pass: the same rows grouped first (as the source's GROUP BY does), with sizes.
     sizes = Counter(combination(row, case.keys) for row in case.rows)
@@ -173,10 +199,11 @@ def test_suppression_drops_exactly_the_small_groups(
         grouped = Case(
             case.keys, [dict(zip(case.keys, c, strict=True)) | {KK: None} for c in sizes]
         )
-        prepass = counted(grouped, weights=list(sizes.values()), household=False)
+        prepass = counted(grouped, weights=list(sizes.values()), household=False, spill=spill)
     else:
-        prepass = counted(case, household=False)
+        prepass = counted(case, household=False, spill=spill)
     suppression = prepass.small_groups(k)
+    prepass.close()  # the suppression holds its own hashes and key
     small = {c for c, n in sizes.items() if n < k} if case.keys else set()
     assert suppression.groups == len(small)
     assert suppression.records == sum(sizes[c] for c in small)
@@ -299,37 +326,157 @@ def test_the_report_holds_counts_and_keys_never_values() -> None:
     }
 
 
-def test_many_distinct_groups_are_merged_correctly() -> None:
-    # More distinct groups than the compaction floor, spread over batches: the running table
-    # is re-grouped along the way and must still count every group once.
+def test_many_distinct_groups_over_many_spilled_runs() -> None:
+    # Far more distinct groups than the buffer holds, spread over batches: every group is counted
+    # once however its records fall into runs and partitions.
     rng = np.random.default_rng(7)
-    counter = RiskCounter(("code",), None)
-    codes = rng.integers(0, COMPACT_ROWS * 2, size=COMPACT_ROWS * 5)
-    present = np.zeros(COMPACT_ROWS * 2, dtype=bool)
-    for batch in np.array_split(codes, 9):
-        counter.add(pa.table({"code": batch}))
-        present[batch] = True
-        seen = int(present.sum())
-        held = sum(part.num_rows for part in counter._groups.parts)
-        assert held <= 2 * seen + COMPACT_ROWS  # the bound the module promises
-    assert len(counter._groups.parts) > 1 or counter._groups.merged_rows  # it did re-group
-    report = report_of(counter, 3)
-    _, counts = np.unique(codes, return_counts=True)
+    codes = rng.integers(0, 200_000, size=500_000)
+    with RiskCounter(("code",), None, partitions=8, buffer_entries=50_000) as counter:
+        for batch in np.array_split(codes, 9):
+            counter.add(pa.table({"code": batch}))
+        assert counter.directory is not None  # it did spill
+        report = report_of(counter, 3)
+        suppression = counter.small_groups(3)
+    values, counts = np.unique(codes, return_counts=True)
+    assert report.records == len(codes)
     assert report.groups == len(counts)
     assert report.k == counts.min()
     assert report.records_in_small_groups == counts[counts < 3].sum()
     assert report.unique_combinations == (counts == 1).sum()
+    assert suppression.groups == (counts < 3).sum()
+    assert suppression.records == counts[counts < 3].sum()
+    kept = suppression.keep(pa.table({"code": values})).to_numpy(zero_copy_only=False)
+    assert np.array_equal(kept, counts >= 3)
 
 
-def test_repeated_rows_keep_memory_at_the_number_of_groups() -> None:
-    counter = RiskCounter(("sex", "age"), None)
+def test_reports_repeat_and_adding_may_go_on_after_one() -> None:
     batch = pa.table(
         {"sex": ["L", "P"] * 5000, "age": pa.array(list(range(10)) * 1000, pa.int16())}
     )
-    for _ in range(50):
-        counter.add(batch)
-    assert sum(part.num_rows for part in counter._groups.parts) <= 10 * 51
-    assert counter.report(k_required=2, action="report", identified=False).records == 500_000
+    with RiskCounter(("sex", "age"), None, buffer_entries=4096) as counter:
+        for _ in range(5):
+            counter.add(batch)
+        first = report_of(counter, 2)
+        assert report_of(counter, 2) == first
+        assert (first.records, first.groups, first.k) == (50_000, 10, 5000)
+        counter.add(batch.slice(0, 3))
+        after = report_of(counter, 2)
+        assert (after.records, after.groups, after.k) == (50_003, 10, 5000)
+
+
+def spilled_bytes(directory: Path) -> bytes:
+    return b"".join(path.read_bytes() for path in sorted(directory.iterdir()))
+
+
+def test_spill_files_are_private_hold_no_value_and_go_on_close() -> None:
+    names = [f"Siti Nurhaliza {i:05d}" for i in range(3000)]
+    tokens = [f"640102030405{i:04d}" for i in range(3000)]
+    table = pa.table({"name_like": names, "rt": pa.array(range(3000), pa.int64()), KK: tokens})
+    spilled = []
+    for _ in range(2):
+        counter = RiskCounter(("name_like", "rt"), KK, partitions=4, buffer_entries=500)
+        counter.add(table)
+        counter.add(table.slice(0, 10), weights=pa.array([2] * 10))
+        directory = counter.directory
+        assert directory is not None and directory.is_dir()
+        assert stat.S_IMODE(directory.stat().st_mode) == 0o700
+        content = spilled_bytes(directory)
+        assert len(content) >= 3000 * 16
+        # No value, in any encoding the counter could have written it in.
+        for value in [*names[:50], *tokens[:50], "Siti", "Nurhaliza"]:
+            for encoded in (value.encode(), value.encode("utf-16-le"), value.encode("utf-32-le")):
+                assert encoded not in content
+        for number in range(0, 3000, 97):
+            assert number.to_bytes(8, "little") + (1).to_bytes(8, "little") not in content
+        spilled.append(content)
+        counter.close()
+        assert not directory.exists() and counter.directory is None
+        with pytest.raises(ValueError, match="closed"):
+            counter.add(table)
+        with pytest.raises(ValueError, match="closed"):
+            report_of(counter, 2)
+    # Each counter has its own key: the same input gives other hashes.
+    assert spilled[0] != spilled[1]
+
+
+def test_leaving_the_block_or_dropping_the_counter_removes_the_directory(tmp_path: Path) -> None:
+    table = pa.table({"code": np.arange(1000)})
+    with RiskCounter(("code",), None, directory=tmp_path, buffer_entries=100) as counter:
+        counter.add(table)
+        inside = counter.directory
+        assert inside is not None and inside.parent == tmp_path
+    assert not inside.exists()
+
+    dropped = RiskCounter(("code",), None, directory=tmp_path, buffer_entries=100)
+    dropped.add(table)
+    assert dropped.directory is not None
+    del dropped
+    gc.collect()
+    assert os.listdir(tmp_path) == []
+
+    # A small delivery never touches the disk.
+    with RiskCounter(("code",), None, directory=tmp_path) as small:
+        small.add(table)
+        assert report_of(small, 2).unique_combinations == 1000
+        assert small.directory is None and os.listdir(tmp_path) == []
+
+
+def memory(rows: int) -> tuple[int, int]:
+    """Counting `rows` distinct combinations (10,000 per batch) with households, then reporting:
+    tracemalloc's peak (NumPy's allocations, where the counter keeps its state) and the Arrow
+    memory still allocated once the batches are added (none of it should be the counter's)."""
+    arrow_before = pa.total_allocated_bytes()
+    tracemalloc.start()
+    try:
+        with RiskCounter(("a", "b"), KK, partitions=16, buffer_entries=20_000) as counter:
+            for start in range(0, rows, 10_000):
+                ids = np.arange(start, start + 10_000)
+                counter.add(
+                    pa.table(
+                        {
+                            "a": pa.array(ids.astype(str)),
+                            "b": pa.array(ids % 7, pa.int16()),
+                            KK: pa.array((ids // 3).astype(str)),
+                        }
+                    )
+                )
+            arrow_held = pa.total_allocated_bytes() - arrow_before
+            report = report_of(counter, 2)
+        assert report.unique_combinations == rows and report.households is not None
+        return tracemalloc.get_traced_memory()[1], arrow_held
+    finally:
+        tracemalloc.stop()
+
+
+def test_memory_does_not_grow_with_the_number_of_combinations() -> None:
+    memory(10_000)  # first use: lazy imports and Arrow's function registry
+    (small, small_arrow), (large, large_arrow) = memory(20_000), memory(200_000)
+    # One batch, the buffer and one partition (200,000 / 16 entries at most), whatever the rows.
+    assert large < 1.5 * small + 1_000_000
+    assert small_arrow < 1_000_000 and large_arrow < 1_000_000
+
+
+def test_the_suppression_holds_eight_bytes_per_small_group() -> None:
+    tracemalloc.start()
+    try:
+        with RiskCounter(("code",), None, partitions=16, buffer_entries=20_000) as counter:
+            for start in range(0, 200_000, 10_000):
+                counter.add(pa.table({"code": np.arange(start, start + 10_000)}))
+            tracemalloc.reset_peak()
+            before = tracemalloc.get_traced_memory()[0]
+            suppression = counter.small_groups(2)
+            held = tracemalloc.get_traced_memory()[0] - before
+    finally:
+        tracemalloc.stop()
+    assert suppression.groups == 200_000
+    assert 8 * 200_000 <= held < 8 * 200_000 + 100_000
+
+
+def test_the_key_is_siphash_2_4() -> None:
+    # The reference vector: key 00..0f, message 00..07 (SipHash paper, appendix A / vectors.h).
+    hasher = _Hasher(bytes(range(16)))
+    message = np.array([int.from_bytes(bytes(range(8)), "little")], dtype=np.uint64)
+    assert int(hasher._keyed(message)[0]) == 0x93F5_F579_9A93_2462
 
 
 def test_errors_name_columns_and_rules_never_values() -> None:
