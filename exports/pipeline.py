@@ -112,53 +112,53 @@ def _stream(
     progress: Progress | None,
 ) -> DeliveryOutput:
     """The single pass: mask, suppress, count, write, encrypt, hash (module docstring)."""
-    counter = RiskCounter(plan.quasi_identifiers, plan.household)
-    subjects = Tokenizer(subject_key, SUBJECT_HASH_HEX)
-    schema = plan.output_schema()
-    ciphertext = HashingStream(data_sink)
-    encrypted = AgeWriter(ciphertext, [r.age_recipient for r in plan.recipients])
-    plaintext = HashingStream(encrypted)
-    writer = open_writer(plan.format, plaintext, schema)
-    subject_writer = pq.ParquetWriter(subjects_sink, SUBJECTS_SCHEMA, compression="zstd")
-    rows = suppressed = 0
-    try:
-        for raw in batches:
-            masked = _masked(plan, raw, schema, context)
-            nik = raw.column(SUBJECT_ELEMENT)
-            if suppression is not None:
-                keep = suppression.keep(masked)
-                before = masked.num_rows
-                masked, nik = masked.filter(keep), nik.filter(keep)
-                suppressed += before - masked.num_rows
-            rows += masked.num_rows
-            if rows > plan.max_rows:
-                raise DeliveryRefused(
-                    "delivery.max_rows",
-                    f"agreement {plan.agreement.short_id} allows at most {plan.max_rows} rows "
-                    "per delivery; the source holds more for its filter",
-                )
-            counter.add(masked)
-            writer.write_batch(masked)
-            subject_writer.write_batch(_subject_batch(subjects, nik))
-            if progress is not None:
-                progress(rows)
-        writer.close()
-        encrypted.close()
-        subject_writer.close()
-    except BaseException:
-        # Never seal a failed delivery: the age file stays truncated (undecryptable), and the
-        # writers' closing bytes go nowhere. The caller removes the partial files.
-        encrypted.abort()
-        for closing in (writer.close, subject_writer.close):
-            with contextlib.suppress(Exception):
-                closing()
-        raise
-    report = counter.report(
-        k_required=plan.k,
-        action=plan.reidentification_action,
-        identified=plan.identified,
-        suppressed_records=suppressed,
-    )
+    with RiskCounter(plan.quasi_identifiers, plan.household) as counter:
+        subjects = Tokenizer(subject_key, SUBJECT_HASH_HEX)
+        schema = plan.output_schema()
+        ciphertext = HashingStream(data_sink)
+        encrypted = AgeWriter(ciphertext, [r.age_recipient for r in plan.recipients])
+        plaintext = HashingStream(encrypted)
+        writer = open_writer(plan.format, plaintext, schema)
+        subject_writer = pq.ParquetWriter(subjects_sink, SUBJECTS_SCHEMA, compression="zstd")
+        rows = suppressed = 0
+        try:
+            for raw in batches:
+                masked = _masked(plan, raw, schema, context)
+                nik = raw.column(SUBJECT_ELEMENT)
+                if suppression is not None:
+                    keep = suppression.keep(masked)
+                    before = masked.num_rows
+                    masked, nik = masked.filter(keep), nik.filter(keep)
+                    suppressed += before - masked.num_rows
+                rows += masked.num_rows
+                if rows > plan.max_rows:
+                    raise DeliveryRefused(
+                        "delivery.max_rows",
+                        f"agreement {plan.agreement.short_id} allows at most {plan.max_rows} rows "
+                        "per delivery; the source holds more for its filter",
+                    )
+                counter.add(masked)
+                writer.write_batch(masked)
+                subject_writer.write_batch(_subject_batch(subjects, nik))
+                if progress is not None:
+                    progress(rows)
+            writer.close()
+            encrypted.close()
+            subject_writer.close()
+        except BaseException:
+            # Never seal a failed delivery: the age file stays truncated (undecryptable), and the
+            # writers' closing bytes go nowhere. The caller removes the partial files.
+            encrypted.abort()
+            for closing in (writer.close, subject_writer.close):
+                with contextlib.suppress(Exception):
+                    closing()
+            raise
+        report = counter.report(
+            k_required=plan.k,
+            action=plan.reidentification_action,
+            identified=plan.identified,
+            suppressed_records=suppressed,
+        )
     return DeliveryOutput(
         rows=rows,
         plaintext_size=plaintext.size,
@@ -178,10 +178,11 @@ def preview(plan: Plan, source_url: str, catalog: Catalog, mapping: SourceMappin
     """
     request = plan.extraction_request(catalog, mapping, with_subject=False)
     context = plan.mask_context(_rare_categories(plan, source_url, request))
-    counter = _precounted(plan, source_url, request, context, DEFAULT_BATCH_ROWS, household=True)
-    report = counter.report(
-        k_required=plan.k, action=plan.reidentification_action, identified=plan.identified
-    )
+    with RiskCounter(plan.quasi_identifiers, plan.household) as counter:
+        _precount(counter, plan, source_url, request, context, DEFAULT_BATCH_ROWS)
+        report = counter.report(
+            k_required=plan.k, action=plan.reidentification_action, identified=plan.identified
+        )
     return Preview(rows=report.records, report=report)
 
 
@@ -232,38 +233,34 @@ def _suppression(
     action = plan.reidentification_action
     if action == "report" or plan.identified or not plan.quasi_identifiers:
         return None
-    counter = _precounted(plan, source_url, request, context, batch_rows, household=False)
-    if action == "refuse":
+    with RiskCounter(plan.quasi_identifiers) as counter:
+        _precount(counter, plan, source_url, request, context, batch_rows)
+        if action == "suppress":
+            return counter.small_groups(plan.k)
         report = counter.report(k_required=plan.k, action=action, identified=False)
-        if not report.passes:
-            raise DeliveryRefused(
-                "reidentification.k",
-                f"agreement {plan.agreement.short_id} refuses deliveries below k={plan.k}; "
-                f"this one would have k={report.k} ({report.records_in_small_groups} records "
-                "in smaller groups)",
-            )
-        return None
-    return counter.small_groups(plan.k)
+    if not report.passes:
+        raise DeliveryRefused(
+            "reidentification.k",
+            f"agreement {plan.agreement.short_id} refuses deliveries below k={plan.k}; "
+            f"this one would have k={report.k} ({report.records_in_small_groups} records "
+            "in smaller groups)",
+        )
+    return None
 
 
-def _precounted(
+def _precount(
+    counter: RiskCounter,
     plan: Plan,
     source_url: str,
     request: ExtractionRequest,
     context: MaskContext,
     batch_rows: int,
-    *,
-    household: bool,
-) -> RiskCounter:
-    """A counter filled from the source's GROUP BY of the raw quasi-identifiers, masked here."""
-    keys = plan.quasi_identifiers
-    with_household = household and plan.household is not None
-    if with_household:
-        assert plan.household is not None
-        keys = (*keys, plan.household)
-    counter = RiskCounter(plan.quasi_identifiers, plan.household if with_household else None)
+) -> None:
+    """Fill `counter` from the source's GROUP BY of the raw quasi-identifiers (and household
+    column, if the counter counts households), masked here."""
+    keys = (*counter.quasi_identifiers, *([counter.household] if counter.household else []))
     if not keys:
-        return counter
+        return
     grouped_batches = prefetched(
         lambda: group_counts(source_url, request, keys, batch_rows=batch_rows)
     )
@@ -277,4 +274,3 @@ def _precounted(
             counter.add(masked, weights=grouped.column("n"))
     finally:
         grouped_batches.close()
-    return counter
