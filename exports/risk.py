@@ -9,7 +9,7 @@ household is described by the multiset of its members' combinations, so a family
 ages and sexes no other family shares is unique even if each member is not.
 
 Memory stays flat, whatever the number of rows or of distinct combinations: a combination is
-counted by a 64-bit hash of it (`_Hasher`), and the (hash, weight) pairs are spilled by partition
+counted by a 64-bit hash of it (`Hasher`), and the (hash, weight) pairs are spilled by partition
 (the hash's top bits, `PARTITIONS` of them): in memory up to `BUFFER_ENTRIES` pairs, then
 appended to a file as one run ordered by partition. `report` counts one partition at a time (a
 sort of its hashes), so what it holds is one batch, the buffer and one partition (about 40,000
@@ -39,10 +39,7 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-import shutil
-import tempfile
-import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
@@ -54,18 +51,16 @@ import pyarrow.compute as pc
 from numpy.typing import NDArray
 
 from agreements.scope import REIDENTIFICATION_ACTIONS
+from exports.combination_hashes import Hasher, Hashes, cast_column, column_of
+from exports.spill import Spill, SpillDirectory, entries_of, reduce_by_key
 
 # 256 partitions: ten million distinct combinations are ~40,000 pairs (640 kB) per partition.
 PARTITIONS = 256
 # Pairs held before they are written out: a few MB, so a small delivery never touches the disk.
 BUFFER_ENTRIES = 1 << 18
-Hashes = NDArray[np.uint64]
 _GROUP = np.dtype([("key", "<u8"), ("n", "<i8")])
 # A token hash, the sum of its members' combination hashes (modulo 2**64) and the member count.
 _HOUSE = np.dtype([("key", "<u8"), ("sum", "<u8"), ("n", "<i8")])
-_SEED = np.uint64(0x9E37_79B9_7F4A_7C15)
-_NULL_HASH = np.uint64(0x6A09_E667_F3BC_C909)  # a NULL quasi-identifier, a value of its own
-_EMPTY_HASH = np.uint64(0xBB67_AE85_84CA_A73B)  # a member when there are no quasi-identifiers
 
 
 @dataclass(frozen=True)
@@ -123,7 +118,7 @@ class Suppression:
     """
 
     def __init__(
-        self, quasi_identifiers: tuple[str, ...], hashes: Hashes, records: int, hasher: _Hasher
+        self, quasi_identifiers: tuple[str, ...], hashes: Hashes, records: int, hasher: Hasher
     ) -> None:
         self.quasi_identifiers = quasi_identifiers
         self.groups = len(hashes)
@@ -165,14 +160,14 @@ class RiskCounter:
             raise ValueError("partitions must be a power of two up to 65536")
         self.household = household
         self.records = 0
-        self._hasher = _Hasher(secrets.token_bytes(16))
-        self._files = _Directory(directory)
+        self._hasher = Hasher(secrets.token_bytes(16))
+        self._files = SpillDirectory(directory)
         spill = (self._files, partitions, max(buffer_entries, 1))
-        self._groups = _Spill("groups", _GROUP, *spill)
+        self._groups = Spill("groups", _GROUP, *spill)
         # A record without a token is a household of its own: counted per member hash, since it
         # can never gain members.
-        self._houses = _Spill("houses", _HOUSE, *spill)
-        self._alone = _Spill("alone", _GROUP, *spill)
+        self._houses = Spill("houses", _HOUSE, *spill)
+        self._alone = Spill("alone", _GROUP, *spill)
 
     @property
     def directory(self) -> Path | None:
@@ -212,19 +207,19 @@ class RiskCounter:
             return
         member = self._hasher.combinations(batch, self.quasi_identifiers)
         if self.quasi_identifiers:
-            self._groups.add(_entries(_GROUP, key=member, n=counts))
+            self._groups.add(entries_of(_GROUP, key=member, n=counts))
         if self.household is not None:
-            token = _column(batch, self.household)
+            token = column_of(batch, self.household)
             where = pc.is_valid(token).to_numpy(zero_copy_only=False)
             if where.any():
-                present = _cast(token.filter(pa.array(where)), pa.string(), self.household)
+                present = cast_column(token.filter(pa.array(where)), pa.string(), self.household)
                 houses = self._hasher.strings(present)
                 weight = counts[where]
                 # Multiplying wraps modulo 2**64, which is what a sum of `weight` copies does.
                 summed = member[where] * weight.astype(np.uint64)
-                self._houses.add(_entries(_HOUSE, key=houses, sum=summed, n=weight))
+                self._houses.add(entries_of(_HOUSE, key=houses, sum=summed, n=weight))
             if not where.all():
-                self._alone.add(_entries(_GROUP, key=member[~where], n=counts[~where]))
+                self._alone.add(entries_of(_GROUP, key=member[~where], n=counts[~where]))
 
     def small_groups(self, k: int) -> Suppression:
         """The combinations held by fewer than `k` records, as a Suppression for the stream."""
@@ -233,7 +228,7 @@ class RiskCounter:
         records = 0
         if k > 1 and self.quasi_identifiers:
             for part in self._groups.partitions():
-                groups = _reduce(part)
+                groups = reduce_by_key(part)
                 rare = groups[(groups["n"] > 0) & (groups["n"] < k)]
                 small.append(rare["key"])
                 records += int(rare["n"].sum())
@@ -253,7 +248,7 @@ class RiskCounter:
         figures = _Figures(k_required)
         if self.quasi_identifiers:
             for part in self._groups.partitions():
-                figures.add(_reduce(part)["n"])
+                figures.add(reduce_by_key(part)["n"])
         return RiskReport(
             identified=identified,
             quasi_identifiers=self.quasi_identifiers,
@@ -271,18 +266,18 @@ class RiskCounter:
     def _household_report(self, k_required: int) -> HouseholdReport:
         # Each household's description (its members' hash sum) into a spill of its own, with the
         # records without a token, then the descriptions counted partition by partition.
-        described = _Spill("described", _GROUP, *self._groups.settings)
+        described = Spill("described", _GROUP, *self._groups.settings)
         try:
             for part in self._houses.partitions():
-                houses = _reduce(part)
+                houses = reduce_by_key(part)
                 houses = houses[houses["n"] > 0]
                 ones = np.ones(len(houses), np.int64)
-                described.add(_entries(_GROUP, key=houses["sum"], n=ones))
+                described.add(entries_of(_GROUP, key=houses["sum"], n=ones))
             for part in self._alone.partitions():
                 described.add(part)
             figures = _Figures(k_required)
             for part in described.partitions():
-                figures.add(_reduce(part)["n"])
+                figures.add(reduce_by_key(part)["n"])
         finally:
             described.remove()
         return HouseholdReport(
@@ -313,124 +308,6 @@ class _Figures:
         self.unique += int((sizes == 1).sum())
 
 
-class _Directory:
-    """The counter's private spill directory: made on first use, removed on close or when the
-    counter is garbage-collected (`weakref.finalize`, which also runs at interpreter exit)."""
-
-    def __init__(self, parent: str | Path | None) -> None:
-        self.parent = parent
-        self.path: Path | None = None
-        self.closed = False
-        self._finalizer: weakref.finalize[Any, Any] | None = None
-
-    def get(self) -> Path:
-        self.check()
-        if self.path is None:
-            self.path = Path(tempfile.mkdtemp(prefix="pks-risk-", dir=self.parent))  # mode 0700
-            self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
-        return self.path
-
-    def check(self) -> None:
-        if self.closed:
-            raise ValueError("the risk counter is closed")
-
-    def remove(self) -> None:
-        self.closed = True
-        if self._finalizer is not None:
-            self._finalizer()
-        self.path = None
-
-
-class _Spill:
-    """Entries (a 64-bit key first, then counts) by partition of the key's top bits: in memory up
-    to a buffer's size, then appended to one file as a run ordered by partition, whose bounds
-    are kept, so a partition is read back as one slice of each run."""
-
-    def __init__(
-        self, name: str, dtype: np.dtype[Any], files: _Directory, partitions: int, buffer: int
-    ) -> None:
-        self.name, self.dtype, self.files = name, dtype, files
-        self.settings = (files, partitions, buffer)
-        self.count, self.buffer = partitions, buffer
-        self.shift = np.uint64(64 - (partitions.bit_length() - 1))
-        self.pending: list[NDArray[Any]] = []
-        self.pending_entries = 0
-        self.written = 0  # entries in the file
-        self.runs: list[tuple[int, NDArray[np.int64]]] = []  # (first entry, partition bounds)
-
-    def add(self, entries: NDArray[Any]) -> None:
-        self.pending.append(entries)
-        self.pending_entries += len(entries)
-        if self.pending_entries >= self.buffer:
-            self._write(self._take())
-
-    def partitions(self) -> Iterator[NDArray[Any]]:
-        """Every entry added, one partition at a time (unsorted, a key possibly repeated)."""
-        pending = _reduce(self._take())
-        if not self.runs:
-            self.pending, self.pending_entries = [pending], len(pending)
-            yield pending
-            return
-        self._write(pending)
-        with self._path().open("rb") as file:
-            for part in range(self.count):
-                slices = []
-                for first, bounds in self.runs:
-                    if bounds[part + 1] > bounds[part]:
-                        file.seek((first + int(bounds[part])) * self.dtype.itemsize)
-                        count = int(bounds[part + 1] - bounds[part])
-                        slices.append(np.fromfile(file, dtype=self.dtype, count=count))
-                if slices:
-                    yield np.concatenate(slices)
-
-    def remove(self) -> None:
-        if self.runs:
-            self._path().unlink(missing_ok=True)
-        self.runs.clear()
-        self.pending.clear()
-        self.written = 0
-
-    def _take(self) -> NDArray[Any]:
-        entries = np.concatenate(self.pending) if self.pending else np.zeros(0, self.dtype)
-        self.pending, self.pending_entries = [], 0
-        return entries
-
-    def _write(self, entries: NDArray[Any]) -> None:
-        if not len(entries):
-            return
-        part = (entries["key"] >> self.shift).astype(np.uint16)
-        order = np.argsort(part, kind="stable")  # a radix sort on 16 bits
-        bounds = np.searchsorted(part[order], np.arange(self.count + 1)).astype(np.int64)
-        with self._path().open("ab") as file:
-            entries[order].tofile(file)
-        self.runs.append((self.written, bounds))
-        self.written += len(entries)
-
-    def _path(self) -> Path:
-        return self.files.get() / self.name
-
-
-def _entries(dtype: np.dtype[Any], **columns: NDArray[Any]) -> NDArray[Any]:
-    entries = np.empty(len(columns["key"]), dtype=dtype)
-    for name, values in columns.items():
-        entries[name] = values
-    return entries
-
-
-def _reduce(entries: NDArray[Any]) -> NDArray[Any]:
-    """One entry per key, sorted by key, its counts summed (a uint64 sum wraps modulo 2**64)."""
-    if len(entries) < 2:
-        return entries
-    order = np.argsort(entries["key"])
-    keys = entries["key"][order]
-    starts = np.flatnonzero(np.concatenate(([True], keys[1:] != keys[:-1])))
-    reduced = np.empty(len(starts), dtype=entries.dtype)
-    reduced["key"] = keys[starts]
-    for name in (entries.dtype.names or ())[1:]:
-        reduced[name] = np.add.reduceat(entries[name][order], starts)
-    return reduced
-
-
 def _weights(weights: pa.Array | pa.ChunkedArray | None, rows: int) -> NDArray[np.int64]:
     if weights is None:
         return np.ones(rows, dtype=np.int64)
@@ -444,142 +321,3 @@ def _weights(weights: pa.Array | pa.ChunkedArray | None, rows: int) -> NDArray[n
     if rows and counts.min() < 0:
         raise ValueError("weights must not be negative")
     return counts
-
-
-def _column(batch: pa.RecordBatch | pa.Table, name: str) -> pa.Array:
-    if name not in batch.schema.names:
-        raise ValueError(f"the batch has no column for {name}")
-    column = batch.column(name)
-    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
-
-
-def _cast(column: pa.Array, to: pa.DataType, name: str) -> pa.Array:
-    try:
-        return pc.cast(column, to)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        # Arrow's message may quote a value.
-        raise ValueError(f"column {name} ({column.type}) does not convert to {to}") from None
-
-
-# --- 64-bit hashes, vectorised -----------------------------------------------------------------
-
-
-class _Hasher:
-    """Keyed 64-bit hashes of records' combinations and of household tokens.
-
-    The unkeyed hash (MurmurHash3's finaliser over each column's values as text, chained) is
-    then keyed with SipHash-2-4 under a random 128-bit key: without the key a hash cannot be
-    recomputed from guessed values, and the counter and its Suppression share one key.
-    """
-
-    def __init__(self, key: bytes) -> None:
-        self._k0 = np.uint64(int.from_bytes(key[:8], "little"))
-        self._k1 = np.uint64(int.from_bytes(key[8:16], "little"))
-
-    def combinations(self, batch: pa.RecordBatch | pa.Table, keys: tuple[str, ...]) -> Hashes:
-        return self._keyed(_combination_hashes(batch, keys))
-
-    def strings(self, strings: pa.Array) -> Hashes:
-        return self._keyed(_string_hashes(strings))
-
-    def _keyed(self, message: Hashes) -> Hashes:
-        """SipHash-2-4 of each 8-byte little-endian message under the key."""
-        m = message.astype(np.uint64, copy=False)
-        v0 = np.full(len(m), self._k0 ^ np.uint64(0x736F_6D65_7073_6575), np.uint64)
-        v1 = np.full(len(m), self._k1 ^ np.uint64(0x646F_7261_6E64_6F6D), np.uint64)
-        v2 = np.full(len(m), self._k0 ^ np.uint64(0x6C79_6765_6E65_7261), np.uint64)
-        v3 = np.full(len(m), self._k1 ^ np.uint64(0x7465_6462_7974_6573), np.uint64)
-        state = [v0, v1, v2, v3]
-        final = np.uint64(8 << 56)  # the message length, in the last block
-        v3 ^= m
-        _sip_rounds(state, 2)
-        v0 ^= m
-        v3 ^= final
-        _sip_rounds(state, 2)
-        v0 ^= final
-        v2 ^= np.uint64(0xFF)
-        _sip_rounds(state, 4)
-        result: Hashes = v0 ^ v1 ^ v2 ^ v3
-        return result
-
-
-def _sip_rounds(state: list[Hashes], rounds: int) -> None:
-    v0, v1, v2, v3 = state  # updated in place
-    for _ in range(rounds):
-        v0 += v1
-        _rotate(v1, 13)
-        v1 ^= v0
-        _rotate(v0, 32)
-        v2 += v3
-        _rotate(v3, 16)
-        v3 ^= v2
-        v0 += v3
-        _rotate(v3, 21)
-        v3 ^= v0
-        v2 += v1
-        _rotate(v1, 17)
-        v1 ^= v2
-        _rotate(v2, 32)
-
-
-def _rotate(x: Hashes, bits: int) -> None:
-    low = x >> np.uint64(64 - bits)
-    x <<= np.uint64(bits)
-    x |= low
-
-
-def _mix(x: Hashes) -> Hashes:
-    """MurmurHash3's 64-bit finaliser: a bijection that spreads every input bit over the output."""
-    x = x ^ (x >> np.uint64(33))
-    x = x * np.uint64(0xFF51_AFD7_ED55_8CCD)
-    x = x ^ (x >> np.uint64(33))
-    x = x * np.uint64(0xC4CE_B9FE_1A85_EC53)
-    return x ^ (x >> np.uint64(33))
-
-
-def _combination_hashes(batch: pa.RecordBatch | pa.Table, keys: tuple[str, ...]) -> Hashes:
-    """One hash per record of its values in `keys` (in order; NULL a value of its own).
-
-    Each column is dictionary-encoded so only its distinct values are hashed, as text: within one
-    column the type is fixed and its text form tells values apart.
-    """
-    hashes = np.full(batch.num_rows, _EMPTY_HASH if not keys else _SEED, dtype=np.uint64)
-    for key in keys:
-        column = _column(batch, key)
-        try:
-            encoded = pc.dictionary_encode(column)
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-            raise ValueError(f"column {key} ({column.type}) cannot be counted") from None
-        values = _string_hashes(_cast(encoded.dictionary, pa.string(), key))
-        lookup = np.append(values, _NULL_HASH)
-        positions = pc.fill_null(encoded.indices, len(values)).to_numpy()
-        hashes = _mix(hashes ^ lookup[positions])
-    return hashes
-
-
-def _string_hashes(strings: pa.Array) -> Hashes:
-    """A 64-bit hash of each (non-null) string's UTF-8 bytes, 8 bytes per vector step.
-
-    The length seeds the hash, so the zero padding of the last word cannot make two strings equal.
-    """
-    strings = pc.cast(strings, pa.large_string())
-    count = len(strings)
-    _, offsets_buffer, data_buffer = strings.buffers()
-    offsets = np.frombuffer(offsets_buffer, dtype=np.int64)[strings.offset :][: count + 1]
-    starts, lengths = offsets[:-1], np.diff(offsets)
-    # Every byte position as the start of an unaligned little-endian 8-byte word (padded at the
-    # end), so one gather reads a word of every string at once.
-    data = np.zeros((int(offsets[-1]) if count else 0) + 8, dtype=np.uint8)
-    if data_buffer is not None and count:
-        data[: int(offsets[-1])] = np.frombuffer(data_buffer, np.uint8)[: int(offsets[-1])]
-    words = np.ndarray((len(data) - 7,), dtype="<u8", buffer=data, strides=(1,))
-    hashes = _mix(_SEED ^ lengths.astype(np.uint64))
-    rows = np.arange(count)
-    for at in range(0, int(lengths.max()) if count else 0, 8):
-        rows = rows[lengths[rows] > at]
-        left = np.minimum(lengths[rows] - at, 8).astype(np.uint64)
-        # Keep the string's own bytes of the word: (2**(8*left) - 1), without shifting by 64.
-        mask = ~np.uint64(0) >> (np.uint64(64) - np.uint64(8) * left)
-        word = words[starts[rows] + at] & mask
-        hashes[rows] = _mix(hashes[rows] ^ word)
-    return hashes

@@ -26,7 +26,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from exports.risk import BUFFER_ENTRIES, PARTITIONS, RiskCounter, RiskReport, _Hasher
+from exports.combination_hashes import Hasher
+from exports.risk import BUFFER_ENTRIES, PARTITIONS, RiskCounter, RiskReport
 
 # Small pools, so that groups of every size occur; NULL and "" are different values, and text
 # with multi-byte characters and of many lengths exercises the byte hashing.
@@ -474,7 +475,7 @@ def test_the_suppression_holds_eight_bytes_per_small_group() -> None:
 
 def test_the_key_is_siphash_2_4() -> None:
     # The reference vector: key 00..0f, message 00..07 (SipHash paper, appendix A / vectors.h).
-    hasher = _Hasher(bytes(range(16)))
+    hasher = Hasher(bytes(range(16)))
     message = np.array([int.from_bytes(bytes(range(8)), "little")], dtype=np.uint64)
     assert int(hasher._keyed(message)[0]) == 0x93F5_F579_9A93_2462
 
