@@ -6,11 +6,15 @@ import json
 import os
 
 import click
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError
 
 from audit import log as audit_log
 from gateway import db
 from gateway.cli import settings_of
+from gateway.cli.common import now
 from gateway.keys import SIGNING_KEYS, KeyFile, ensure_keys, public_key_line
+from gateway.services.delivery_recovery import close_abandoned
 from gateway.settings import Settings
 
 
@@ -110,17 +114,35 @@ def keys_public(ctx: click.Context, name: str) -> None:
 @click.option("--port", type=int, help="Port to listen on (default: the `port` setting).")
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
-    """Serve the gateway over HTTP with waitress (put a TLS reverse proxy in front)."""
+    """Serve the gateway over HTTP with waitress (put a TLS reverse proxy in front).
+
+    Before serving, closes the deliveries a crashed run left behind (docs/deliveries.md)."""
     import waitress
 
     from gateway.app import create_app
 
     settings = settings_of(ctx)
     app = create_app(settings)
+    close_crashed_deliveries(app.extensions["pks_engine"], settings)
     host = host or settings.host
     port = port or settings.port
     click.echo(f"PKS Gateway listening on http://{host}:{port}/ (Ctrl+C stops)")
     waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
+
+
+def close_crashed_deliveries(engine: Engine, settings: Settings) -> None:
+    """The gateway's start is a "next start": a delivery a crashed run left without its manifest
+    is closed as abandoned, one whose manifest made it becomes published. A run still holding its
+    lock (another process) is left alone. A metadata database not (yet) at the current schema
+    holds nothing to close, and /health then reports it, so the server starts all the same."""
+    try:
+        migrated = db.current_revision(engine) == db.head_revision(engine)
+    except OperationalError:
+        migrated = False
+    if not migrated:
+        return
+    for delivery_id in close_abandoned(engine, settings.deliveries_dir, now()):
+        click.echo(f"closed delivery {delivery_id} as abandoned (a crashed run left it)", err=True)
 
 
 COMMANDS = (init, show_settings, keys, serve)

@@ -9,9 +9,10 @@
 The manifest appears last, so a delivery is visible exactly when it is complete and verifiable.
 A failure before the audit entry removes the partial files and records `failed` with its cause; a
 crash leaves a row `running` or `recorded` with no manifest, which `close_abandoned` (run by
-`delivery extract` before it starts) marks `abandoned` with its own audit entry and cleans up. A
-running delivery holds an exclusive lock on `<id>.lock`, so another process's start-up does not
-abandon it. Re-running is always safe: every run is a new delivery id.
+`delivery extract` before it starts and by `serve` before it serves) marks `abandoned` with its
+own audit entry and cleans up. A running delivery holds an exclusive lock on `<id>.lock`, so
+another process's start-up does not abandon it. Re-running is always safe: every run is a new
+delivery id.
 """
 
 from __future__ import annotations

@@ -1,10 +1,10 @@
 """Deliveries a crashed run left behind, and the lock that tells a crashed run from a running one.
 
-A run holds an exclusive `flock` on `<id>.lock` while it works. At the start of the next delivery
-command, every row still `running` or `recorded` whose lock nobody holds belonged to a process
-that died: if its manifest made it into place the delivery is complete and becomes `published`;
-otherwise it is closed as `abandoned` (audited) and its staged files are removed, so nothing of it
-stays visible.
+A run holds an exclusive `flock` on `<id>.lock` while it works. At the next start (`pks-gateway
+serve` before it serves, `delivery extract` before it runs), every row still `running` or
+`recorded` whose lock nobody holds belonged to a process that died: if its manifest made it into
+place the delivery is complete and becomes `published`; otherwise it is closed as `abandoned`
+(audited) and its staged files are removed, so nothing of it stays visible.
 """
 
 from __future__ import annotations
