@@ -30,7 +30,7 @@ from exports.manifest import (
 )
 from exports.pipeline import DeliveryOutput
 from exports.plan import Plan
-from exports.sinks import StagedFile
+from exports.sinks import StagedFile, fsync_directory
 
 
 @dataclass(frozen=True)
@@ -72,11 +72,21 @@ class DeliveryFiles:
     def remove_unpublished(self) -> None:
         """Remove whatever a run that never published left (its manifest is not in place):
         staged files, partial files and signature; the lock is its owner's to remove."""
-        if self.manifest.exists() or not self.directory.exists():
+        if self.manifest.exists():
             return
+        self.withdraw()
+
+    def withdraw(self) -> None:
+        """Remove every file of this delivery but its lock, the manifest first (without it the
+        rest is no delivery), durably: for a run whose publish failed part way, so that what it
+        had already renamed into place does not stay visible under an `abandoned` row."""
+        if not self.directory.exists():
+            return
+        self.manifest.unlink(missing_ok=True)
         for path in self.directory.glob(f"{self.delivery_id}.*"):
             if path != self.lock:
                 path.unlink(missing_ok=True)
+        fsync_directory(self.directory)
 
 
 def build_manifest(

@@ -206,7 +206,7 @@ class StagedFile:
         if self.published:
             return
         _link_no_replace(self.partial, self.final)
-        _fsync_directory(self.final.parent)
+        fsync_directory(self.final.parent)
         self.published = True
 
     def __exit__(
@@ -235,7 +235,7 @@ def remove_partials(directory: str | os.PathLike[str]) -> list[str]:
                 entry.unlink()
                 removed.append(entry.name)
     if removed:
-        _fsync_directory(folder)
+        fsync_directory(folder)
     return removed
 
 
@@ -264,7 +264,7 @@ def _link_no_replace(partial: Path, final: Path) -> None:
     partial.unlink()
 
 
-def _fsync_directory(directory: Path) -> None:
+def fsync_directory(directory: Path) -> None:
     # Makes the name change itself durable; a filesystem that refuses to open a directory
     # costs durability, not correctness.
     try:

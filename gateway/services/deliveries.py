@@ -8,11 +8,12 @@
 
 The manifest appears last, so a delivery is visible exactly when it is complete and verifiable.
 A failure before the audit entry removes the partial files and records `failed` with its cause; a
-crash leaves a row `running` or `recorded` with no manifest, which `close_abandoned` (run by
-`delivery extract` before it starts and by `serve` before it serves) marks `abandoned` with its
-own audit entry and cleans up. A running delivery holds an exclusive lock on `<id>.lock`, so
-another process's start-up does not abandon it. Re-running is always safe: every run is a new
-delivery id.
+failure after it takes back whatever of this delivery a rename had already put in place and
+records `abandoned`; a crash leaves a row `running` or `recorded` with no manifest, which
+`close_abandoned` (run by `delivery extract` before it starts and by `serve` before it serves)
+marks `abandoned` with its own audit entry and cleans up. A running delivery holds an exclusive
+lock on `<id>.lock`, so another process's start-up does not abandon it. Re-running is always safe:
+every run is a new delivery id.
 """
 
 from __future__ import annotations
@@ -182,7 +183,13 @@ def extract_delivery(
         try:
             _publish(engine, env, plan, files, output, seq, now, staged_data=(data, subjects))
         except BaseException:
-            abandon(engine, delivery_id, RECORDED, now)
+            # A rename may already have put a file of this delivery in place; an abandoned row
+            # is never looked at again, so take its files back now (the row follows even if
+            # that fails; were the process to die here, recovery finds it `recorded`).
+            try:
+                files.withdraw()
+            finally:
+                abandon(engine, delivery_id, RECORDED, now)
             raise
     return Published(delivery_id, output, files)
 

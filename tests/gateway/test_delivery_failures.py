@@ -4,9 +4,10 @@ ends with one clear error naming its cause, nothing visible in the deliveries di
 
 Covered: an agreement unsigned, edited after signing, expired, suspended or revoked; over quota or
 over its maximum rows; a source column missing; a recipient key that is not an age key; a disk that
-fills mid-write; a PostgreSQL source whose connection drops mid-stream; and a real crash (a
-subprocess ending in `os._exit`) at each point of the publish order, after which the next extract
-closes the run as abandoned and leaves either nothing or a complete, verifiable delivery.
+fills mid-write; a PostgreSQL source whose connection drops mid-stream; a rename in the publish
+order that fails (an exception) after the data file's; and a real crash (a subprocess ending in
+`os._exit`) at each point of the publish order, after which the next extract closes the run as
+abandoned and leaves either nothing or a complete, verifiable delivery.
 """
 
 from __future__ import annotations
@@ -514,6 +515,55 @@ def test_a_crash_leaves_nothing_or_a_verifiable_delivery_and_a_rerun_works(
         assert rows[crashed] == "abandoned"
         assert left == []
         assert [(e["object_id"], e["details"]["was"]) for e in abandons] == [(crashed, status)]
+
+
+# --- a rename that fails (an exception, not a crash) part way through the publish order ----------
+
+# Where the fault strikes: before a rename of that file (its name ends so), or just after it.
+RENAME_FAULTS = {
+    "subjects rename, after the data's": (".subjects.parquet", False),
+    "signature rename": (".manifest.json.sig", False),
+    "manifest rename": (".manifest.json", False),
+    "after the manifest rename": (".manifest.json", True),
+}
+
+
+@pytest.mark.parametrize("fault", list(RENAME_FAULTS))
+def test_a_rename_that_fails_takes_back_what_was_already_in_place(
+    home: Home, monkeypatch: pytest.MonkeyPatch, fault: str
+) -> None:
+    home.agree(EXAMPLE.replace("quota = 1", "quota = 5"))
+    earlier = json.loads(home.extract().stdout)  # another delivery's files must stay untouched
+    kept = {name: (home.home / "deliveries" / name).read_bytes() for name in home.visible()}
+    suffix, after = RENAME_FAULTS[fault]
+    publish = StagedFile.publish
+    renamed: list[str] = []
+
+    def faulty(self: StagedFile) -> None:
+        if after:
+            publish(self)
+            renamed.append(self.final.name)
+        if self.final.name.endswith(suffix):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        if not after:
+            publish(self)
+            renamed.append(self.final.name)
+
+    monkeypatch.setattr(StagedFile, "publish", faulty)
+    result = home.extract(ok=False)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit)  # one line, no traceback
+    assert "Input/output error" in result.output
+    assert any(name.endswith(".parquet.age") for name in renamed)  # the data had been in place
+    assert home.visible() == sorted(kept)
+    for name, content in kept.items():
+        assert (home.home / "deliveries" / name).read_bytes() == content
+    assert not list((home.home / "deliveries").rglob("*.lock"))
+    rows = {d["id"]: d["status"] for d in home.deliveries()}
+    [failed] = [i for i in rows if i != earlier["delivery"]]
+    assert rows == {earlier["delivery"]: "published", failed: "abandoned"}
+    abandons = [e for e in home.audit() if e["action"] == "delivery.abandon"]
+    assert [(e["object_id"], e["details"]["was"]) for e in abandons] == [(failed, "recorded")]
 
 
 def test_a_failed_run_leaves_no_lock_file(home: Home) -> None:
