@@ -43,6 +43,7 @@ from exports.age_stream import (
     payload_key,
     read_exactly,
 )
+from exports.sinks import fsync_directory
 
 __all__ = [
     "CHUNK_SIZE",
@@ -235,19 +236,4 @@ def decrypt_file(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    _fsync_directory(out.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    # Makes the rename itself durable; some filesystems refuse to open a directory, which only
-    # costs durability, not correctness.
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
+    fsync_directory(out.parent)
