@@ -337,7 +337,8 @@ def run_full(short_id: str, profile: str | None) -> dict[str, Any]:
 def run_limit(short_id: str) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from exports.extract import arrow_schema, extract
+    from exports.extract import extract
+    from exports.query import arrow_schema
 
     _, request, url = _plan(short_id)
     out = Path(os.environ["PKS_GATEWAY_HOME"]) / "limit.parquet"
@@ -357,7 +358,7 @@ def run_naive(short_id: str) -> dict[str, Any]:
     import pandas
     from sqlalchemy import create_engine
 
-    from exports.extract import build_query
+    from exports.query import build_query
 
     plan, request, url = _plan(short_id)
     out = Path(os.environ["PKS_GATEWAY_HOME"]) / "naive.parquet.enc"

@@ -35,7 +35,7 @@ import datetime, json, resource, sys, time
 from pathlib import Path
 from agreements.catalog import load_catalog
 from agreements.scope import RowFilter
-from exports.extract import ColumnRequest, ExtractionRequest, build_query
+from exports.query import ColumnRequest, ExtractionRequest, build_query
 from exports.source_mapping import load_source_mapping
 catalog_file = Path("config/catalog.toml")
 COLUMNS = (

@@ -27,12 +27,13 @@ import pyarrow.parquet as pq
 from agreements.catalog import Catalog
 from agreements.errors import Invalid
 from exports.age import AgeWriter
-from exports.extract import ExtractionRequest, extract, value_counts
+from exports.extract import extract, value_counts
 from exports.formats import open_writer
 from exports.masking import MaskContext, apply_mask
 from exports.plan import SUBJECT_ELEMENT, Plan
 from exports.precount import group_counts
 from exports.prefetch import prefetched
+from exports.query import ExtractionRequest
 from exports.readers import DEFAULT_BATCH_ROWS
 from exports.risk import RiskCounter, RiskReport, Suppression
 from exports.sinks import HashingStream

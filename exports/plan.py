@@ -20,9 +20,9 @@ from agreements.catalog import Catalog
 from agreements.errors import Invalid
 from agreements.masks import Mask
 from agreements.scope import RowFilter, Scope
-from exports.extract import ColumnRequest, ExtractionRequest
 from exports.manifest import AgreementRef
 from exports.masking import MaskContext, input_type, output_type
+from exports.query import ColumnRequest, ExtractionRequest
 from exports.source_mapping import SourceMapping
 
 # The element whose keyed hash records who was in a delivery (`subject deliveries`); it is read

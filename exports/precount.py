@@ -6,7 +6,7 @@ read the source twice in full, the source database counts: `group_counts` stream
 `SELECT <keys>, count(*) AS n ... GROUP BY <keys>` over the delivery's filtered rows, one row per
 distinct combination of the raw values. The caller masks each batch as it masks the delivery and
 adds it, weighted by `n`, to an `exports.risk.RiskCounter`. The keys come back as the extraction
-delivers them (`exports.extract.arrow_schema`: decoded labels where the request decodes, dotted
+delivers them (`exports.query.arrow_schema`: decoded labels where the request decodes, dotted
 region codes, flags as booleans), so the same masks apply to them unchanged.
 """
 
@@ -16,14 +16,8 @@ from collections.abc import Iterator
 
 import pyarrow as pa
 
-from exports.extract import (
-    COUNT_COLUMN,
-    ExtractionRequest,
-    arrow_schema,
-    grouped_query,
-    narrowed,
-    read_checked,
-)
+from exports.extract import read_checked
+from exports.query import COUNT_COLUMN, ExtractionRequest, arrow_schema, grouped_query, narrowed
 from exports.readers import DEFAULT_BATCH_ROWS
 
 

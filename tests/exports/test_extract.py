@@ -20,15 +20,13 @@ from agreements.catalog import load_catalog
 from agreements.errors import Invalid
 from agreements.scope import Predicate, RowFilter
 from exports.demo_source import BIODATA_WNI, build_demo_source
-from exports.extract import (
+from exports.extract import count_rows, extract, value_counts
+from exports.query import (
     ColumnRequest,
     ExtractionRequest,
     arrow_schema,
     build_query,
-    count_rows,
-    extract,
     latest_birth_date,
-    value_counts,
 )
 from exports.source import open_source
 from exports.source_mapping import load_source_mapping

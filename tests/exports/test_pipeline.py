@@ -32,10 +32,11 @@ from agreements.catalog import load_catalog
 from agreements.scope import Scope
 from exports.age import AgeError, decrypt_chunks, generate_identity
 from exports.demo_source import build_demo_source
-from exports.extract import arrow_schema, build_query, count_rows, extract
+from exports.extract import count_rows, extract
 from exports.manifest import AgreementRef
 from exports.pipeline import DeliveryOutput, DeliveryRefused, run_pipeline
 from exports.plan import Plan, Recipient, make_plan
+from exports.query import arrow_schema, build_query
 from exports.source import open_source
 from exports.source_mapping import load_source_mapping
 from exports.tokens import derive_subject_key, derive_token_key

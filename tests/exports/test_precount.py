@@ -19,15 +19,10 @@ from agreements.catalog import load_catalog
 from agreements.masks import validate_mask
 from agreements.scope import Predicate, RowFilter
 from exports.demo_source import BIODATA_WNI, build_demo_source
-from exports.extract import (
-    ColumnRequest,
-    ExtractionRequest,
-    SourceMappingError,
-    arrow_schema,
-    extract,
-)
+from exports.extract import SourceMappingError, extract
 from exports.masking import MaskContext, apply_mask
 from exports.precount import counted_schema, group_counts
+from exports.query import ColumnRequest, ExtractionRequest, arrow_schema
 from exports.risk import RiskCounter
 from exports.source_mapping import load_source_mapping
 from exports.tokens import derive_token_key

@@ -21,7 +21,8 @@ from agreements.catalog import load_catalog
 from agreements.scope import Predicate, RowFilter
 from exports.batch_shape import SourceValueError
 from exports.demo_source import BIODATA_WNI, build_demo_source
-from exports.extract import ColumnRequest, ExtractionRequest, SourceMappingError, extract
+from exports.extract import SourceMappingError, extract
+from exports.query import ColumnRequest, ExtractionRequest
 from exports.readers import SourceQueryError, read_batches
 from exports.source import SourceUnavailable
 from exports.source_mapping import load_source_mapping
