@@ -10,20 +10,36 @@ docs/demo-source.md, not statistics of Paser.
 
 from __future__ import annotations
 
-import csv
 import datetime
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 from faker import Faker
 from numpy.typing import NDArray
 
+from exports.demo_regions import Regions
+from exports.demo_shares import (
+    BLOOD,
+    DUSUN_NAMES,
+    EDU_BOUNDS,
+    EDUCATION,
+    HEAD_AGE,
+    JOB_CODES,
+    JOB_PROBS,
+    KEC_POSTCODE,
+    KEC_WEIGHT,
+    LOCAL_STREETS,
+    ORIGINS,
+    RELIGION,
+    ROMAN,
+    TOWNS,
+    Table,
+)
+
 Ints = NDArray[np.int64]
 Bools = NDArray[np.bool_]
 Objs = NDArray[np.object_]
-Table = tuple[tuple[Any, float], ...]
 
 PEOPLE_COLUMNS = (
     *("NIK", "NO_KK", "NAMA_LGKP", "JENIS_KLMIN", "TMPT_LHR", "TGL_LHR", "GOL_DRH", "AGAMA"),
@@ -46,128 +62,9 @@ EPOCH = datetime.date(1970, 1, 1)
 HEAD, ORTU, MERTUA, SPOUSE, CHILD, GRANDCHILD, MENANTU, FAMILI, PEMBANTU, LAINNYA = range(10)
 SHDK_OF_ROLE = np.array([1, 7, 8, 3, 4, 6, 5, 9, 10, 11])
 
-# fmt: off
-# Heads' ages: lower bound of 5-year bins and weight (a young regency: few heads over 70).
-HEAD_AGE: Table = (
-    (19, 0.05), (24, 0.09), (29, 0.12), (34, 0.13), (39, 0.14), (44, 0.13), (49, 0.11),
-    (54, 0.085), (59, 0.065), (64, 0.04), (69, 0.022), (74, 0.011), (79, 0.006), (84, 0.002),
-)
-RELIGION: Table = (
-    (1, 0.855), (2, 0.075), (3, 0.045), (4, 0.012), (5, 0.009), (6, 0.002), (7, 0.002),
-)
-BLOOD: Table = (  # most people do not know their blood type (13 Tidak Tahu)
-    (1, 0.10), (2, 0.11), (3, 0.03), (4, 0.16), (5, 0.012), (6, 0.001), (7, 0.012),
-    (8, 0.001), (9, 0.004), (10, 0.0005), (11, 0.018), (12, 0.0015), (13, 0.55),
-)
-# Last education (codes 1-10) by age group: <5, 5-6, 7-12, 13-15, 16-18, 19-24, 25-39, 40-59, 60+.
-EDU_BOUNDS = np.array([5, 7, 13, 16, 19, 25, 40, 60])
-EDUCATION = np.array([
-    [1, 0, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0.7, 0.3, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0.05, 0.95, 0, 0, 0, 0, 0, 0, 0, 0],
-    [0.02, 0.30, 0.65, 0.03, 0, 0, 0, 0, 0, 0],
-    [0.02, 0.05, 0.25, 0.60, 0.08, 0, 0, 0, 0, 0],
-    [0.02, 0.04, 0.14, 0.20, 0.48, 0.02, 0.03, 0.07, 0, 0],
-    [0.03, 0.06, 0.20, 0.20, 0.35, 0.02, 0.04, 0.095, 0.004, 0.001],
-    [0.05, 0.12, 0.30, 0.18, 0.25, 0.015, 0.03, 0.05, 0.004, 0.001],
-    [0.18, 0.27, 0.33, 0.10, 0.08, 0.01, 0.01, 0.02, 0, 0],
-])
-# Occupation by group: <5, 5-17, 18-22 men, 18-22 women, 23-59 men, 23-59 women, 60+ men, 60+ women.
-JOBS: tuple[dict[int, float], ...] = (
-    {1: 1},
-    {3: 0.93, 1: 0.06, 19: 0.01},
-    {3: 0.35, 1: 0.2, 15: 0.14, 19: 0.1, 9: 0.08, 88: 0.05, 84: 0.02, 11: 0.02, 89: 0.02, 18: 0.01},
-    {3: 0.38, 2: 0.25, 1: 0.15, 15: 0.08, 88: 0.04, 84: 0.03, 9: 0.03, 18: 0.02, 89: 0.02},
-    {9: 0.24, 15: 0.2, 88: 0.17, 19: 0.09, 1: 0.04, 84: 0.03, 8: 0.02, 5: 0.04, 6: 0.006,
-     7: 0.006, 11: 0.03, 10: 0.01, 18: 0.025, 65: 0.012, 16: 0.006, 17: 0.003, 85: 0.008,
-     86: 0.0008, 72: 0.0007, 89: 0.03, 4: 0.003},
-    {2: 0.48, 9: 0.1, 15: 0.07, 88: 0.08, 84: 0.05, 5: 0.04, 65: 0.03, 18: 0.03, 1: 0.05,
-     19: 0.015, 8: 0.01, 72: 0.001, 85: 0.003, 16: 0.002, 89: 0.02},
-    {9: 0.32, 1: 0.25, 4: 0.1, 88: 0.1, 84: 0.04, 11: 0.03, 10: 0.02, 19: 0.03, 89: 0.05,
-     85: 0.005},
-    {2: 0.45, 1: 0.3, 9: 0.12, 4: 0.05, 84: 0.04, 88: 0.03, 89: 0.01},
-)
-# fmt: on
-JOB_CODES = np.array(sorted({code for group in JOBS for code in group}))
-JOB_PROBS = np.array([[group.get(int(c), 0.0) for c in JOB_CODES] for group in JOBS])
-# Where people first registered elsewhere come from: NIK prefix, kecamatan count, town, weight.
-ORIGINS = (
-    *(("6402", 18, "TENGGARONG", 6), ("6409", 4, "PENAJAM", 8), ("6471", 6, "BALIKPAPAN", 14)),
-    *(("6472", 10, "SAMARINDA", 8), ("6301", 11, "PELAIHARI", 4), ("6302", 21, "KOTABARU", 6)),
-    *(("6371", 5, "BANJARMASIN", 8), ("7371", 15, "MAKASSAR", 6), ("7308", 27, "BONE", 8)),
-    *(("7313", 14, "WAJO", 6), ("7307", 9, "SINJAI", 3), ("3578", 31, "SURABAYA", 4)),
-    *(("3507", 33, "MALANG", 3), ("3374", 16, "SEMARANG", 2), ("3171", 10, "JAKARTA", 3)),
-)
-TOWNS = np.array(
-    [o[2] for o in ORIGINS]
-    + ["KEDIRI", "BLITAR", "LAMONGAN", "BANYUWANGI", "PONOROGO", "YOGYAKARTA", "PAREPARE"]
-    + ["PALOPO", "BANJARBARU", "AMUNTAI", "KANDANGAN", "MATARAM"],
-    dtype=object,
-)
-# Relative population of the kecamatan (thousands, rounded, plausible) and their postcodes.
-KEC_WEIGHT = {1: 24, 2: 10, 3: 27, 4: 70, 5: 30, 6: 44, 7: 13, 8: 30, 9: 17, 10: 7}
-KEC_POSTCODE = {1: 76252, 2: 76261, 3: 76271, 4: 76211, 5: 76281}
-KEC_POSTCODE |= {6: 76282, 7: 76253, 8: 76283, 9: 76262, 10: 76254}
-LOCAL_STREETS = (
-    *("JENDERAL SUDIRMAN", "AHMAD YANI", "KUSUMA BANGSA", "DIPONEGORO", "R.A. KARTINI", "MERDEKA"),
-    *("SULTAN IBRAHIM KHALILULLAH", "PADAT KARYA", "NUSANTARA", "POROS DESA", "TRANS KALIMANTAN"),
-    *("PROVINSI", "IMAM BONJOL", "GAJAH MADA", "HASANUDDIN", "SENOPATI", "PEMUDA", "PERINTIS"),
-)
-DUSUN_NAMES = np.array(
-    [
-        *("SUKA MAJU", "SUKA DAMAI", "MEKAR SARI", "SUMBER REJO", "KARYA BAKTI", "SIDO MULYO"),
-        *("MARGA MULYA", "BUKIT RAYA", "SEJAHTERA", "TANJUNG", "SUNGAI BARU", "MUARA", "RANTAU"),
-        *("I", "II", "III", "IV"),
-    ],
-    dtype=object,
-)
-ROMAN = np.array(["", "I", "II", "III", "IV", "V", "VI", "VII", "VIII", "IX", "X", "XI", "XII"])
-
 
 def _day(year: int, month: int = 1, day: int = 1) -> int:
     return (datetime.date(year, month, day) - EPOCH).days
-
-
-@dataclass(frozen=True)
-class Regions:
-    """Kecamatan and villages of Kabupaten Paser as read from the region CSV."""
-
-    prop_name: str
-    kab_name: str
-    kec_no: Ints  # NO_KEC, ascending
-    kec_names: tuple[str, ...]
-    vil_kec: Ints  # NO_KEC of each village
-    vil_kel: Ints  # NO_KEL of each village
-    vil_names: tuple[str, ...]
-    vil_urban: Bools  # kelurahan (village code starting with 1) rather than desa
-
-
-def load_regions(path: Path) -> Regions:
-    """Read the `kode,tingkat,nama` CSV; only province 64 and regency 64.01 are used."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = [
-            (r["kode"].strip(), r["tingkat"].strip(), r["nama"].strip())
-            for r in csv.DictReader(handle)
-        ]
-    names = {code: name for code, _, name in rows}
-    kec = sorted(
-        (int(c.split(".")[2]), n) for c, t, n in rows if t == "kecamatan" and c[:6] == "64.01."
-    )
-    vil = [
-        (c.split("."), n) for c, t, n in rows if t in ("desa", "kelurahan") and c[:6] == "64.01."
-    ]
-    if "64" not in names or "64.01" not in names or not kec or not vil:
-        raise ValueError(f"{path}: needs province 64, regency 64.01, its kecamatan and villages")
-    return Regions(
-        prop_name=names["64"],
-        kab_name=names["64.01"],
-        kec_no=np.array([k for k, _ in kec], dtype=np.int64),
-        kec_names=tuple(n for _, n in kec),
-        vil_kec=np.array([int(p[2]) for p, _ in vil], dtype=np.int64),
-        vil_kel=np.array([int(p[3]) for p, _ in vil], dtype=np.int64),
-        vil_names=tuple(n for _, n in vil),
-        vil_urban=np.array([p[3].startswith("1") for p, _ in vil], dtype=bool),
-    )
 
 
 @dataclass(frozen=True)

@@ -40,8 +40,9 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.schema import CreateTable
 
-from exports.demo_people import FAMILY_COLUMNS, PEOPLE_COLUMNS, Batch, DemoPopulation, Regions
-from exports.demo_people import load_regions as load_regions
+from exports.demo_people import FAMILY_COLUMNS, PEOPLE_COLUMNS, Batch, DemoPopulation
+from exports.demo_regions import Regions
+from exports.demo_regions import load_regions as load_regions
 
 PASER_POPULATION_2024 = 309_667
 HOUSEHOLDS_PER_BATCH = 25_000  # ~95k people: a few hundred MB at most, and few round trips
