@@ -18,6 +18,7 @@ from pathlib import Path
 from sqlalchemy import Engine, select, update
 
 from audit import log as audit_log
+from exports.manifest import parse_manifest
 from exports.publish import DeliveryFiles
 from gateway.store.tables import agreements, deliveries
 
@@ -49,7 +50,9 @@ def close_abandoned(engine: Engine, deliveries_dir: Path, now: datetime) -> list
         if files.manifest.exists():
             with engine.begin() as connection:
                 connection.execute(
-                    update(deliveries).where(deliveries.c.id == row.id).values(status=PUBLISHED)
+                    update(deliveries)
+                    .where(deliveries.c.id == row.id)
+                    .values(status=PUBLISHED, finished_at=published_at(files, now))
                 )
             files.lock.unlink(missing_ok=True)
             continue
@@ -58,6 +61,15 @@ def close_abandoned(engine: Engine, deliveries_dir: Path, now: datetime) -> list
         abandon(engine, row.id, row.status, now)
         closed.append(row.id)
     return closed
+
+
+def published_at(files: DeliveryFiles, now: datetime) -> datetime:
+    """When a delivery recovery finds complete was made: its manifest's `created_at`, the time a
+    run that did not crash records too (the run's clock); `now` if the manifest cannot be read."""
+    try:
+        return parse_manifest(files.manifest.read_bytes()).created_at
+    except (OSError, ValueError, TypeError):
+        return now
 
 
 def abandon(engine: Engine, delivery_id: str, was: str, now: datetime) -> None:

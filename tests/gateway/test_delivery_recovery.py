@@ -5,6 +5,8 @@ holds for the gateway process too, not only for the next extract."""
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from exports.publish import DeliveryFiles
 from gateway.cli import main
 from gateway.services.delivery_recovery import held
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT
+from tests.gateway.test_cli_deliveries import source_niks
 from tests.gateway.test_delivery_failures import Home, copy_home, crash_extract, template
 
 __all__ = ["template"]  # the module-scoped gateway template, shared with the failure tests
@@ -70,6 +73,21 @@ def test_serve_publishes_a_crashed_delivery_whose_manifest_made_it(
     assert not [action for action, _ in seen["actions"] if action == "delivery.abandon"]
     manifest = home.home / "deliveries" / SHORT / f"{crashed}.manifest.json"
     assert "verifies" in home("delivery", "verify", str(manifest)).output
+    # When it was made is the manifest's own time, as for a delivery that did not crash.
+    created = json.loads(manifest.read_bytes())["created_at"]
+    finished = seen["rows"][crashed]["finished_at"]
+    assert finished is not None
+    assert datetime.fromisoformat(finished).replace(tzinfo=UTC) == datetime.fromisoformat(created)
+    # …so a person asking who received their record is told when.
+    answers = (subject_answer(home, nik) for nik in source_niks(home.gateway)[:60])
+    received = next(answer for answer in answers if answer)
+    assert [(r["delivery"], r["delivered_at"]) for r in received] == [
+        (crashed, datetime.fromisoformat(created).isoformat())
+    ]
+
+
+def subject_answer(home: Home, nik: str) -> list[dict[str, Any]]:
+    return list(json.loads(home("subject", "deliveries", nik, "--as", "pf", "--json").stdout))
 
 
 def test_serve_leaves_a_delivery_whose_lock_is_held(
