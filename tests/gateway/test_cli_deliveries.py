@@ -129,6 +129,51 @@ def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> 
     assert bad.exit_code == 1 and "not a valid NIK" in bad.output
 
 
+def person_values(gateway: Gateway, nik: str) -> set[str]:
+    """Every value of one person's source record that could identify them (5 characters or more:
+    NIK, KK, names, birth place and date, certificate numbers …)."""
+    connection = sqlite3.connect(gateway.home / "demo-source.db")
+    try:
+        row = connection.execute('SELECT * FROM "BIODATA_WNI" WHERE "NIK" = ?', (nik,)).fetchone()
+    finally:
+        connection.close()
+    return {str(value) for value in row if value is not None and len(str(value)) >= 5}
+
+
+def test_a_subject_question_is_audited_without_the_nik_or_any_value(tmp_path: Path) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    delivered = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    asked: list[str] = []
+    for nik in source_niks(gateway):
+        asked.append(nik)
+        if json.loads(gateway("subject", "deliveries", nik, "--as", "pf", "--json").stdout):
+            break
+    invalid = asked[-1][:6] + "999999" + asked[-1][12:]  # 16 digits, no such date
+    assert gateway("subject", "deliveries", invalid, "--as", "pf", ok=False).exit_code == 1
+    entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
+    questions = [e for e in entries if e["action"] == "subject.deliveries"]
+    assert [(e["outcome"], e["actor_id"]) for e in questions] == [("ok", "pf")] * len(asked) + [
+        ("refused", "pf")
+    ]
+    assert questions[len(asked) - 1]["details"]["deliveries"] == [delivered["delivery"]]
+    assert len({e["object_id"] for e in questions}) == len(asked) + 1  # one keyed hash per NIK
+    # The entries as the log stores them, leaf bytes included: no NIK, no value of anyone asked.
+    connection = sqlite3.connect(gateway.home / "gateway.db")
+    try:
+        stored = connection.execute(
+            "SELECT object_id, details, leaf FROM audit_entries WHERE action = 'subject.deliveries'"
+        ).fetchall()
+    finally:
+        connection.close()
+    assert len(stored) == len(questions)
+    forbidden = {invalid}.union(*(person_values(gateway, nik) for nik in asked))
+    assert all(nik in forbidden for nik in asked)
+    for object_id, details, leaf in stored:
+        text = f"{object_id}\n{details}\n{bytes(leaf).decode('utf-8')}"
+        leaked = sum(value in text for value in forbidden)  # a count: values stay out of output
+        assert leaked == 0, "an audit entry of a subject question holds a person's value"
+
+
 def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_path: Path) -> None:
     age = require_tool("age", "age")
     gateway = Gateway(tmp_path / "home", {})
