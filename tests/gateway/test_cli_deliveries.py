@@ -3,6 +3,7 @@ stock `age` decrypts, refusals leave nothing, and a person can ask who received 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import re
 import sqlite3
@@ -12,6 +13,8 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from exports.age import generate_identity
+from exports.manifest import parse_manifest, sign_manifest
+from gateway.keys import load_signing_key
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
 from tests.services import require_tool
 
@@ -84,6 +87,40 @@ def test_a_delivery_is_published_verified_and_decrypted_by_stock_age(tmp_path: P
     assert [d["status"] for d in listed] == ["published"]
     shown = json.loads(gateway("delivery", "show", result["delivery"]).stdout)
     assert shown["ciphertext_sha256"] == result["ciphertext_sha256"]
+
+
+def test_verify_rejects_a_manifest_whose_proof_does_not_match_its_checkpoint(
+    tmp_path: Path,
+) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    path = Path(result["manifest"])
+    manifest = parse_manifest(path.read_bytes())
+    # The log grows and is checkpointed again; the entry's audit path in that larger tree is
+    # presented with the manifest's own (earlier, validly signed) checkpoint.
+    gateway("staff", "add", "auditor", "--role", "compliance", "--as", "admin")
+    gateway("audit", "checkpoint")
+    later_path = gateway("audit", "prove", "--entry", str(manifest.audit.seq)).stdout
+    own_path, _, own_note = manifest.audit.proof.partition("\n\n")
+    later_path = later_path.partition("\n\n")[0]
+    assert later_path != own_path
+    audit = dataclasses.replace(manifest.audit, proof=f"{later_path}\n\n{own_note}")
+    altered = dataclasses.replace(manifest, audit=audit).canonical_bytes()
+    # Re-signed with the gateway's manifest key, so the proof is the only thing wrong.
+    key = load_signing_key(gateway.home / "keys", "manifest")
+    path.write_bytes(altered)
+    path.with_name(path.name + ".sig").write_text(sign_manifest(altered, key), encoding="ascii")
+
+    verified = gateway("delivery", "verify", str(path), ok=False)
+    assert verified.exit_code == 1
+    assert isinstance(verified.exception, SystemExit)  # a clear error, no traceback
+    checks = [line for line in verified.stdout.splitlines() if line.startswith(("ok", "FAIL"))]
+    assert [line for line in checks if line.startswith("FAIL")] == [
+        "FAIL inclusion: the leaf is not proven in the checkpoint"
+    ]
+    assert "ok   checkpoint: signed by the audit key for this log" in checks
+    assert "ok   signature:" in verified.stdout
+    assert f"Error: {path} does not verify" in verified.output
 
 
 def test_the_quota_refuses_a_second_delivery_and_the_refusal_is_audited(tmp_path: Path) -> None:
