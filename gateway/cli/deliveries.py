@@ -19,7 +19,7 @@ import click
 from sqlalchemy import select
 
 from agreements.signing import parse_public_key
-from exports.age import AgeError, decrypt_file, load_identities
+from exports.age import AgeError, X25519Identity, decrypt_file, load_identities
 from exports.manifest_verify import read_manifest, verify_delivery
 from exports.source_mapping import load_source_mapping
 from gateway.cli import settings_of
@@ -248,11 +248,36 @@ def decrypt(file: Path, identity: Path, out: Path | None) -> None:
     target = out or (
         file.with_suffix("") if file.suffix == ".age" else file.with_name(file.name + ".out")
     )
+    identities = _identities(identity)
+    if not target.parent.is_dir():
+        raise click.ClickException(f"output directory {target.parent} does not exist")
     try:
-        decrypt_file(file, load_identities(identity.read_text(encoding="utf-8")), target)
+        decrypt_file(file, identities, target)
     except AgeError as error:
         raise click.ClickException(f"{file}: {error}") from None
+    except OSError as error:
+        raise click.ClickException(
+            f"cannot decrypt {file} to {target}: {error.strerror or type(error).__name__}"
+        ) from None
     click.echo(f"decrypted to {target}")
+
+
+def _identities(path: Path) -> list[X25519Identity]:
+    """The identities in an age identity file, or one line naming the file and what is wrong
+    (never its content: it holds a secret key)."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(
+            f"identity file {path} is not an age identity file (AGE-SECRET-KEY-1... lines)"
+        ) from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise click.ClickException(f"cannot read identity file {path}: {reason}") from None
+    try:
+        return load_identities(text)
+    except AgeError as error:
+        raise click.ClickException(f"{path}: {error}") from None
 
 
 @click.group()

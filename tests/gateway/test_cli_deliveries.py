@@ -4,15 +4,19 @@ stock `age` decrypts, refusals leave nothing, and a person can ask who received 
 from __future__ import annotations
 
 import dataclasses
+import errno
 import json
+import os
 import re
 import sqlite3
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pyarrow.parquet as pq
+import pytest
 
-from exports.age import generate_identity
+from exports.age import AgeWriter, generate_identity
 from exports.manifest import parse_manifest, sign_manifest
 from gateway.keys import load_signing_key
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
@@ -209,6 +213,89 @@ def test_a_subject_question_is_audited_without_the_nik_or_any_value(tmp_path: Pa
         text = f"{object_id}\n{details}\n{bytes(leaf).decode('utf-8')}"
         leaked = sum(value in text for value in forbidden)  # a count: values stay out of output
         assert leaked == 0, "an audit entry of a subject question holds a person's value"
+
+
+@pytest.fixture
+def encrypted(tmp_path: Path) -> tuple[Path, Path]:
+    """A small age file and the identity file that opens it (no gateway needed to decrypt)."""
+    secret, recipient = generate_identity()
+    identity = tmp_path / "partner.key"
+    identity.write_text(secret + "\n", encoding="utf-8")
+    data = tmp_path / "d.csv.age"
+    with data.open("wb") as sink, AgeWriter(sink, [recipient]) as writer:
+        writer.write(b"a,b\n1,2\n")
+    return data, identity
+
+
+DECRYPT_FAILURES = {
+    "identity not text": (b"\xff\xfe\x00\x01", "is not an age identity file"),
+    "identity malformed": (b"AGE-SECRET-KEY-1NOTBECH32\n", "line 1: age identity: not valid"),
+    "identity empty": (b"# nothing here\n", "holds no AGE-SECRET-KEY-1... line"),
+    "identity of someone else": (None, "no identity matches"),
+}
+
+
+@pytest.mark.parametrize("case", list(DECRYPT_FAILURES))
+def test_decrypt_with_a_bad_identity_is_one_clear_line(
+    tmp_path: Path, encrypted: tuple[Path, Path], case: str
+) -> None:
+    data, identity = encrypted
+    content, expected = DECRYPT_FAILURES[case]
+    identity.write_bytes(content or (generate_identity()[0] + "\n").encode("ascii"))
+    gateway = Gateway(tmp_path / "home", {})
+    result = gateway("delivery", "decrypt", str(data), "--identity", str(identity), ok=False)
+    assert result.exit_code == 1
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    [line] = result.output.splitlines()
+    assert line.startswith("Error: ") and expected in line, line
+    assert str(identity if content else data) in line  # names the file at fault
+    assert identity.read_text(encoding="utf-8", errors="replace").strip() not in line  # no key
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([data.name, identity.name])
+
+
+def test_decrypt_names_an_unreadable_identity_file(
+    tmp_path: Path, encrypted: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    data, identity = encrypted
+    read_text = Path.read_text
+
+    def unreadable(self: Path, *args: Any, **kwargs: Any) -> str:
+        if self == identity:  # what chmod 000 does to anyone but root
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", unreadable)
+    result = Gateway(tmp_path / "home", {})(
+        "delivery", "decrypt", str(data), "--identity", str(identity), ok=False
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output == f"Error: cannot read identity file {identity}: Permission denied\n"
+
+
+def test_decrypt_names_a_missing_output_directory_or_identity_file(
+    tmp_path: Path, encrypted: tuple[Path, Path]
+) -> None:
+    data, identity = encrypted
+    gateway = Gateway(tmp_path / "home", {})
+    out = tmp_path / "no" / "such" / "d.csv"
+    result = gateway(
+        "delivery", "decrypt", str(data), "--identity", str(identity), "--out", str(out), ok=False
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output == f"Error: output directory {out.parent} does not exist\n"
+    # A path that does not exist is a wrong argument: click's usage error (exit 2), no traceback.
+    missing = tmp_path / "nope.key"
+    result = gateway("delivery", "decrypt", str(data), "--identity", str(missing), ok=False)
+    assert result.exit_code == 2 and isinstance(result.exception, SystemExit)
+    assert (
+        f"Error: Invalid value for '--identity': File '{missing}' does not exist." in result.output
+    )
+    # And the happy path still decrypts, to FILE without .age by default.
+    assert (
+        "decrypted to"
+        in gateway("delivery", "decrypt", str(data), "--identity", str(identity)).output
+    )
+    assert data.with_suffix("").read_bytes() == b"a,b\n1,2\n"
 
 
 def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_path: Path) -> None:
