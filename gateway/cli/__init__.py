@@ -1,8 +1,9 @@
 """The `pks-gateway` command: one group, one error wrapper, one module per subject.
 
 Every command loads the layered settings once (`pks-gateway --help` lists the subjects). Known
-failures (bad settings, unusable keys, an unreachable source, a bad catalog) print one line
-naming the problem and exit 1; nothing prints a traceback at an officer.
+failures (bad settings, unusable keys, an unreachable source, a bad catalog, a source value of
+the wrong type) print one line naming the problem and exit 1; nothing prints a traceback at an
+officer.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import click
 from agreements.catalog import CatalogError
 from agreements.errors import DomainError
 from exports.age import AgeError
+from exports.batch_shape import SourceValueError
 from exports.demo_source import DemoSourceError
 from exports.formats import FormatError
 from exports.readers import SourceQueryError
@@ -35,6 +37,7 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     AgeError,
     FormatError,
     SourceQueryError,
+    SourceValueError,  # a source value that does not fit its element; names the element only
 )
 
 

@@ -35,6 +35,7 @@ from agreements.errors import DomainError, Invalid, NotFound
 from audit import log as audit_log
 from audit import tree
 from exports.age import AgeError
+from exports.batch_shape import SourceValueError
 from exports.formats import SUFFIXES, FormatError
 from exports.manifest import AgreementRef, AuditRef, entry_details
 from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
@@ -58,8 +59,9 @@ from gateway.services.delivery_recovery import (
 )
 from gateway.store.tables import deliveries
 
-# Errors whose text we wrote (catalog/mapping, age keys and streams, format limits).
-OWN_ERRORS = (CatalogError, AgeError, FormatError)
+# Errors whose text we wrote (catalog/mapping, age keys and streams, format limits, a source value
+# that does not fit its element: that one names the element and types, never the value).
+OWN_ERRORS = (CatalogError, AgeError, FormatError, SourceValueError)
 
 
 @dataclass(frozen=True)

@@ -243,6 +243,23 @@ def test_a_missing_source_column_names_the_element(
     assert f"no column BIODATA_WNI.{column}" in result.output
 
 
+# Text where the source holds the village number of a region code (SQLite keeps whatever it is
+# given): the delivered no_kel cannot be built from it.
+TEXT_IN_A_NUMBER_COLUMN = """UPDATE "BIODATA_WNI" SET "NO_KEL" = 'ZZNOTACODE'"""
+
+
+def test_a_source_value_of_the_wrong_type_is_one_line_naming_no_value(home: Home) -> None:
+    home.agree()
+    home.source(TEXT_IN_A_NUMBER_COLUMN)
+    result = home.extract(ok=False)
+    assert isinstance(result.exception, SystemExit), result.exception  # no traceback
+    cause = "the source's values for element no_kel (string) do not convert to int64"
+    row = assert_failed(home, result, f"Error: {cause}")
+    assert row["failure"] == cause  # our own text, so the audit entry names the element too
+    assert "ZZNOTACODE" not in result.output
+    assert "ZZNOTACODE" not in json.dumps(row) and "ZZNOTACODE" not in json.dumps(home.audit())
+
+
 def test_a_recipient_key_that_is_not_an_age_key_is_refused_at_import(home: Home) -> None:
     bad = EXAMPLE.replace('age_recipient = "age1k3', 'age_recipient = "age1x3')
     result = home("agreement", "import", write(home.root, "bad.toml", bad), "--as", "pf", ok=False)
