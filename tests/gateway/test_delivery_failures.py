@@ -3,11 +3,12 @@ ends with one clear error naming its cause, nothing visible in the deliveries di
 `failed` (or no row at all when the start itself is refused), and the failure in the audit log.
 
 Covered: an agreement unsigned, edited after signing, expired, suspended or revoked; over quota or
-over its maximum rows; a source column missing; a recipient key that is not an age key; a disk that
-fills mid-write; a PostgreSQL source whose connection drops mid-stream; a rename in the publish
-order that fails (an exception) after the data file's; and a real crash (a subprocess ending in
-`os._exit`) at each point of the publish order, after which the next extract closes the run as
-abandoned and leaves either nothing or a complete, verifiable delivery.
+over its maximum rows; re-identification refused below k; a source column missing or holding a
+value of the wrong type; a recipient key that is not an age key; a disk that fills mid-write; a
+PostgreSQL source whose connection drops mid-stream; a rename in the publish order that fails (an
+exception) after the data file's; and a real crash (a subprocess ending in `os._exit`) at each
+point of the publish order, after which the next extract closes the run as abandoned and leaves
+either nothing or a complete, verifiable delivery.
 """
 
 from __future__ import annotations
@@ -241,6 +242,33 @@ def test_a_missing_source_column_names_the_element(
     result = home.extract(ok=False)
     assert_failed(home, result, f"elements.{element}.source")
     assert f"no column BIODATA_WNI.{column}" in result.output
+
+
+# The demo scope without the name in clear (so k applies) and with refuse as the k rule: its many
+# quasi-identifiers single people out in a source of 1,500.
+REFUSE_BELOW_K = EXAMPLE.replace('nama_lengkap = "keep"\n', "").replace(
+    'action = "report"', 'action = "refuse"'
+)
+
+
+def test_refuse_stops_a_delivery_below_k_naming_k_and_leaves_nothing(home: Home) -> None:
+    assert REFUSE_BELOW_K.count('action = "refuse"') == 1 and "nama_lengkap" not in REFUSE_BELOW_K
+    home.agree(REFUSE_BELOW_K)
+    previewed = json.loads(home("delivery", "preview", SHORT, "--json").stdout)
+    report = previewed["reidentification"]
+    assert report["identified"] is False and report["action"] == "refuse"
+    assert report["k"] < report["k_required"] == 5
+    result = home.extract(ok=False)
+    assert isinstance(result.exception, SystemExit), result.exception  # one line, no traceback
+    cause = (
+        f"reidentification.k: agreement {SHORT} refuses deliveries below k=5; this one would "
+        f"have k={report['k']} ({report['records_in_small_groups']} records in smaller groups)"
+    )
+    row = assert_failed(home, result, f"Error: {cause}")
+    assert row["failure"] == cause and row["rows"] is None
+    [failed] = [e for e in home.audit() if e["action"] == "delivery.extract"]
+    assert failed["details"] == {"error": "DeliveryRefused", "cause": cause}
+    assert home.files() == []  # nothing at all: no partial, no lock
 
 
 # Text where the source holds the village number of a region code (SQLite keeps whatever it is
