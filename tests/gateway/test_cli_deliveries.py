@@ -127,6 +127,31 @@ def test_verify_rejects_a_manifest_whose_proof_does_not_match_its_checkpoint(
     assert f"Error: {path} does not verify" in verified.output
 
 
+def test_the_extract_entry_records_what_docs_deliveries_says(tmp_path: Path) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
+    [entry] = [e for e in entries if e["action"] == "delivery.extract"]
+    manifest = json.loads(Path(result["manifest"]).read_bytes())
+    shown = json.loads(gateway("delivery", "show", result["delivery"]).stdout)
+    # One size, the encrypted file's; the plaintext size is the manifest's alone.
+    assert entry["details"] == {
+        "file": Path(result["file"]).name,
+        "size": Path(result["file"]).stat().st_size,
+        "sha256": result["ciphertext_sha256"],
+        "plaintext_sha256": manifest["file"]["plaintext_sha256"],
+        "rows": result["rows"],
+        "agreement": SHORT,
+        "version": 1,
+        "scope_hash": manifest["agreement"]["scope_hash"],
+        "identified": True,
+        "k": result["reidentification"]["k"],
+        "suppressed": 0,
+    }
+    assert entry["details"]["size"] == shown["ciphertext_size"] == manifest["file"]["size"]
+    assert "plaintext_size" in manifest["file"]
+
+
 def test_the_quota_refuses_a_second_delivery_and_the_refusal_is_audited(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
     gateway("delivery", "extract", SHORT, "--as", "pf")
