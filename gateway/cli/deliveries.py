@@ -72,6 +72,7 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
     with ready_engine(settings) as engine:
         stored, result = service.preview_delivery(engine, environment(settings), agreement, now())
     report = result.report.to_json()
+    dropped = service.would_suppress(result.report)
     if as_json:
         click.echo(
             json.dumps(
@@ -79,6 +80,7 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
                     "agreement": agreement,
                     "version": stored.version,
                     "rows": result.rows,
+                    "would_suppress": dropped,
                     "reidentification": report,
                 },
                 sort_keys=True,
@@ -86,8 +88,12 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
         )
         return
     click.echo(f"agreement {agreement} version {stored.version} ({stored.status.value})")
-    click.echo(f"rows                 {result.rows}")
-    _print_report(report)
+    if dropped is None:
+        click.echo(f"rows                 {result.rows}")
+    else:
+        click.echo(f"rows                 {result.rows} (before suppression)")
+        click.echo(f"would suppress       {dropped} ({result.rows - dropped} rows delivered)")
+    _print_report(report, suppressed=False)
 
 
 @delivery.command()
@@ -331,7 +337,7 @@ def _public_key(path: Path | None, settings: Settings, name: str) -> Any:
     return load_signing_key(settings.keys_dir, name).public_key()  # type: ignore[arg-type]
 
 
-def _print_report(report: dict[str, Any]) -> None:
+def _print_report(report: dict[str, Any], *, suppressed: bool = True) -> None:
     if report.get("identified"):
         click.echo(
             "re-identification    identified scope: a direct identifier is delivered in "
@@ -340,7 +346,8 @@ def _print_report(report: dict[str, Any]) -> None:
     click.echo(f"k (required)         {report.get('k')} ({report.get('k_required')})")
     click.echo(f"records in groups<k  {report.get('records_in_small_groups')}")
     click.echo(f"unique combinations  {report.get('unique_combinations')}")
-    click.echo(f"suppressed records   {report.get('suppressed_records')}")
+    if suppressed:  # a preview suppresses nothing; it says what a delivery would
+        click.echo(f"suppressed records   {report.get('suppressed_records')}")
     households = report.get("households")
     if households:
         click.echo(

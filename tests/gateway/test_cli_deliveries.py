@@ -152,6 +152,43 @@ def test_the_extract_entry_records_what_docs_deliveries_says(tmp_path: Path) -> 
     assert "plaintext_size" in manifest["file"]
 
 
+# The demo scope without the name in clear (so k applies), suppressing records below k.
+SUPPRESSING = EXAMPLE.replace('nama_lengkap = "keep"\n', "").replace(
+    'action = "report"', 'action = "suppress"'
+)
+
+
+def test_preview_under_suppress_counts_before_it_and_says_what_it_would_drop(
+    tmp_path: Path,
+) -> None:
+    assert SUPPRESSING.count('action = "suppress"') == 1
+    gateway, _ = signed_gateway(tmp_path, SUPPRESSING)
+    previewed = json.loads(gateway("delivery", "preview", SHORT, "--json").stdout)
+    report = previewed["reidentification"]
+    assert report["identified"] is False and report["k"] < report["k_required"]
+    dropped = previewed["would_suppress"]
+    assert dropped == report["records_in_small_groups"] > 0
+    assert previewed["rows"] == report["records"]  # every row the filter selects
+    text = gateway("delivery", "preview", SHORT).stdout
+    assert f"rows                 {previewed['rows']} (before suppression)" in text
+    assert f"would suppress       {dropped} ({previewed['rows'] - dropped} rows delivered)" in text
+    assert "suppressed records" not in text
+    # The delivery drops exactly that many, and what it delivers meets k.
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    delivered = result["reidentification"]
+    assert delivered["suppressed_records"] == dropped
+    assert result["rows"] == previewed["rows"] - dropped
+    assert delivered["k"] is None or delivered["k"] >= delivered["k_required"]
+
+
+def test_preview_without_suppression_says_none_would_be_dropped(tmp_path: Path) -> None:
+    gateway, _ = signed_gateway(tmp_path)  # identified, action report
+    previewed = json.loads(gateway("delivery", "preview", SHORT, "--json").stdout)
+    assert previewed["would_suppress"] is None
+    text = gateway("delivery", "preview", SHORT).stdout
+    assert "would suppress" not in text and "before suppression" not in text
+
+
 def test_the_quota_refuses_a_second_delivery_and_the_refusal_is_audited(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
     gateway("delivery", "extract", SHORT, "--as", "pf")
