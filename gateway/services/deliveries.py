@@ -362,7 +362,8 @@ def _check_quota(
     if used >= quota:
         raise Invalid(
             "delivery.quota",
-            f"agreement {stored.short_id} allows {quota} deliveries per {period}; "
+            f"agreement {stored.short_id} allows {quota} "
+            f"{'delivery' if quota == 1 else 'deliveries'} per {period}; "
             f"{used} already made since {start.isoformat()}",
         )
 

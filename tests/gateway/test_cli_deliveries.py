@@ -194,7 +194,7 @@ def test_the_quota_refuses_a_second_delivery_and_the_refusal_is_audited(tmp_path
     gateway("delivery", "extract", SHORT, "--as", "pf")
     refused = gateway("delivery", "extract", SHORT, "--as", "pf", ok=False)
     assert refused.exit_code == 1
-    assert "allows 1 deliveries per month" in refused.output
+    assert "allows 1 delivery per month" in refused.output
     entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
     assert any(e["action"] == "delivery.start" and e["outcome"] == "refused" for e in entries)
     assert [d["status"] for d in json.loads(gateway("delivery", "list", "--json").stdout)] == [

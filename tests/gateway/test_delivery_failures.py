@@ -187,7 +187,7 @@ REFUSALS = {
     "expired": (lambda home: home.agree(EXPIRED), f"agreement {SHORT}: expired"),
     "suspended": (_status("suspend"), "suspended, not active"),
     "revoked": (_status("revoke"), "revoked, not active"),
-    "over quota": (_used_quota, "allows 1 deliveries per month"),
+    "over quota": (_used_quota, "allows 1 delivery per month"),
 }
 
 
