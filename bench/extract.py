@@ -319,7 +319,7 @@ def run_full(short_id: str, profile: str | None) -> dict[str, Any]:
             profiler = cProfile.Profile()
             profiler.enable()
         started = time.perf_counter()
-        published = extract_delivery(engine, env, short_id, "pf", datetime.now(UTC))
+        published = extract_delivery(engine, env, short_id, "pf", lambda: datetime.now(UTC))
         seconds = time.perf_counter() - started
         if profiler is not None:
             profiler.disable()

@@ -108,7 +108,7 @@ def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> No
     progress = _Progress()
     with ready_engine(settings) as engine:
         published = service.extract_delivery(
-            engine, environment(settings), agreement, actor, now(), progress=progress
+            engine, environment(settings), agreement, actor, now, progress=progress
         )
     progress.done()
     output, files = published.output, published.files

@@ -21,6 +21,7 @@ from __future__ import annotations
 import errno
 import json
 import secrets
+from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
@@ -131,10 +132,16 @@ def extract_delivery(
     env: DeliveryEnvironment,
     short_id: str,
     actor_name: str,
-    now: datetime,
+    clock: Callable[[], datetime],
     progress: Any = None,
 ) -> Published:
-    """Run step 8 for the agreement's current version (see the module docstring)."""
+    """Run step 8 for the agreement's current version (see the module docstring).
+
+    `clock` is read at each step, so the start, the audit entry, the checkpoint and the finish
+    carry the time they happened (a large delivery runs for minutes, and other entries are
+    appended meanwhile); the plan, its delivery date and the manifest's `created_at` are the
+    start's."""
+    now = clock()
     close_abandoned(engine, env.deliveries_dir, now)
     today = now.astimezone(env.time_zone).date()
     delivery_id = f"{short_id}-{today:%Y%m%d}-{secrets.token_hex(3)}"
@@ -188,12 +195,12 @@ def extract_delivery(
             )
             data.commit()
             subjects.commit()
-            seq = _record(engine, plan, files, output, actor_name, now)
+            seq = _record(engine, plan, files, output, actor_name, clock())
         except BaseException as error:
-            _fail(engine, delivery_id, actor_name, error, now)
+            _fail(engine, delivery_id, actor_name, error, clock())
             raise
         try:
-            _publish(engine, env, plan, files, output, seq, now, staged_data=(data, subjects))
+            _publish(engine, env, plan, files, output, seq, clock, staged_data=(data, subjects))
         except BaseException:
             # A rename may already have put a file of this delivery in place; an abandoned row
             # is never looked at again, so take its files back now (the row follows even if
@@ -201,7 +208,7 @@ def extract_delivery(
             try:
                 files.withdraw()
             finally:
-                abandon(engine, delivery_id, RECORDED, now)
+                abandon(engine, delivery_id, RECORDED, clock())
             raise
     return Published(delivery_id, output, files)
 
@@ -259,14 +266,14 @@ def _publish(
     files: DeliveryFiles,
     output: DeliveryOutput,
     seq: int,
-    now: datetime,
+    clock: Callable[[], datetime],
     *,
     staged_data: tuple[StagedFile, ...],
 ) -> None:
     """Checkpoint, manifest, signature; then the renames, manifest last (see the docstring)."""
     audit_key = load_signing_key(env.keys_dir, "audit")
     with engine.begin() as connection:
-        checkpoint = tree.create_checkpoint(connection, audit_key, env.audit_origin, now)
+        checkpoint = tree.create_checkpoint(connection, audit_key, env.audit_origin, clock())
         proof = tree.entry_proof(connection, seq, checkpoint)
         leaf = _leaf(connection, seq)
     manifest = build_manifest(
@@ -286,7 +293,7 @@ def _publish(
         connection.execute(
             update(deliveries)
             .where(deliveries.c.id == plan.delivery_id)
-            .values(status=PUBLISHED, finished_at=now)
+            .values(status=PUBLISHED, finished_at=clock())
         )
 
 

@@ -424,7 +424,12 @@ def test_a_source_connection_dropped_mid_stream_fails_cleanly(
     try:
         with pytest.raises(SourceUnavailable) as caught:
             service.extract_delivery(
-                engine, env, SHORT, "pf", datetime.now(UTC), progress=kill_after_the_first_batch
+                engine,
+                env,
+                SHORT,
+                "pf",
+                lambda: datetime.now(UTC),
+                progress=kill_after_the_first_batch,
             )
     finally:
         engine.dispose()
