@@ -183,9 +183,13 @@ class DeliveryFile:
     to_json = _flat_json
 
 
-def entry_details(file: DeliveryFile, rows: int) -> dict[str, Any]:
-    """The details of the `delivery.extract` entry that `verify_delivery` holds the manifest to."""
+def entry_details(file: DeliveryFile, rows: int, agreement: AgreementRef) -> dict[str, Any]:
+    """The details of the `delivery.extract` entry that `verify_delivery` holds the manifest to:
+    what was delivered, and under which signed agreement version."""
     return {
+        "agreement": agreement.short_id,
+        "version": agreement.version,
+        "scope_hash": agreement.scope_hash,
         "file": file.name,
         "size": file.size,
         "sha256": file.sha256,

@@ -159,7 +159,7 @@ def _entry(manifest: Manifest) -> Check:
     except LeafFormatError:
         return Check("entry", False, "audit.leaf is not an audit entry")
     details = entry["details"]
-    expected = entry_details(manifest.file, manifest.rows)
+    expected = entry_details(manifest.file, manifest.rows, manifest.agreement)
     problems = [
         (entry["seq"] == manifest.audit.seq, "the entry's seq differs from audit.seq"),
         (entry["action"] == ENTRY_ACTION, f"the entry's action is not {ENTRY_ACTION}"),
@@ -180,7 +180,9 @@ def _entry(manifest: Manifest) -> Check:
     for ok, reason in problems:
         if not ok:
             return Check("entry", False, reason)
-    return Check("entry", True, f"{ENTRY_ACTION} of this delivery with the same file and rows")
+    return Check(
+        "entry", True, f"{ENTRY_ACTION} of this delivery: same agreement version, file and rows"
+    )
 
 
 def _data_file(path: Path, file: DeliveryFile) -> Check:

@@ -233,10 +233,7 @@ def _record(
             object_id=plan.delivery_id,
             outcome="ok",
             details={
-                **entry_details(delivery_file(plan, files, output), output.rows),
-                "agreement": plan.agreement.short_id,
-                "version": plan.agreement.version,
-                "scope_hash": plan.agreement.scope_hash,
+                **entry_details(delivery_file(plan, files, output), output.rows, plan.agreement),
                 "identified": plan.identified,
                 "k": output.report.k,
                 "suppressed": output.report.suppressed_records,

@@ -105,6 +105,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     identity, recipient = generate_identity()
     file = encrypt(directory, recipient)
     rows = PLAINTEXT.count(b"\n") - 1
+    agreement = AgreementRef("500.12/PKS/2025", "kyc-bank", 1, hashlib.sha256(b"s").hexdigest())
     with engine.begin() as connection:
         for i in range(5):
             add(connection, i)
@@ -116,7 +117,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             object_type="delivery",
             object_id=DELIVERY_ID,
             outcome="ok",
-            details={"agreement": "kyc-bank", **entry_details(file, rows)},
+            details={**entry_details(file, rows, agreement), "k": 7},
             now=NOW,
         )
         other_file = dataclasses.replace(file, name=f"{OTHER_ID}.csv.age")
@@ -128,7 +129,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
             object_type="delivery",
             object_id=OTHER_ID,
             outcome="ok",
-            details=entry_details(other_file, rows),
+            details=entry_details(other_file, rows, agreement),
             now=NOW,
         )
         first = tree.create_checkpoint(connection, audit_key, ORIGIN, NOW)
@@ -141,7 +142,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> Iterator[World]:
     engine.dispose()
     manifest = Manifest(
         delivery_id=DELIVERY_ID,
-        agreement=AgreementRef("500.12/PKS/2025", "kyc-bank", 1, hashlib.sha256(b"s").hexdigest()),
+        agreement=agreement,
         recipients=(RecipientRef.for_key("Bank Kaltim", recipient),),
         elements=elements(),
         row_filter=RowFilter(("64.01.01",), 17, 150, True, True, False).to_json(),
@@ -324,6 +325,24 @@ def test_a_manifest_whose_rows_differ_from_its_entry_fails(world: World) -> None
     result = check(world, data)
     assert result.failed == ("entry",)
     assert "details.rows" in result.checks[-1].reason
+
+
+@pytest.mark.parametrize(
+    ("change", "field"),
+    [
+        ({"version": 2}, "details.version"),
+        ({"short_id": "kyc-other"}, "details.agreement"),
+        ({"scope_hash": hashlib.sha256(b"another scope").hexdigest()}, "details.scope_hash"),
+    ],
+)
+def test_a_manifest_naming_another_agreement_version_than_its_entry_fails(
+    world: World, change: dict[str, Any], field: str
+) -> None:
+    agreement = dataclasses.replace(world.manifest.agreement, **change)
+    data = dataclasses.replace(world.manifest, agreement=agreement).canonical_bytes()
+    result = check(world, data)
+    assert result.failed == ("entry",)
+    assert field in result.checks[-1].reason
 
 
 def test_a_checkpoint_by_another_key_or_for_another_log_fails(world: World) -> None:
