@@ -63,8 +63,13 @@ class DeliveryOutput:
 
 @dataclass(frozen=True)
 class Preview:
+    """What a delivery would hold now. `rows` and `report` are counted before suppression (as
+    the delivery's own pre-pass counts); `would_suppress` is how many of those rows a delivery
+    would drop, None where it suppresses nothing."""
+
     rows: int
     report: RiskReport
+    would_suppress: int | None
 
 
 def run_pipeline(
@@ -184,7 +189,18 @@ def preview(plan: Plan, source_url: str, catalog: Catalog, mapping: SourceMappin
         report = counter.report(
             k_required=plan.k, action=plan.reidentification_action, identified=plan.identified
         )
-    return Preview(rows=report.records, report=report)
+    suppresses = plan.reidentification_action == "suppress" and _k_rule_applies(plan)
+    return Preview(
+        rows=report.records,
+        report=report,
+        would_suppress=report.records_in_small_groups if suppresses else None,
+    )
+
+
+def _k_rule_applies(plan: Plan) -> bool:
+    """Suppress and refuse act only where k means something: quasi-identifiers are delivered
+    and no direct identifier is (an identified scope is known to point at people)."""
+    return not plan.identified and bool(plan.quasi_identifiers)
 
 
 def _masked(
@@ -232,7 +248,7 @@ def _suppression(
 ) -> Suppression | None:
     """The records to drop (suppress), after refusing outright if the agreement says refuse."""
     action = plan.reidentification_action
-    if action == "report" or plan.identified or not plan.quasi_identifiers:
+    if action == "report" or not _k_rule_applies(plan):
         return None
     with RiskCounter(plan.quasi_identifiers) as counter:
         _precount(counter, plan, source_url, request, context, batch_rows)

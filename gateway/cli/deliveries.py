@@ -72,7 +72,7 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
     with ready_engine(settings) as engine:
         stored, result = service.preview_delivery(engine, environment(settings), agreement, now())
     report = result.report.to_json()
-    dropped = service.would_suppress(result.report)
+    dropped = result.would_suppress
     if as_json:
         click.echo(
             json.dumps(

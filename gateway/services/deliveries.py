@@ -42,7 +42,6 @@ from exports.manifest import AgreementRef, AuditRef, entry_details
 from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
 from exports.plan import Plan, make_plan
 from exports.publish import DeliveryFiles, build_manifest, delivery_file, publish_manifest
-from exports.risk import RiskReport
 from exports.sinks import StagedFile
 from exports.source_mapping import SourceMapping
 from exports.tokens import derive_subject_key, derive_token_key
@@ -116,15 +115,6 @@ def preview_delivery(
         stored = load_version(connection, short_id, None)
     plan = plan_delivery(env, stored, delivery_id="preview", now=now)
     return stored, preview(plan, env.source_url, env.catalog, env.mapping)
-
-
-def would_suppress(report: RiskReport) -> int | None:
-    """How many of a preview's records a delivery would leave out: under `suppress`, those in
-    groups smaller than k (the preview counts before suppression, as the delivery's pre-pass does).
-    None where nothing is suppressed: another action, an identified scope, no quasi-identifiers."""
-    if report.action != "suppress" or report.identified or not report.quasi_identifiers:
-        return None
-    return report.records_in_small_groups
 
 
 def extract_delivery(
