@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import errno
 import json
+import logging
 import secrets
 from collections.abc import Callable
 from contextlib import ExitStack
@@ -59,6 +60,8 @@ from gateway.services.delivery_recovery import (
     held,
 )
 from gateway.store.tables import deliveries
+
+log = logging.getLogger(__name__)
 
 # Errors whose text we wrote (catalog/mapping, age keys and streams, format limits, a source value
 # that does not fit its element: that one names the element and types, never the value).
@@ -135,11 +138,15 @@ def extract_delivery(
     close_abandoned(engine, env.deliveries_dir, now)
     today = now.astimezone(env.time_zone).date()
     delivery_id = f"{short_id}-{today:%Y%m%d}-{secrets.token_hex(3)}"
+    lock = ExitStack()
 
     def start(connection: Connection, actor: Actor) -> Outcome:
         stored, _verified = executable_version(connection, short_id, today)
         _check_quota(connection, stored, today, env.time_zone)
         plan = plan_delivery(env, stored, delivery_id=delivery_id, now=now)
+        # The lock is held before the `running` row commits, so another process's start-up
+        # recovery can never take this live run for a crashed one.
+        lock.enter_context(held(DeliveryFiles.of(env.deliveries_dir, plan).lock))
         connection.execute(
             insert(deliveries).values(
                 id=delivery_id,
@@ -154,53 +161,67 @@ def extract_delivery(
         )
         return Outcome(delivery_id, {"agreement": short_id, "version": stored.version}, plan)
 
-    # The start is audited (and a refusal too) before any data is read.
-    started = perform(
-        engine,
-        actor_name,
-        action="delivery.start",
-        object_type="delivery",
-        object_id=delivery_id,
-        now=now,
-        work=start,
-    )
-    plan: Plan = started.value
-    files = DeliveryFiles.of(env.deliveries_dir, plan)
-    files.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
-    secret = load_pseudonym_secret(env.keys_dir)
-    with held(files.lock), ExitStack() as staged:
-        # Partial files are removed on any exception inside this block.
-        data = staged.enter_context(StagedFile(files.data))
-        subjects = staged.enter_context(StagedFile(files.subjects))
-        try:
-            output = run_pipeline(
-                plan,
-                env.source_url,
-                env.catalog,
-                env.mapping,
-                data_sink=data.file,
-                subjects_sink=subjects.file,
-                subject_key=derive_subject_key(secret),
-                progress=progress,
-            )
-            data.commit()
-            subjects.commit()
-            seq = _record(engine, plan, files, output, actor_name, clock())
-        except BaseException as error:
-            _fail(engine, delivery_id, actor_name, error, clock())
-            raise
-        try:
-            _publish(engine, env, plan, files, output, seq, clock, staged_data=(data, subjects))
-        except BaseException:
-            # A rename may already have put a file of this delivery in place; an abandoned row
-            # is never looked at again, so take its files back now (the row follows even if
-            # that fails; were the process to die here, recovery finds it `recorded`).
+    with lock:
+        # The start is audited (and a refusal too) before any data is read.
+        started = perform(
+            engine,
+            actor_name,
+            action="delivery.start",
+            object_type="delivery",
+            object_id=delivery_id,
+            now=now,
+            work=start,
+        )
+        plan: Plan = started.value
+        files = DeliveryFiles.of(env.deliveries_dir, plan)
+        with ExitStack() as staged:
+            # Partial files are removed on any exception inside this block.
             try:
-                files.withdraw()
-            finally:
-                abandon(engine, delivery_id, RECORDED, clock())
-            raise
+                subject_key = derive_subject_key(load_pseudonym_secret(env.keys_dir))
+                data = staged.enter_context(StagedFile(files.data))
+                subjects = staged.enter_context(StagedFile(files.subjects))
+                output = run_pipeline(
+                    plan,
+                    env.source_url,
+                    env.catalog,
+                    env.mapping,
+                    data_sink=data.file,
+                    subjects_sink=subjects.file,
+                    subject_key=subject_key,
+                    progress=progress,
+                )
+                data.commit()
+                subjects.commit()
+                seq = _record(engine, plan, files, output, actor_name, clock())
+            except BaseException as error:
+                _fail(engine, delivery_id, actor_name, error, clock())
+                raise
+            try:
+                _publish(engine, env, plan, files, output, seq, clock, staged_data=(data, subjects))
+            except BaseException:
+                # A rename may already have put a file of this delivery in place, and an
+                # abandoned row is never looked at again: only once its files are gone is it
+                # abandoned. If they cannot be removed the row stays `recorded`, and the next
+                # start's recovery settles it (published if its manifest is in place).
+                if _withdrawn(files):
+                    abandon(engine, delivery_id, RECORDED, clock())
+                raise
     return Published(delivery_id, output, files)
+
+
+def _withdrawn(files: DeliveryFiles) -> bool:
+    """Remove what a failed publish had put in place; False if the filesystem refuses."""
+    try:
+        files.withdraw()
+    except OSError as error:
+        log.warning(
+            "delivery %s: its files could not be removed after a failed publish (%s); "
+            "the next start's recovery settles it",
+            files.delivery_id,
+            error.strerror or type(error).__name__,
+        )
+        return False
+    return True
 
 
 def _record(

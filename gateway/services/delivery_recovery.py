@@ -12,12 +12,13 @@ from __future__ import annotations
 import fcntl
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import Engine, select, update
 
 from audit import log as audit_log
+from audit.entry import LeafFormatError, parse_leaf
 from exports.manifest import parse_manifest
 from exports.publish import DeliveryFiles
 from gateway.store.tables import agreements, deliveries
@@ -64,11 +65,13 @@ def close_abandoned(engine: Engine, deliveries_dir: Path, now: datetime) -> list
 
 
 def published_at(files: DeliveryFiles, now: datetime) -> datetime:
-    """When a delivery recovery finds complete was made: its manifest's `created_at`, the time a
-    run that did not crash records too (the run's clock); `now` if the manifest cannot be read."""
+    """When a delivery that recovery finds complete was made: the time of its `delivery.extract`
+    entry, as its manifest cites it (the last time the crashed run recorded, just before its
+    checkpoint and manifest); `now` if the manifest cannot be read."""
     try:
-        return parse_manifest(files.manifest.read_bytes()).created_at
-    except (OSError, ValueError, TypeError):
+        leaf = parse_manifest(files.manifest.read_bytes()).audit.leaf
+        return datetime.fromisoformat(parse_leaf(leaf)["time"]).astimezone(UTC)
+    except (OSError, ValueError, TypeError, LeafFormatError):
         return now
 
 

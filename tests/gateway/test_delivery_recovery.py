@@ -5,7 +5,10 @@ holds for the gateway process too, not only for the next extract."""
 
 from __future__ import annotations
 
+import base64
+import errno
 import json
+import os
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -14,10 +17,16 @@ import click
 import pytest
 import waitress
 from click.testing import CliRunner
+from sqlalchemy import create_engine, event
 
+from audit.entry import parse_leaf
 from exports.publish import DeliveryFiles
+from exports.sinks import StagedFile
 from gateway.cli import main
-from gateway.services.delivery_recovery import held
+from gateway.cli.deliveries import environment
+from gateway.services import deliveries as service
+from gateway.services.delivery_recovery import held, locked_elsewhere
+from gateway.settings import load_settings
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT
 from tests.gateway.test_cli_deliveries import source_niks
 from tests.gateway.test_delivery_failures import Home, copy_home, crash_extract, template
@@ -73,16 +82,21 @@ def test_serve_publishes_a_crashed_delivery_whose_manifest_made_it(
     assert not [action for action, _ in seen["actions"] if action == "delivery.abandon"]
     manifest = home.home / "deliveries" / SHORT / f"{crashed}.manifest.json"
     assert "verifies" in home("delivery", "verify", str(manifest)).output
-    # When it was made is the manifest's own time, as for a delivery that did not crash.
-    created = json.loads(manifest.read_bytes())["created_at"]
+    # When it was made is the time of the delivery.extract entry its manifest cites: the last
+    # time the crashed run recorded, after its start.
+    cited = json.loads(manifest.read_bytes())
+    recorded = datetime.fromisoformat(parse_leaf(base64.b64decode(cited["audit"]["leaf"]))["time"])
     finished = seen["rows"][crashed]["finished_at"]
     assert finished is not None
-    assert datetime.fromisoformat(finished).replace(tzinfo=UTC) == datetime.fromisoformat(created)
+    assert datetime.fromisoformat(finished).replace(tzinfo=UTC) == recorded
+    assert recorded >= datetime.fromisoformat(seen["rows"][crashed]["started_at"]).replace(
+        microsecond=0, tzinfo=UTC
+    )
     # …so a person asking who received their record is told when.
     answers = (subject_answer(home, nik) for nik in source_niks(home.gateway)[:60])
     received = next(answer for answer in answers if answer)
     assert [(r["delivery"], r["delivered_at"]) for r in received] == [
-        (crashed, datetime.fromisoformat(created).isoformat())
+        (crashed, recorded.astimezone(UTC).isoformat())
     ]
 
 
@@ -115,3 +129,58 @@ def test_serve_before_init_starts_without_recovery(
     result = CliRunner().invoke(main, ["serve"], env={"PKS_GATEWAY_HOME": str(tmp_path / "h")})
     assert result.exit_code == 0, result.output
     assert len(served) == 1  # nothing to close; /health then says needs-migration
+
+
+# --- the lock comes before the row, and a publish that cannot clean up waits for recovery ------
+
+
+def test_the_run_holds_its_lock_before_its_running_row_is_visible(home: Home) -> None:
+    """Another process's start-up recovery sees the `running` row only once its lock is held,
+    so it can never close a live run as crashed."""
+    env = environment(load_settings({"home": home.home}, environ={}))
+    engine = create_engine(f"sqlite:///{home.home / 'gateway.db'}")
+    seen: list[bool] = []
+
+    @event.listens_for(engine, "before_cursor_execute")
+    def row_about_to_appear(
+        connection: Any, cursor: Any, statement: str, parameters: Any, *_: Any
+    ) -> None:
+        if statement.lstrip().upper().startswith("INSERT INTO DELIVERIES"):
+            delivery_id = str(parameters[0])  # the first column of the insert, `id`
+            lock = DeliveryFiles.at(env.deliveries_dir, SHORT, delivery_id).lock
+            seen.append(locked_elsewhere(lock))
+
+    try:
+        service.extract_delivery(engine, env, SHORT, "pf", lambda: datetime.now(UTC))
+    finally:
+        engine.dispose()
+    assert seen == [True]
+
+
+def test_a_failed_publish_whose_files_cannot_be_removed_is_left_to_recovery(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    publish = StagedFile.publish
+
+    def manifest_rename_fails(self: StagedFile) -> None:
+        if self.final.name.endswith(".manifest.json"):
+            raise OSError(errno.EIO, os.strerror(errno.EIO))
+        publish(self)
+
+    def read_only(self: DeliveryFiles) -> None:
+        raise OSError(errno.EROFS, os.strerror(errno.EROFS))
+
+    monkeypatch.setattr(StagedFile, "publish", manifest_rename_fails)
+    monkeypatch.setattr(DeliveryFiles, "withdraw", read_only)
+    result = home.extract(ok=False)
+    assert result.exit_code == 1
+    assert "Input/output error" in result.output  # the publish's own cause, not the cleanup's
+    [row] = home.deliveries()
+    assert row["status"] == "recorded"  # not abandoned: nothing would look at it again
+    assert any(name.endswith(".parquet.age") for name in home.visible())  # still in place
+
+    monkeypatch.undo()
+    later = json.loads(home.extract().stdout)  # the next start settles the stranded run
+    rows = {d["id"]: d["status"] for d in home.deliveries()}
+    assert rows == {row["id"]: "abandoned", later["delivery"]: "published"}
+    assert all(name.split("/")[-1].startswith(later["delivery"]) for name in home.visible())
