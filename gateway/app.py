@@ -8,7 +8,7 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 
 from gateway import __version__
-from gateway.db import current_revision, head_revision, metadata_engine
+from gateway.db import is_current, metadata_engine
 from gateway.settings import Settings, load_settings
 
 
@@ -26,7 +26,7 @@ def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
         try:
             with engine.connect() as connection:
                 connection.execute(text("SELECT 1"))
-            migrated = current_revision(engine) == head_revision(engine)
+            migrated = is_current(engine)
         except Exception:  # any database failure means "not ready", never a 500 with details
             app.logger.exception("health check: metadata database unavailable")
             return jsonify(status="unavailable", version=__version__), 503

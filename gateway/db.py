@@ -55,3 +55,8 @@ def current_revision(engine: Engine) -> str | None:
 
 def head_revision(engine: Engine) -> str | None:
     return ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+
+
+def is_current(engine: Engine) -> bool:
+    """Whether the metadata database is at the newest migration (raises if unreachable)."""
+    return current_revision(engine) == head_revision(engine)

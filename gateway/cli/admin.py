@@ -136,7 +136,7 @@ def close_crashed_deliveries(engine: Engine, settings: Settings) -> None:
     lock (another process) is left alone. A metadata database not (yet) at the current schema
     holds nothing to close, and /health then reports it, so the server starts all the same."""
     try:
-        migrated = db.current_revision(engine) == db.head_revision(engine)
+        migrated = db.is_current(engine)
     except OperationalError:
         migrated = False
     if not migrated:

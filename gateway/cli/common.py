@@ -31,7 +31,7 @@ def ready_engine(settings: Settings) -> Iterator[Engine]:
     engine = db.metadata_engine(settings.metadata_url)
     try:
         try:
-            ready = db.current_revision(engine) == db.head_revision(engine)
+            ready = db.is_current(engine)
         except OperationalError:
             ready = False
         if not ready:
