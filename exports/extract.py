@@ -18,6 +18,7 @@ from sqlalchemy import Engine, Select, func, select
 
 from agreements.catalog import CatalogError
 from exports.batch_shape import conform
+from exports.decoding import Labels, decode, needs_code_tables, read_labels, stored_schema
 from exports.query import (
     COUNT_COLUMN,
     ExtractionRequest,
@@ -59,9 +60,12 @@ def extract(
 def read_checked(
     url: str, request: ExtractionRequest, query: Select[Any], schema: pa.Schema, batch_rows: int
 ) -> Iterator[pa.RecordBatch]:
-    """`read_batches` of a query built from `request`, with `extract`'s mapping check."""
+    """`read_batches` of a query built from `request`, decoded to `schema` (the columns `request`
+    decodes arrive as stored values and leave as labels), with `extract`'s mapping check."""
     try:
-        yield from read_batches(url, query, schema, batch_rows=batch_rows)
+        labels = _labels(url, request)
+        for batch in read_batches(url, query, stored_schema(schema, request), batch_rows):
+            yield decode(batch, labels)
     except SourceQueryError:
         mismatches = mapping_mismatches(url, request)
         if mismatches:
@@ -86,6 +90,16 @@ def mapping_mismatches(source: str | Engine, request: ExtractionRequest) -> list
         engine.dispose()
 
 
+def _labels(url: str, request: ExtractionRequest) -> dict[str, Labels]:
+    if not needs_code_tables(request):
+        return read_labels(None, request)
+    engine = open_source(url)
+    try:
+        return read_labels(engine, request)
+    finally:
+        engine.dispose()
+
+
 def count_rows(engine: Engine, query: Select[Any]) -> int:
     """How many rows `query` returns, counted by the database."""
     counted = select(func.count()).select_from(query.subquery("counted"))
@@ -103,6 +117,7 @@ def value_counts(engine: Engine, request: ExtractionRequest, element_key: str) -
     query = grouped_query(one)
     try:
         result = fetch_all(engine, query)
+        labels = read_labels(engine, one)
     except SourceQueryError:
         mismatches = mapping_mismatches(engine, one)
         if mismatches:
@@ -111,7 +126,8 @@ def value_counts(engine: Engine, request: ExtractionRequest, element_key: str) -
     names = [c.name for c in query.selected_columns]
     columns = list(zip(*result, strict=True)) if result else [() for _ in names]
     raw = pa.RecordBatch.from_arrays([pa.array(list(values)) for values in columns], names=names)
-    keys = pc.cast(conform(raw, arrow_schema(one)).column(0), pa.string()).to_pylist()
+    stored = conform(raw, stored_schema(arrow_schema(one), one))
+    keys = pc.cast(decode(stored, labels).column(0), pa.string()).to_pylist()
     counts: dict[str, int] = {}
     for key, n in zip(keys, raw.column(COUNT_COLUMN).to_pylist(), strict=True):
         counts[key or ""] = counts.get(key or "", 0) + int(n)

@@ -5,8 +5,10 @@ Core SELECT over the source as the catalog mapping describes it: it selects only
 elements, each labelled with its element key, joins a table only when an element needs it, and
 filters in the database, so rows and columns the agreement does not grant never leave the source.
 Filter columns appear in WHERE only. Every value is a bind parameter; the only SQL text taken as
-is comes from the catalog's `expression` mappings (trusted configuration). `arrow_schema` is the
-schema every batch of that SELECT has once read (`exports.extract`).
+is comes from the catalog's `expression` mappings (trusted configuration). A decoded code or flag
+is selected as stored (a flag as 1/0) and gets its label in Arrow (`exports.decoding`), so no code
+table is joined. `arrow_schema` is the schema every batch has once read and decoded
+(`exports.extract`).
 """
 
 from __future__ import annotations
@@ -48,7 +50,6 @@ BIRTH_DATE = "tanggal_lahir"
 ALIVE = "hidup"
 ACTIVE = "aktif"
 ADULT_AGE = 18  # UU PDP: records of people under 18 are children's data
-FLAG_LABELS = ("Ya", "Tidak")
 COUNT_COLUMN = "n"  # the group size in `grouped_query`
 
 
@@ -185,7 +186,6 @@ class _QueryBuilder:
         self.mapping = request.mapping
         self.tables: dict[str, TableClause] = {}
         self.joined: list[str] = []  # joined tables in first-use order
-        self.decodes: list[tuple[FromClause, ColumnElement[Any], ColumnElement[Any]]] = []
 
     def use(self, table: str) -> TableClause:
         """The table's clause; a table other than the person table gets joined."""
@@ -223,23 +223,9 @@ class _QueryBuilder:
             ]
         value = self.raw(source)
         if element.type == "flag":
-            yes = self.flag_true(source, value)
-            labels: tuple[object, object] = FLAG_LABELS if wanted.decode else (1, 0)
-            return [case((yes, labels[0]), else_=labels[1]).label(key)]
-        if element.type == "code" and wanted.decode:
-            return [self.decoded(source, value).label(key)]
+            return [case((self.flag_true(source, value), 1), else_=0).label(key)]
+        # A decoded code is read as stored too: its label comes in Arrow (exports.decoding).
         return [value.label(key)]
-
-    def decoded(self, source: ElementSource, value: ColumnElement[Any]) -> ColumnElement[Any]:
-        if source.codes is not None:
-            codes = sql_table(
-                source.codes, column(self.mapping.code_key), column(self.mapping.code_label)
-            ).alias(f"decode_{source.key}")
-            self.decodes.append((codes, codes.c[self.mapping.code_key], value))
-            return codes.c[self.mapping.code_label]
-        # Inline labels are keyed by text in TOML; SIAK stores codes as numbers.
-        whens = {_stored(code): label for code, label in source.values}
-        return case(whens, value=value, else_=None)
 
     def flag_true(self, source: ElementSource, value: ColumnElement[Any]) -> ColumnElement[Any]:
         if not source.true_when:
@@ -320,10 +306,4 @@ class _QueryBuilder:
                 for mine, theirs in pairs
             ]
             joined = joined.outerjoin(self.tables[name], and_(true(), *on))
-        for codes, code, value in self.decodes:
-            joined = joined.outerjoin(codes, code == value)
         return joined
-
-
-def _stored(code: str) -> int | str:
-    return int(code) if code.lstrip("-").isdigit() else code

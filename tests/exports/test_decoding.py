@@ -1,0 +1,125 @@
+"""Decoded codes and flags: labels from the code table, inline values or Ya/Tidak, in Arrow."""
+
+from __future__ import annotations
+
+import shutil
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from exports.batch_shape import SourceValueError
+from exports.decoding import Labels, decode, read_labels, stored_schema
+from exports.extract import SourceMappingError, extract, value_counts
+from exports.query import ColumnRequest, arrow_schema
+from exports.source import open_source
+from tests.exports.test_extract import request_for, row_filter, sqlite_url
+
+__all__ = ["sqlite_url"]  # the module-scoped demo source of the extraction tests
+
+DECODED = (
+    ColumnRequest("nik"),
+    ColumnRequest("agama", decode=True),
+    ColumnRequest("jenis_kelamin", decode=True),
+    ColumnRequest("akta_lahir", decode=True),
+)
+
+
+def test_labels_map_codes_and_leave_unknown_codes_and_nulls_null() -> None:
+    labels = Labels(pa.array([1, 2, 1], pa.int32()), pa.array(["Islam", "Kristen", "again"]))
+    decoded = labels.apply(pa.array([2, 1, 99, None], pa.int32()))
+    assert decoded.to_pylist() == ["Kristen", "Islam", None, None]  # a repeated code: first label
+
+
+def test_decode_replaces_only_the_looked_up_columns() -> None:
+    batch = pa.RecordBatch.from_pydict({"a": pa.array([1, 2], pa.int32()), "b": ["x", "y"]})
+    out = decode(batch, {"a": Labels(pa.array([1, 2], pa.int32()), pa.array(["one", "two"]))})
+    assert out.schema == pa.schema([("a", pa.string()), ("b", pa.string())])
+    assert out.to_pydict() == {"a": ["one", "two"], "b": ["x", "y"]}
+
+
+def test_the_read_schema_keeps_decoded_columns_at_their_stored_types() -> None:
+    request = request_for(row_filter(), columns=DECODED)
+    stored = stored_schema(arrow_schema(request), request)
+    assert stored.field("agama").type == pa.int32()
+    assert stored.field("jenis_kelamin").type == pa.int32()
+    assert stored.field("akta_lahir").type == pa.bool_()
+    assert arrow_schema(request).field("agama").type == pa.string()
+
+
+def copied(sqlite_url: str, tmp_path: Path, *statements: str) -> str:
+    path = tmp_path / "source.db"
+    shutil.copy(sqlite_url.removeprefix("sqlite:///"), path)
+    connection = sqlite3.connect(path)
+    for statement in statements:
+        connection.execute(statement)
+    connection.commit()
+    connection.close()
+    return f"sqlite:///{path}"
+
+
+def people(url: str) -> dict[str, dict[str, Any]]:
+    request = request_for(row_filter(), columns=DECODED)
+    table = pa.Table.from_batches(list(extract(url, request)))
+    return {row["nik"]: row for row in table.to_pylist()}
+
+
+def test_a_code_table_keyed_by_text_and_a_code_it_lacks(sqlite_url: str, tmp_path: Path) -> None:
+    before = people(sqlite_url)
+    url = copied(
+        sqlite_url,
+        tmp_path,
+        # A code table keyed by text ('01'), and without Kristen (2): '01' still matches the
+        # stored 1, and 2 decodes to NULL, as a LEFT JOIN would have left it.
+        'CREATE TABLE "AGAMA_TEXT" ("NO" TEXT, "DESCRIP" TEXT)',
+        """INSERT INTO "AGAMA_TEXT" SELECT printf('%02d', "NO"), "DESCRIP" FROM "AGAMA_MASTER"
+           WHERE "NO" <> 2""",
+        'DROP TABLE "AGAMA_MASTER"',
+        'ALTER TABLE "AGAMA_TEXT" RENAME TO "AGAMA_MASTER"',
+    )
+    after = people(url)
+    assert after.keys() == before.keys()
+    changed = {nik for nik in before if before[nik]["agama"] != after[nik]["agama"]}
+    assert changed and all(before[nik]["agama"] == "Kristen" for nik in changed)
+    assert all(after[nik]["agama"] is None for nik in changed)
+    assert any(row["agama"] == "Islam" for row in after.values())
+    assert {row["jenis_kelamin"] for row in after.values()} == {"Laki-laki", "Perempuan"}
+    assert {row["akta_lahir"] for row in after.values()} == {"Ya", "Tidak"}
+
+
+def test_rare_category_counts_are_keyed_by_label(sqlite_url: str) -> None:
+    request = request_for(row_filter(), columns=DECODED)
+    engine = open_source(sqlite_url)
+    try:
+        counts = value_counts(engine, request, "agama")
+    finally:
+        engine.dispose()
+    labelled = people(sqlite_url)
+    expected: dict[str, int] = {}
+    for row in labelled.values():
+        expected[row["agama"] or ""] = expected.get(row["agama"] or "", 0) + 1
+    assert counts == expected
+
+
+def test_a_missing_code_table_names_the_element(sqlite_url: str, tmp_path: Path) -> None:
+    url = copied(sqlite_url, tmp_path, 'DROP TABLE "AGAMA_MASTER"')
+    with pytest.raises(SourceMappingError, match="agama"):
+        people(url)
+
+
+def test_codes_that_are_not_numbers_name_the_element_not_the_code(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    url = copied(
+        sqlite_url, tmp_path, """UPDATE "AGAMA_MASTER" SET "NO" = 'ZZSECRET' WHERE "NO" = 3"""
+    )
+    request = request_for(row_filter(), columns=DECODED)
+    engine = open_source(url)
+    try:
+        with pytest.raises(SourceValueError, match="agama") as caught:
+            read_labels(engine, request)
+    finally:
+        engine.dispose()
+    assert "ZZX" not in str(caught.value)
