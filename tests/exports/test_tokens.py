@@ -94,6 +94,19 @@ def test_a_column_hashes_the_utf8_of_each_value(values: list[str | None]) -> Non
     ]
 
 
+HOUSEHOLDS = st.sampled_from([None, "6401010101230001", "6401010101230002", "6401020202240003"])
+
+
+@given(st.lists(HOUSEHOLDS, min_size=1, max_size=300))
+def test_a_column_of_repeated_values_gets_the_same_tokens(values: list[str | None]) -> None:
+    # Four distinct values at most: the column is tokenised by distinct value (a KK column).
+    key = derive_token_key(SECRET, "bps-kyc-2026")
+    tokenizer = Tokenizer(key, 32)
+    out = tokenizer.column(pa.array(values, type=pa.string()))
+    assert out.type == pa.string()
+    assert out.to_pylist() == [None if v is None else tokenizer.token(v.encode()) for v in values]
+
+
 def test_a_token_length_outside_sha256_is_refused() -> None:
     with pytest.raises(ValueError):
         Tokenizer(SECRET, 65)
