@@ -20,8 +20,9 @@ Pipelines, each in its own process (so peak RSS is its own), on the same source 
   limit  the same SELECT (the plan's ExtractionRequest through `exports.extract.extract`, i.e.
          `read_batches`) written straight to unencrypted Parquet zstd with pq.ParquetWriter;
   naive  pandas.read_sql of the same SQL over SQLAlchemy, masks with pandas string operations
-         (per-row hmac.new for tokens), DataFrame.to_parquet into a BytesIO, the whole buffer
-         encrypted in memory with ChaCha20-Poly1305, written out.
+         (per-row hmac.new for tokens, Series.map through the code tables for decodes),
+         DataFrame.to_parquet into a BytesIO, the whole buffer encrypted in memory with
+         ChaCha20-Poly1305, written out.
 `--suppress` adds a line for the same scope with action "suppress": the source's GROUP BY of the
 quasi-identifiers runs before the stream, and the records of groups below k are dropped.
 `--flat N` runs full and limit again on N people for the peak-memory flatness ratio (naive is
@@ -358,13 +359,22 @@ def run_naive(short_id: str) -> dict[str, Any]:
     import pandas
     from sqlalchemy import create_engine
 
+    from exports.decoding import read_labels
     from exports.query import build_query
 
     plan, request, url = _plan(short_id)
     out = Path(os.environ["PKS_GATEWAY_HOME"]) / "naive.parquet.enc"
     started = time.perf_counter()
-    frame = pandas.read_sql(build_query(request), create_engine(url))
-    masked = pandas.DataFrame({e.key: _naive_mask(frame, e, plan) for e in plan.elements})
+    engine = create_engine(url)
+    frame = pandas.read_sql(build_query(request), engine)
+    # The SELECT delivers decoded codes as stored (exports.decoding): label them the pandas way.
+    labels = {
+        key: dict(zip(found.codes.to_pylist(), found.labels.to_pylist(), strict=True))
+        for key, found in read_labels(engine, request).items()
+    }
+    masked = pandas.DataFrame(
+        {e.key: _naive_mask(frame, e, plan, labels.get(e.key)) for e in plan.elements}
+    )
     buffer = io.BytesIO()
     masked.to_parquet(buffer, compression="zstd", index=False)
     from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
@@ -377,7 +387,7 @@ def run_naive(short_id: str) -> dict[str, Any]:
     return {"rows": len(masked), "seconds": seconds, "bytes": len(sealed)}
 
 
-def _naive_mask(frame: Any, element: Any, plan: Any) -> Any:
+def _naive_mask(frame: Any, element: Any, plan: Any, labels: dict[Any, str] | None) -> Any:
     """One column masked the way one would first write it in pandas."""
     import hashlib
     import hmac
@@ -397,7 +407,11 @@ def _naive_mask(frame: Any, element: Any, plan: Any) -> Any:
             texts = texts[: level + 1]
         return pandas.Series([".".join(t) for t in zip(*texts, strict=True)], index=frame.index)
     column = frame[key]
-    if kind in ("keep", "decode"):
+    if kind == "decode" and labels is not None:
+        if element.element_type == "flag":
+            return column.map(lambda v: labels[bool(v)])
+        return column.map(labels)
+    if kind == "keep":
         return column
     if kind == "token":
         secret, length = plan.token_key, int(element.mask.get("length"))
