@@ -5,15 +5,18 @@ to its label through a lookup made once per extraction: the source's code table 
 and `code_label` columns, read whole: tens of rows), the mapping's inline `values`, or Ya/Tidak for
 a flag. Why not a JOIN per code table: each one is a per-row index lookup in the source that hands
 back text the driver then copies row by row; on the benchmark's scope (five code tables, four
-flags, 629 k rows) reading the codes and mapping them in Arrow takes the read from 3.3 to 2.7 s of
-CPU (bench/README.md). A code the table does not list, and a NULL, decode to NULL, as a LEFT JOIN
-did; a code table that lists a code twice gives it its first label.
+flags, 629 k rows) reading the codes and mapping them in Arrow takes the read from ~3.3 to ~2.8 s
+of CPU (docs/decisions/0002-decode-in-arrow.md). As with the LEFT JOIN it replaces: a NULL code,
+and a code the table does not list, decode to NULL; a key that no stored code can equal (NULL,
+not a whole number) matches nothing. A code listed twice takes the label that sorts first.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 import pyarrow as pa
@@ -37,7 +40,9 @@ class Labels:
     labels: pa.Array
 
     def apply(self, stored: pa.Array) -> pa.Array:
-        return pc.take(self.labels, pc.index_in(stored, value_set=self.codes))
+        # skip_nulls: a NULL code stays NULL even if a code table were to list a NULL key.
+        positions = pc.index_in(stored, value_set=self.codes, skip_nulls=True)
+        return pc.take(self.labels, positions)
 
 
 def decoded_keys(request: ExtractionRequest) -> tuple[str, ...]:
@@ -67,19 +72,19 @@ def read_labels(engine: Engine | None, request: ExtractionRequest) -> dict[str, 
         element_type = request.catalog.get(key).type
         source = request.mapping.element(key)
         if element_type == "flag":
-            codes: list[Any] = [True, False]
-            labels: list[Any] = list(FLAG_LABELS)
-        elif source.codes is not None:
+            found[key] = Labels(pa.array([True, False]), pa.array(FLAG_LABELS, pa.string()))
+            continue
+        if source.codes is not None:
             if engine is None:
                 raise ValueError(f"decoding {key} needs the source's code table {source.codes}")
             mapping = request.mapping
             table = sql_table(source.codes, column(mapping.code_key), column(mapping.code_label))
-            rows = fetch_all(engine, select(table.c[mapping.code_key], table.c[mapping.code_label]))
-            codes, labels = [r[0] for r in rows], [r[1] for r in rows]
+            code, label = table.c[mapping.code_key], table.c[mapping.code_label]
+            # Ordered, so that a code listed twice has the same first label in every read.
+            pairs = [tuple(r) for r in fetch_all(engine, select(code, label).order_by(code, label))]
         else:
-            codes = [code for code, _ in source.values]
-            labels = [label for _, label in source.values]
-        found[key] = Labels(_codes(codes, ARROW_TYPES[element_type], key), _labels(labels))
+            pairs = list(source.values)
+        found[key] = _lookup(pairs, ARROW_TYPES[element_type], key)
     return found
 
 
@@ -101,17 +106,42 @@ def decode(batch: pa.RecordBatch, labels: Mapping[str, Labels]) -> pa.RecordBatc
     return pa.RecordBatch.from_arrays(arrays, schema=pa.schema(fields))
 
 
-def _codes(values: list[Any], to: pa.DataType, key: str) -> pa.Array:
-    if to == pa.bool_():
-        return pa.array(values, pa.bool_())
-    # Through text: a code table may key by '01' what the person table stores as 1.
-    as_text = pa.array([None if v is None else str(v) for v in values], pa.string())
-    try:
-        return pc.cast(as_text, to)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        # Arrow's message would quote the code: name the element only.
-        raise SourceValueError(f"the codes of element {key} do not convert to {to}") from None
+def _lookup(pairs: list[tuple[Any, ...]], to: pa.DataType, key: str) -> Labels:
+    """Codes -> labels of one element. A key that can never equal a stored code (NULL, or not a
+    whole number of the code type) is left out, as a JOIN never matched it; a key held as text
+    (`'01'`) or as an integral decimal (`1.0`) is the number it spells."""
+    kept = [(code, label) for raw, label in pairs if (code := _whole_number(raw)) is not None]
+    codes = pa.array([code for code, _ in kept], pa.int64()).cast(to)
+    return Labels(codes, pa.array([_text(label, key) for _, label in kept], pa.string()))
 
 
-def _labels(values: list[Any]) -> pa.Array:
-    return pa.array([None if v is None else str(v) for v in values], pa.string())
+_INT32 = range(-(2**31), 2**31)
+
+
+def _whole_number(value: Any) -> int | None:
+    """The code-type integer a code-table key spells, or None."""
+    if isinstance(value, bytes):
+        value = value.decode("ascii", errors="replace")
+    if isinstance(value, str):
+        text = value.strip()
+        digits = text[1:] if text[:1] in ("+", "-") else text
+        number = int(text) if digits.isascii() and digits.isdigit() else None
+    elif isinstance(value, int) and not isinstance(value, bool):
+        number = value
+    elif isinstance(value, float | Decimal):
+        number = int(value) if math.isfinite(value) and value == int(value) else None
+    else:
+        number = None
+    return number if number is not None and number in _INT32 else None
+
+
+def _text(label: Any, key: str) -> str | None:
+    if label is None:
+        return None
+    if isinstance(label, bytes):
+        try:
+            return label.decode("utf-8")
+        except UnicodeDecodeError:
+            # The bytes are a population-facing label, but never quote them in an error.
+            raise SourceValueError(f"the labels of element {key} are not UTF-8 text") from None
+    return str(label)

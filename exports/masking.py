@@ -56,7 +56,7 @@ Implementation = Callable[[pa.Array, Mask, str, MaskContext], pa.Array]
 def input_type(element_type: str, mask: Mask) -> pa.DataType:
     """The Arrow type the extraction step delivers for this element under this mask."""
     if mask.kind == "decode":
-        # Decoding is a join (or CASE) in the source query, so the labels arrive as strings.
+        # The extraction labels decoded codes and flags (exports.decoding): they arrive as strings.
         return pa.string()
     return ARROW_TYPES[element_type]
 
@@ -170,8 +170,8 @@ def _recode(column: pa.Array, mask: Mask, key: str, context: MaskContext) -> pa.
 
 
 def _decode(column: pa.Array, mask: Mask, key: str, context: MaskContext) -> pa.Array:
-    # The source query already joined the code table; there is nothing left to do here. apply_mask
-    # has checked the column is string labels, so a column of raw codes cannot pass as decoded.
+    # The extraction already labelled the codes (exports.decoding); nothing is left to do here.
+    # apply_mask has checked the column is string labels, so raw codes cannot pass as decoded.
     return column
 
 

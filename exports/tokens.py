@@ -107,6 +107,8 @@ class Tokenizer:
         per distinct value; whether it does is judged on a prefix, since encoding a column of
         distinct values (NIKs) costs about a third of tokenising it. Either way, the same tokens.
         """
+        if isinstance(column, pa.ChunkedArray):
+            column = column.combine_chunks()
         sample = column.slice(0, _SAMPLE)
         if len(sample) and pc.count_distinct(sample).as_py() < _REPEATED * len(sample):
             encoded = pc.dictionary_encode(column)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import shutil
 import sqlite3
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -11,7 +12,7 @@ import pyarrow as pa
 import pytest
 
 from exports.batch_shape import SourceValueError
-from exports.decoding import Labels, decode, read_labels, stored_schema
+from exports.decoding import Labels, _lookup, decode, read_labels, stored_schema
 from exports.extract import SourceMappingError, extract, value_counts
 from exports.query import ColumnRequest, arrow_schema
 from exports.source import open_source
@@ -109,17 +110,65 @@ def test_a_missing_code_table_names_the_element(sqlite_url: str, tmp_path: Path)
         people(url)
 
 
-def test_codes_that_are_not_numbers_name_the_element_not_the_code(
+# The code table without its primary key, as another office's copy may be kept.
+UNCONSTRAINED = (
+    'CREATE TABLE "AGAMA_LOOSE" AS SELECT * FROM "AGAMA_MASTER"',
+    'DROP TABLE "AGAMA_MASTER"',
+    'ALTER TABLE "AGAMA_LOOSE" RENAME TO "AGAMA_MASTER"',
+)
+
+
+def test_keys_no_stored_code_can_equal_match_nothing_and_a_null_code_stays_null(
+    sqlite_url: str, tmp_path: Path
+) -> None:
+    before = people(sqlite_url)
+    url = copied(
+        sqlite_url,
+        tmp_path,
+        # Katholik (3) keyed by a word, a NULL key with a label, and a person with no religion.
+        *UNCONSTRAINED,
+        """UPDATE "AGAMA_MASTER" SET "NO" = 'ZZWORD' WHERE "NO" = 3""",
+        """INSERT INTO "AGAMA_MASTER" ("NO", "DESCRIP") VALUES (NULL, 'ZZNULLKEY')""",
+        """UPDATE "BIODATA_WNI" SET "AGAMA" = NULL
+           WHERE "NIK" = (SELECT min("NIK") FROM "BIODATA_WNI" WHERE "AGAMA" = 1)""",
+    )
+    after = people(url)
+    assert "ZZNULLKEY" not in {row["agama"] for row in after.values()}
+    assert {nik for nik in after if after[nik]["agama"] is None} == {
+        nik for nik in before if before[nik]["agama"] == "Katholik"
+    } | {min(nik for nik in before if before[nik]["agama"] == "Islam")}
+
+
+def test_a_code_listed_twice_takes_the_label_that_sorts_first_in_every_read(
     sqlite_url: str, tmp_path: Path
 ) -> None:
     url = copied(
-        sqlite_url, tmp_path, """UPDATE "AGAMA_MASTER" SET "NO" = 'ZZSECRET' WHERE "NO" = 3"""
+        sqlite_url,
+        tmp_path,
+        *UNCONSTRAINED,
+        """INSERT INTO "AGAMA_MASTER" ("NO", "DESCRIP") VALUES (1, 'ZZZ')""",
+        """INSERT INTO "AGAMA_MASTER" ("NO", "DESCRIP") VALUES (1, 'AAA')""",
     )
     request = request_for(row_filter(), columns=DECODED)
     engine = open_source(url)
     try:
-        with pytest.raises(SourceValueError, match="agama") as caught:
-            read_labels(engine, request)
+        lookups = [read_labels(engine, request)["agama"] for _ in range(2)]
     finally:
         engine.dispose()
-    assert "ZZX" not in str(caught.value)
+    assert [lookup.apply(pa.array([1], pa.int32())).to_pylist() for lookup in lookups] == [
+        ["AAA"],
+        ["AAA"],
+    ]
+
+
+def test_labels_that_are_not_utf8_name_the_element_not_the_label() -> None:
+    with pytest.raises(SourceValueError, match="agama") as caught:
+        _lookup([(1, b"\xffZZSECRET")], pa.int32(), "agama")
+    assert "ZZSECRET" not in str(caught.value)
+
+
+def test_code_keys_spelled_as_text_or_integral_decimals_are_their_numbers() -> None:
+    pairs = [("01", "a"), (" 2 ", "b"), (3.0, "c"), (Decimal("4"), "d"), ("5.5", "x"), (b"6", "e")]
+    lookup = _lookup([*pairs, (None, "x"), ("-", "x"), (2**40, "x")], pa.int32(), "agama")
+    assert lookup.codes.to_pylist() == [1, 2, 3, 4, 6]
+    assert lookup.labels.to_pylist() == ["a", "b", "c", "d", "e"]
