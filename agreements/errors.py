@@ -57,3 +57,9 @@ class BadSignature(Invalid):
 
 class Conflict(DomainError):
     """The request is well-formed but the current state forbids it."""
+
+
+class Tampered(DomainError):
+    """Stored state differs from what the gateway sealed, signed or kept outside the database: a
+    row written, changed or restored behind the gateway's back, or an audit log that no longer
+    extends its kept checkpoint. Verification failed; nothing may be delivered on it."""

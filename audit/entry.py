@@ -89,19 +89,29 @@ def validate_fields(
         "outcome": outcome,
     }
     for name, value in values.items():
-        if not isinstance(value, str) or not value:
-            raise ValueError(f"audit field {name} must be a non-empty string")
-        if len(value) > FIELD_LIMITS[name]:
-            raise ValueError(f"audit field {name} is longer than {FIELD_LIMITS[name]} characters")
-        if _CONTROL.search(value) or not _is_utf8(value):
-            raise ValueError(f"audit field {name} contains control characters or lone surrogates")
-        if _NIK_LIKE.search(value):
-            raise ValueError(f"audit field {name} looks like it holds a NIK; use keyed_nik_hash")
+        check_field(name, value)
     details = {} if details is None else details
     if not isinstance(details, Mapping):
         raise ValueError("audit details must be a mapping")
     _check_details(details, "details")
     return EntryFields(details=details, **values)
+
+
+def check_field(name: str, value: object) -> None:
+    """ValueError naming the field (never its value) if `value` cannot be that entry field."""
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"audit field {name} must be a non-empty string")
+    if len(value) > FIELD_LIMITS[name]:
+        raise ValueError(f"audit field {name} is longer than {FIELD_LIMITS[name]} characters")
+    if _CONTROL.search(value) or not _is_utf8(value):
+        raise ValueError(f"audit field {name} contains control characters or lone surrogates")
+    if _NIK_LIKE.search(value):
+        raise ValueError(f"audit field {name} looks like it holds a NIK; use keyed_nik_hash")
+
+
+def check_details(details: Mapping[str, Any]) -> None:
+    """ValueError naming the path if the details break a rule of `validate_fields`."""
+    _check_details(details, "details")
 
 
 def _is_utf8(text: str) -> bool:

@@ -156,7 +156,7 @@ def verify_export(
     if jsonl.is_file():
         rows = _parquet_rows(parquet) if parquet.is_file() else None
         _scan_entries(scan, _jsonl_leaves(jsonl), rows)
-    checked, newest_good = check_views(scan, stored, kept)
+    checked, newest_good = check_views(scan, stored, [] if kept is None else [kept])
     return VerifyReport(
         tree_size=scan.builder.size,
         root_hash=scan.builder.root(),

@@ -137,41 +137,56 @@ def _stored(row: RowMapping) -> StoredCheckpoint:
 
 
 def create_checkpoint(
-    connection: Connection, private_key: Ed25519PrivateKey, origin: str, now: datetime
+    connection: Connection,
+    private_key: Ed25519PrivateKey,
+    origin: str,
+    now: datetime,
+    *,
+    kept: Checkpoint | None = None,
 ) -> StoredCheckpoint:
     """Sign and store a checkpoint of the current log, in the caller's transaction.
 
     Returns the latest checkpoint unchanged if the log has not grown since. Refuses (with
-    LogIntegrityError) to sign a tree that is inconsistent with the latest checkpoint: a log must
-    never sign two views of history, and a refusal here is the earliest sign of tampering.
+    LogIntegrityError) to sign a tree that does not extend the latest stored checkpoint or
+    `kept`, the newest checkpoint as kept outside the database (already verified by the caller):
+    a log must never sign two views of history, and deleting the stored checkpoints must not make
+    it forget the one it kept.
     """
     moment = utc_moment(now)
     size = tree_size(connection)
     latest = latest_checkpoint(connection)
-    previous: Checkpoint | None = None
+    anchors: list[tuple[str, Checkpoint]] = []
     if latest is not None:
         verifier = note_verifier(origin, private_key.public_key())
         try:
-            previous = open_checkpoint(latest.note, verifier, origin)
+            anchors.append(
+                (f"checkpoint {latest.id}", open_checkpoint(latest.note, verifier, origin))
+            )
         except CheckpointError as error:
             raise LogIntegrityError(
                 f"latest audit checkpoint {latest.id} does not verify ({error.kind})"
             ) from None
-        if previous.tree_size == size:
-            return latest
-        if previous.tree_size > size:
+    if kept is not None:
+        anchors.append(("the kept checkpoint", kept))
+    anchors.sort(key=lambda anchor: anchor[1].tree_size)
+    for label, anchor in anchors:
+        if anchor.tree_size > size:
             raise LogIntegrityError(
-                f"audit log has {size} entries, fewer than checkpoint {latest.id} "
-                f"(size {previous.tree_size}): truncated from seq {size}"
+                f"audit log has {size} entries, fewer than {label} "
+                f"(size {anchor.tree_size}): truncated from seq {size}"
             )
-    # One pass: the tree up to the previous checkpoint from whole subtrees (checked against it),
-    # then the leaves appended since.
-    builder = _builder_at(connection, 0 if previous is None else previous.tree_size)
-    if previous is not None and builder.root() != previous.root_hash:
-        raise LogIntegrityError(
-            f"audit log before seq {previous.tree_size} no longer matches "
-            f"checkpoint {latest.id if latest else '?'}"
-        )
+    # One pass: the tree up to the smallest anchor from whole subtrees, then leaf by leaf, each
+    # anchor's root checked on the way.
+    builder = _builder_at(connection, anchors[0][1].tree_size if anchors else 0)
+    for label, anchor in anchors:
+        for hashed in leaf_hashes(connection, builder.size, anchor.tree_size):
+            builder.append_hash(hashed)
+        if builder.root() != anchor.root_hash:
+            raise LogIntegrityError(
+                f"audit log before seq {anchor.tree_size} no longer matches {label}"
+            )
+    if latest is not None and latest.tree_size == size:
+        return latest
     for hashed in leaf_hashes(connection, builder.size, size):
         builder.append_hash(hashed)
     checkpoint = Checkpoint(origin, size, builder.root())
@@ -183,3 +198,13 @@ def create_checkpoint(
     )
     new_id = result.inserted_primary_key[0] if result.inserted_primary_key else 0
     return StoredCheckpoint(int(new_id), size, checkpoint.root_hash, note, moment)
+
+
+def extends(connection: Connection, checkpoint: Checkpoint) -> bool:
+    """Whether the stored log extends `checkpoint` (its first tree_size leaves have its root)."""
+    if checkpoint.tree_size > tree_size(connection):
+        return False
+    try:
+        return root_at(connection, checkpoint.tree_size) == checkpoint.root_hash
+    except LogIntegrityError:
+        return False

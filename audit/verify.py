@@ -201,7 +201,7 @@ def _time_text(value: object) -> str | None:
 
 
 def check_views(
-    scan: LeafScan, stored: Iterable[SignedView], kept: SignedView | None
+    scan: LeafScan, stored: Iterable[SignedView], outside: Iterable[SignedView]
 ) -> tuple[int, int]:
     """Hold the checkpoints to the recomputed tree; return (how many checked, newest good size)."""
     size = scan.builder.size
@@ -225,8 +225,8 @@ def check_views(
         previous = view
         if _matches(scan, view, size, "checkpoint_mismatch", newest_good):
             newest_good = max(newest_good, checkpoint.tree_size)
-    if kept is not None:
-        _matches(scan, kept, size, "kept_checkpoint_mismatch", newest_good)
+    for view in outside:
+        _matches(scan, view, size, "kept_checkpoint_mismatch", newest_good)
     return checked, newest_good
 
 
@@ -283,8 +283,11 @@ def verify_log(
     public_key: Ed25519PublicKey | NoteVerifier | str,
     origin: str,
     kept_checkpoint: str | None = None,
+    held_elsewhere: Iterable[tuple[str, str]] = (),
 ) -> VerifyReport:
-    """Verify the stored log, its checkpoints and optionally a checkpoint note kept elsewhere."""
+    """Verify the stored log, its checkpoints, optionally a checkpoint note kept elsewhere, and
+    the checkpoints others hold (`(label, note)`, e.g. those inside published manifests): the
+    log must extend every one of them."""
     verifier = verifier_for(public_key, origin)
     scan = LeafScan()
     stored: list[SignedView] = []
@@ -304,7 +307,12 @@ def verify_log(
         kept = open_view(
             scan, kept_checkpoint, verifier, origin, "the kept checkpoint", "kept_checkpoint"
         )
-    for view in [*stored, *([kept] if kept is not None else [])]:
+    outside = [] if kept is None else [kept]
+    for label, note in held_elsewhere:
+        view = open_view(scan, note, verifier, origin, label, "held_checkpoint")
+        if view is not None:
+            outside.append(view)
+    for view in [*stored, *outside]:
         scan.want(view.checkpoint.tree_size)
     # The head rides along as an (uncorrelated, evaluated once) subquery so that it comes from
     # the same snapshot as the entries: appends committed during a long verification must not
@@ -327,7 +335,7 @@ def verify_log(
             min(head, scan.builder.size),
             f"the append head records {head} entries but {scan.builder.size} are stored",
         )
-    checked, newest_good = check_views(scan, stored, kept)
+    checked, newest_good = check_views(scan, stored, outside)
     return VerifyReport(
         tree_size=scan.builder.size,
         root_hash=scan.builder.root(),

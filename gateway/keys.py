@@ -1,17 +1,22 @@
 """The gateway's own keys, kept as files with mode 0600 in the data directory.
 
 Two Ed25519 keys in OpenSSH format — `manifest` signs delivery manifests, `audit` signs audit
-checkpoints — so that `ssh-keygen -Y sign/verify` works on the same files, and a 32-byte secret
-from which keyed pseudonyms (HMAC tokens) are derived. A key is created once and never
+checkpoints — so that `ssh-keygen -Y sign/verify` works on the same files; a 32-byte secret
+from which keyed pseudonyms (HMAC tokens) are derived; and a 32-byte state key that seals the
+security-relevant rows of the metadata database (gateway/seals.py), which a database writer
+therefore cannot forge. A key is created once and never
 overwritten: a replaced key would orphan every signature and token made with the old one.
 Rotation (a new key id beside the old) comes with the features that use it.
 """
 
 from __future__ import annotations
 
+import fcntl
 import os
 import secrets
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Literal
@@ -19,9 +24,13 @@ from typing import Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from exports.sinks import fsync_directory
+
 KeyName = Literal["manifest", "audit"]
 SIGNING_KEYS: tuple[KeyName, ...] = ("manifest", "audit")
 PSEUDONYM_SECRET = "pseudonym.secret"  # noqa: S105  (a file name, not a secret)
+STATE_KEY = "state.key"
+SECRETS = {"pseudonym": PSEUDONYM_SECRET, "state": STATE_KEY}
 
 
 class KeyFileError(RuntimeError):
@@ -56,9 +65,10 @@ def ensure_keys(keys_dir: Path) -> list[KeyFile]:
             public = _public_line(key, name)
             path.with_name(path.name + ".pub").write_text(public + "\n", encoding="ascii")
         results.append(KeyFile(name, path, created))
-    secret_path = keys_dir / PSEUDONYM_SECRET
-    created = _write_new(secret_path, secrets.token_bytes(32).hex().encode("ascii") + b"\n")
-    results.append(KeyFile("pseudonym", secret_path, created))
+    for secret_name, file_name in SECRETS.items():
+        secret_path = keys_dir / file_name
+        created = _write_new(secret_path, secrets.token_bytes(32).hex().encode("ascii") + b"\n")
+        results.append(KeyFile(secret_name, secret_path, created))
     return results
 
 
@@ -75,7 +85,14 @@ def load_signing_key(keys_dir: Path, name: KeyName) -> Ed25519PrivateKey:
 
 
 def load_pseudonym_secret(keys_dir: Path) -> bytes:
-    path = keys_dir / PSEUDONYM_SECRET
+    return _load_secret(keys_dir / PSEUDONYM_SECRET)
+
+
+def load_state_key(keys_dir: Path) -> bytes:
+    return _load_secret(keys_dir / STATE_KEY)
+
+
+def _load_secret(path: Path) -> bytes:
     try:
         secret = bytes.fromhex(_read_private(path).decode("ascii").strip())
     except (UnicodeDecodeError, ValueError):
@@ -119,3 +136,39 @@ def _read_private(path: Path) -> bytes:
         # Like ssh, refuse a private key others can read rather than use a possibly leaked key.
         raise KeyFileError(f"key file {path} is readable by others; chmod 600 it")
     return path.read_bytes()
+
+
+def replace_kept_file(path: Path, data: bytes) -> None:
+    """Atomically replace a file kept beside the keys (mode 0600): a crash leaves the old file or
+    the new one whole, never a torn one, and the rename is durable before this returns."""
+    temporary = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp")
+    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(temporary, path)
+    except BaseException:
+        temporary.unlink(missing_ok=True)
+        raise
+    fsync_directory(path.parent)
+
+
+def read_kept_file(path: Path) -> bytes | None:
+    """A kept file's bytes, None if there is none; refused like a key if others can read it."""
+    if not path.exists():
+        return None
+    return _read_private(path)
+
+
+@contextmanager
+def kept_file_lock(path: Path) -> Iterator[None]:
+    """An exclusive lock (on `<path>.lock`) around a read-compare-replace of a kept file, so that
+    two processes writing it cannot interleave."""
+    with path.with_name(f"{path.name}.lock").open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

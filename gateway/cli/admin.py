@@ -14,7 +14,9 @@ from gateway import db
 from gateway.cli import settings_of
 from gateway.cli.common import now
 from gateway.keys import SIGNING_KEYS, KeyFile, ensure_keys, public_key_line
+from gateway.seals import SealStore
 from gateway.services.delivery_recovery import close_abandoned
+from gateway.services.trust import seal_existing
 from gateway.settings import Settings
 
 
@@ -41,6 +43,15 @@ def init(ctx: click.Context) -> None:
     for key in key_files:
         state = "created" if key.created else "kept"
         click.echo(f"{key.name + ' key':<16} {key.path} ({state})")
+    if any(key.name == "state" and key.created for key in key_files):
+        # Once per data directory: the rows present now (a directory made before seals existed)
+        # are sealed and the sealing audited; never again, or a database writer could wait for it.
+        engine = db.metadata_engine(settings.metadata_url)
+        try:
+            rows = seal_existing(engine, SealStore(settings.keys_dir), now())
+        finally:
+            engine.dispose()
+        click.echo(f"{'seals':<16} {rows} signer and agreement rows sealed (first sealing)")
     click.echo(f"deliveries       {settings.deliveries_dir}")
     click.echo(f"source db        {settings.describe()['source_url']}")
 

@@ -25,6 +25,7 @@ from gateway.cli.common import (
     now,
     ready_engine,
     region_codes,
+    seal_store,
 )
 from gateway.services import agreements as service
 
@@ -53,7 +54,13 @@ def import_command(ctx: click.Context, file: Path, actor: str) -> None:
     text = file.read_text(encoding="utf-8")
     with ready_engine(settings) as engine:
         details = service.import_scope(
-            engine, actor, text, catalog_of(settings), region_codes(settings), now=now()
+            engine,
+            seal_store(settings),
+            actor,
+            text,
+            catalog_of(settings),
+            region_codes(settings),
+            now=now(),
         )
     click.echo(
         f"agreement {details['agreement']} version {details['version']} registered as a draft"
@@ -211,9 +218,10 @@ def sign_command(
 def _attach(
     ctx: click.Context, short_id: str, armored: str, version: int | None, actor: str
 ) -> None:
-    with ready_engine(settings_of(ctx)) as engine:
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
         verified = service.attach_signature(
-            engine, actor, short_id, armored, now=now(), version=version
+            engine, seal_store(settings), actor, short_id, armored, now=now(), version=version
         )
         with engine.connect() as connection:
             stored = service.load_version(
@@ -229,8 +237,11 @@ def _attach(
 @click.pass_context
 def verify(ctx: click.Context, short_id: str, version: int | None) -> None:
     """Rebuild the signed bytes from the stored scope and check the hash and the signature."""
-    with metadata_connection(settings_of(ctx)) as connection:
-        stored, verified = service.verify_version(connection, short_id, version)
+    settings = settings_of(ctx)
+    with metadata_connection(settings) as connection:
+        stored, verified = service.verify_version(
+            connection, seal_store(settings), short_id, version
+        )
     click.echo(
         f"agreement {short_id} version {stored.version}: signature by "
         f"{verified.principal} ({verified.fingerprint}) verifies; scope hash "
@@ -266,8 +277,11 @@ def _status_command(action: AgreementAction) -> click.Command:
     @ACTOR
     @click.pass_context
     def command(ctx: click.Context, short_id: str, reason: str, actor: str) -> None:
-        with ready_engine(settings_of(ctx)) as engine:
-            status = service.change_status(engine, actor, short_id, action, now=now(), notes=reason)
+        settings = settings_of(ctx)
+        with ready_engine(settings) as engine:
+            status = service.change_status(
+                engine, seal_store(settings), actor, short_id, action, now=now(), notes=reason
+            )
         click.echo(f"agreement {short_id} is {status.value}")
 
     return command

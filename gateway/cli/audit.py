@@ -10,6 +10,7 @@ import base64
 import csv
 import json
 import sys
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -19,10 +20,14 @@ import click
 from audit import log, tree
 from audit.checkpoint import CheckpointError
 from audit.export import export_log, verify_export
+from audit.tlog_proof import parse_tlog_proof
 from audit.verify import VerifyReport, verify_log
+from exports.manifest import parse_manifest
+from gateway import checkpoints
 from gateway.cli import settings_of
-from gateway.cli.common import metadata_connection
+from gateway.cli.common import AS_HELP, metadata_connection, ready_engine, seal_store
 from gateway.keys import load_signing_key
+from gateway.services import trust
 from gateway.settings import Settings
 
 
@@ -40,22 +45,46 @@ def audit_public_key(settings: Settings) -> Any:
     "--checkpoint",
     "kept",
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="A checkpoint kept outside the gateway: prove the log is consistent with it.",
+    help="A checkpoint kept outside the gateway: prove the log is consistent with it "
+    "(default: the one the gateway keeps beside its audit key).",
 )
 @click.pass_context
 def verify(ctx: click.Context, kept: Path | None) -> None:
-    """Recompute the tree from the stored entries and check every checkpoint.
+    """Recompute the tree from the stored entries and check every checkpoint: those stored, the
+    kept one, and the one inside every published manifest.
 
     Exits 1 naming the first bad entry on any modification, deletion, insertion, reordering or
-    truncation, or a checkpoint that does not verify.
+    truncation, or a checkpoint that does not verify or that the log does not extend.
     """
     settings = settings_of(ctx)
-    kept_note = kept.read_text(encoding="utf-8") if kept else None
+    kept_note = (
+        kept.read_text(encoding="utf-8") if kept else checkpoints.kept_note(settings.keys_dir)
+    )
+    held = list(published_checkpoints(settings.deliveries_dir))
     with metadata_connection(settings) as connection:
         report = verify_log(
-            connection, audit_public_key(settings), settings.audit_origin, kept_note
+            connection,
+            audit_public_key(settings),
+            settings.audit_origin,
+            kept_note,
+            held_elsewhere=held,
         )
+    if held:
+        click.echo(f"checkpoints in published manifests: {len(held)}")
     print_report(report, "audit log")
+
+
+def published_checkpoints(deliveries_dir: Path) -> Iterator[tuple[str, str]]:
+    """(label, note) of the checkpoint inside each published manifest: partners hold these, so
+    the log must extend every one. A manifest that cannot be read is named as a problem by
+    `delivery verify`, not here."""
+    for path in sorted(deliveries_dir.glob("*/*.manifest.json")):
+        try:
+            proof = parse_manifest(path.read_bytes()).audit.proof
+            note = parse_tlog_proof(proof).checkpoint_note
+        except (OSError, ValueError):
+            continue
+        yield f"the checkpoint in {path.name}", note
 
 
 def print_report(report: VerifyReport, what: str) -> None:
@@ -86,11 +115,10 @@ def print_report(report: VerifyReport, what: str) -> None:
 def checkpoint(ctx: click.Context, out: Path | None) -> None:
     """Sign a checkpoint of the current log (none is added if the log has not grown)."""
     settings = settings_of(ctx)
-    key = load_signing_key(settings.keys_dir, "audit")
     with metadata_connection(settings, write=True) as connection:
         try:
-            stored = tree.create_checkpoint(
-                connection, key, settings.audit_origin, datetime.now(UTC)
+            stored = checkpoints.sign_and_keep(
+                connection, settings.keys_dir, settings.audit_origin, datetime.now(UTC)
             )
         except log.LogIntegrityError as error:
             raise click.ClickException(f"refusing to sign: {error}") from None
@@ -246,6 +274,28 @@ def list_command(
             )
     pages = max(1, -(-total // limit))
     click.echo(f"page {page} of {pages} ({total} entries)", err=True)
+
+
+@audit.command(name="re-anchor")
+@click.option("--reason", required=True, help="Why (e.g. the backup restored); audited.")
+@click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
+@click.pass_context
+def reanchor(ctx: click.Context, reason: str, actor: str) -> None:
+    """After a deliberate restore from a backup: seal the rows as they now are and keep a new
+    checkpoint of the log as it now is (Admin only, audited). Partners holding a later checkpoint
+    will see the fork: that is the point (docs/audit.md)."""
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
+        rows, size = trust.reanchor(
+            engine,
+            seal_store(settings),
+            settings.keys_dir,
+            settings.audit_origin,
+            by=actor,
+            reason=reason,
+            now=datetime.now(UTC),
+        )
+    click.echo(f"re-anchored: {rows} rows sealed, kept checkpoint of {size} entries")
 
 
 COMMANDS = (audit,)

@@ -17,6 +17,7 @@ from sqlalchemy.exc import OperationalError
 from agreements.catalog import Catalog, load_catalog
 from agreements.workdays import WorkCalendar
 from gateway import db
+from gateway.seals import SealStore
 from gateway.settings import Settings
 
 AS_HELP = (
@@ -62,6 +63,11 @@ def region_codes(settings: Settings) -> frozenset[str]:
 def _region_codes(path: Path) -> frozenset[str]:
     with path.open(encoding="utf-8", newline="") as file:
         return frozenset(row["kode"] for row in csv.DictReader(file))
+
+
+def seal_store(settings: Settings) -> SealStore:
+    """The state key and kept seals of this gateway's keys directory (gateway/seals.py)."""
+    return SealStore(settings.keys_dir)
 
 
 def now() -> datetime:

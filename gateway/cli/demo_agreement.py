@@ -24,7 +24,8 @@ from agreements.signing import load_private_key, public_key_line, sign
 from agreements.workflow import Role
 from exports.age import generate_identity
 from gateway.cli import settings_of
-from gateway.cli.common import catalog_of, now, ready_engine, region_codes
+from gateway.cli.common import catalog_of, now, ready_engine, region_codes, seal_store
+from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
 from gateway.services.staff import add_signer, add_staff, list_staff
 from gateway.settings import Settings, default_config_dir
@@ -44,7 +45,7 @@ def demo_agreement(ctx: click.Context) -> None:
     demo_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     with ready_engine(settings) as engine:
         _ensure_staff(engine)
-        signing_key = _ensure_signer(engine, demo_dir / "kadis_ed25519")
+        signing_key = _ensure_signer(engine, seal_store(settings), demo_dir / "kadis_ed25519")
         recipient = _ensure_partner(demo_dir / "partner.agekey")
         short_id = _ensure_agreement(engine, settings, recipient, signing_key)
     click.echo(f"agreement {short_id} is signed and active; deliver it with:")
@@ -66,7 +67,7 @@ def _ensure_staff(engine: Engine) -> None:
             present.add(name)
 
 
-def _ensure_signer(engine: Engine, path: Path) -> Ed25519PrivateKey:
+def _ensure_signer(engine: Engine, seals: SealStore, path: Path) -> Ed25519PrivateKey:
     if path.exists():
         return load_private_key(path.read_bytes())
     key = Ed25519PrivateKey.generate()
@@ -76,7 +77,7 @@ def _ensure_signer(engine: Engine, path: Path) -> Ed25519PrivateKey:
         serialization.NoEncryption(),
     )
     _write_private(path, pem)
-    add_signer(engine, KEPALA_DINAS, public_key_line(key, KEPALA_DINAS), by=ADMIN, now=now())
+    add_signer(engine, seals, KEPALA_DINAS, public_key_line(key, KEPALA_DINAS), by=ADMIN, now=now())
     return key
 
 
@@ -106,14 +107,26 @@ def _ensure_agreement(
         ).first()
     if exists is None:
         agreement_service.import_scope(
-            engine, OFFICER, text, catalog_of(settings), region_codes(settings), now=now()
+            engine,
+            seal_store(settings),
+            OFFICER,
+            text,
+            catalog_of(settings),
+            region_codes(settings),
+            now=now(),
         )
     with engine.connect() as connection:
         stored = agreement_service.load_version(connection, short_id, None)
     if stored.signature is None:
         armored = sign(stored.canonical_bytes(), key, SIGNATURE_NAMESPACE)
         agreement_service.attach_signature(
-            engine, KEPALA_DINAS, short_id, armored, now=now(), version=stored.version
+            engine,
+            seal_store(settings),
+            KEPALA_DINAS,
+            short_id,
+            armored,
+            now=now(),
+            version=stored.version,
         )
     return short_id
 

@@ -27,6 +27,7 @@ from gateway.cli.common import (
     now,
     ready_engine,
     region_codes,
+    seal_store,
     work_calendar,
 )
 from gateway.services import agreements as agreement_service
@@ -116,8 +117,11 @@ def submit(
 def _advance(
     ctx: click.Context, request_id: int, transition: Transition, actor: str, **kwargs: Any
 ) -> None:
-    with ready_engine(settings_of(ctx)) as engine:
-        status = service.advance(engine, actor, request_id, transition, now=now(), **kwargs)
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
+        status = service.advance(
+            engine, actor, request_id, transition, now=now(), seals=seal_store(settings), **kwargs
+        )
     click.echo(f"request {request_id} is {status.value}")
 
 
@@ -197,7 +201,7 @@ def draft(ctx: click.Context, request_id: int, scope_file: Path, actor: str) -> 
             request_duration=service.duration_months(connection, request_id),
         )
         return agreement_service.register_version(
-            connection, who, identity, scope, now(), request_id=request_id
+            connection, seal_store(settings), who, identity, scope, now(), request_id=request_id
         )
 
     _advance(
@@ -263,7 +267,9 @@ def sign_command(
     def activate(connection: Connection, who: Actor) -> dict[str, Any]:
         assert short_id is not None  # `scope_signature_verified` was required
         latest = agreement_service.latest_version(connection, short_id)
-        agreement_service.activate(connection, who, short_id, latest, now())
+        agreement_service.activate(
+            connection, seal_store(settings_of(ctx)), who, short_id, latest, now()
+        )
         return {"agreement": short_id, "version": latest}
 
     facts = {

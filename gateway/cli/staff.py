@@ -12,7 +12,7 @@ from pathlib import Path
 import click
 
 from gateway.cli import settings_of
-from gateway.cli.common import AS_HELP, metadata_connection, now, ready_engine
+from gateway.cli.common import AS_HELP, metadata_connection, now, ready_engine, seal_store
 from gateway.services import staff as service
 
 
@@ -69,8 +69,11 @@ def signer() -> None:
 def add_signer(ctx: click.Context, principal: str, key_file: Path, actor: str) -> None:
     """Allow PRINCIPAL (a Kepala Dinas on the staff list) to sign with this key."""
     line = key_file.read_text(encoding="utf-8").strip()
-    with ready_engine(settings_of(ctx)) as engine:
-        fingerprint = service.add_signer(engine, principal, line, by=actor, now=now())
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
+        fingerprint = service.add_signer(
+            engine, seal_store(settings), principal, line, by=actor, now=now()
+        )
     click.echo(f"signer {principal} added: {fingerprint}")
 
 
@@ -101,8 +104,9 @@ def list_signers(ctx: click.Context, as_file: bool) -> None:
 @click.pass_context
 def revoke_signer(ctx: click.Context, fingerprint: str, actor: str) -> None:
     """Revoke a key (SHA256:...): signatures it makes from now on are refused."""
-    with ready_engine(settings_of(ctx)) as engine:
-        service.revoke_signer(engine, fingerprint, by=actor, now=now())
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
+        service.revoke_signer(engine, seal_store(settings), fingerprint, by=actor, now=now())
     click.echo(f"key {fingerprint} revoked")
 
 

@@ -7,6 +7,9 @@ error: wrong role, out of order, invalid input), everything it wrote is rolled b
 too. Error messages name fields and rules, never values (agreements/errors.py), which is what
 makes them safe to put in the audit log.
 
+A use case that writes a sealed row (gateway/seals.py) passes its `SealStore`: the seals its work
+staged are kept just before the transaction commits, and put back as they were if it does not.
+
 Staff attribution is by name (`--as NAME` on the command line): attribution, not authentication.
 """
 
@@ -22,6 +25,8 @@ from sqlalchemy import Connection, Engine, select
 from agreements.errors import DomainError, NotFound
 from agreements.workflow import Role
 from audit import log as audit_log
+from audit.entry import check_details, check_field
+from gateway.seals import SealStore
 from gateway.store.tables import staff
 
 T = TypeVar("T")
@@ -58,37 +63,83 @@ def perform(
     object_id: str,
     now: datetime,
     work: Callable[[Connection, Actor], Outcome],
+    seals: SealStore | None = None,
 ) -> Outcome:
     """Run `work` as the named staff member and record it; on refusal record that, then re-raise."""
     role = "unknown"
+    undo: dict[str, str | None] = {}
     try:
         with engine.begin() as connection:
-            actor = find_actor(connection, actor_name)
-            role = actor.role.value
-            outcome = work(connection, actor)
-            audit_log.append(
-                connection,
-                actor_role=role,
-                actor_id=actor.name,
-                action=action,
-                object_type=object_type,
-                object_id=outcome.object_id or object_id,
-                outcome="ok",
-                details=dict(outcome.details),
-                now=now,
-            )
-            return outcome
+            try:
+                actor = find_actor(connection, actor_name)
+                role = actor.role.value
+                outcome = work(connection, actor)
+                audit_log.append(
+                    connection,
+                    actor_role=role,
+                    actor_id=actor.name,
+                    action=action,
+                    object_type=object_type,
+                    object_id=outcome.object_id or object_id,
+                    outcome="ok",
+                    details=dict(outcome.details),
+                    now=now,
+                )
+            finally:
+                staged = seals.take_staged(connection) if seals is not None else {}
+            if staged:
+                assert seals is not None
+                undo = seals.keep(staged)
+        return outcome
     except DomainError as error:
-        with engine.begin() as connection:
-            audit_log.append(
-                connection,
-                actor_role=role,
-                actor_id=actor_name,
-                action=action,
-                object_type=object_type,
-                object_id=object_id,
-                outcome="refused",
-                details={"rule": error.message, "error": type(error).__name__},
-                now=now,
-            )
+        record_refusal(engine, role, actor_name, action, object_type, object_id, error, now)
         raise
+    except BaseException:
+        if undo and seals is not None:
+            seals.keep(undo)  # the commit failed: the kept seals go back to what was committed
+        raise
+
+
+UNRECORDABLE = "(unrecordable)"
+
+
+def recordable(field: str, value: str) -> str:
+    """The id as a refusal entry can hold it. One the audit guard refuses (empty, too long,
+    control characters, sixteen digits like a NIK) is recorded as a placeholder: the refusal
+    itself must never be lost because of what was refused."""
+    try:
+        check_field(field, value)
+    except ValueError:
+        return UNRECORDABLE
+    return value
+
+
+def record_refusal(
+    engine: Engine,
+    role: str,
+    actor_name: str,
+    action: str,
+    object_type: str,
+    object_id: str,
+    error: DomainError,
+    now: datetime,
+) -> None:
+    """The `refused` entry, in a transaction of its own. A rule text the audit guard refuses (it
+    quotes what was refused, say a sixteen-digit name) is left out; the error class stays."""
+    details: dict[str, Any] = {"rule": error.message, "error": type(error).__name__}
+    try:
+        check_details(details)
+    except ValueError:
+        details = {"rule": UNRECORDABLE, "error": type(error).__name__}
+    with engine.begin() as connection:
+        audit_log.append(
+            connection,
+            actor_role=role,
+            actor_id=recordable("actor_id", actor_name),
+            action=action,
+            object_type=object_type,
+            object_id=recordable("object_id", object_id),
+            outcome="refused",
+            details=details,
+            now=now,
+        )

@@ -5,6 +5,12 @@ verification rebuilds the RFC 8785 bytes from those columns: a scope edited in t
 signing no longer matches its stored hash or its signature. A version becomes active only with a
 signature that verifies against a registered, unrevoked Kepala Dinas key; an amendment (version
 n+1, chained to version n's scope hash) supersedes version n when it is signed.
+
+Every version row is sealed whenever it is written (gateway/seals.py), and verification holds it
+to its seal, to the signed identity (the short id, number, institution and version inside the
+signed bytes must be the row's own) and to the version it amends (its `previous_scope_hash` must
+be that version's scope hash): a row copied from another version or agreement, or set back to an
+earlier status, is refused as Tampered naming the agreement.
 """
 
 from __future__ import annotations
@@ -26,7 +32,7 @@ from agreements.canonical import (
     scope_hash,
 )
 from agreements.diff import Change, diff
-from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPermitted
+from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPermitted, Tampered
 from agreements.policy import CatalogLike
 from agreements.scope import Scope
 from agreements.scope_toml import read_scope_toml
@@ -39,6 +45,8 @@ from agreements.workflow import (
     apply_agreement,
     ensure_executable,
 )
+from audit.log import as_utc
+from gateway.seals import SealStore
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.services.staff import allowed_signers
 from gateway.store.tables import agreement_events, agreement_versions, agreements
@@ -78,6 +86,7 @@ class StoredVersion:
 
 def register_version(
     connection: Connection,
+    seals: SealStore,
     actor: Actor,
     identity: AgreementIdentity,
     scope: Scope,
@@ -132,6 +141,7 @@ def register_version(
     if existing is not None:
         if existing["status"] != AgreementStatus.DRAFT.value or existing["signature"]:
             raise Conflict(f"agreement {identity.short_id} version {identity.version} is signed")
+        check_agreement(connection, seals, agreement_id, identity.short_id)
         connection.execute(
             update(agreement_versions)
             .where(agreement_versions.c.id == existing["id"])
@@ -144,6 +154,7 @@ def register_version(
                 "agreement.version", f"the next version of {identity.short_id} is {latest + 1}"
             )
         if latest:
+            check_agreement(connection, seals, agreement_id, identity.short_id)
             previous = _version_row(connection, agreement_id, latest)
             assert previous is not None
             if previous["status"] == AgreementStatus.DRAFT.value:
@@ -162,11 +173,13 @@ def register_version(
             )
         )
     _event(connection, agreement_id, identity.version, "draft", actor, now, "")
+    stage_version(connection, seals, identity.short_id, identity.version)
     return {"agreement": identity.short_id, "version": identity.version, "scope_hash": hashed}
 
 
 def import_scope(
     engine: Engine,
+    seals: SealStore,
     by: str,
     text: str,
     catalog: CatalogLike,
@@ -179,7 +192,7 @@ def import_scope(
 
     def work(connection: Connection, actor: Actor) -> Outcome:
         identity, scope = read_scope_toml(text, catalog, region_codes=region_codes)
-        details = register_version(connection, actor, identity, scope, now)
+        details = register_version(connection, seals, actor, identity, scope, now)
         return Outcome(identity.short_id, details, details)
 
     outcome = perform(
@@ -190,12 +203,14 @@ def import_scope(
         object_id="import",
         now=now,
         work=work,
+        seals=seals,
     )
     return dict(outcome.value)
 
 
 def attach_signature(
     engine: Engine,
+    seals: SealStore,
     by: str,
     short_id: str,
     armored: str,
@@ -213,7 +228,9 @@ def attach_signature(
         stored = load_version(connection, short_id, version or latest_version(connection, short_id))
         if stored.status is not AgreementStatus.DRAFT or stored.signature:
             raise Conflict(f"agreement {short_id} version {stored.version} is already signed")
-        listed, revoked = allowed_signers(connection, now)
+        check_agreement(connection, seals, stored.agreement_id, short_id)
+        check_binding(connection, stored)
+        listed, revoked = allowed_signers(connection, seals, now)
         verified = verify_signature(
             stored.canonical_bytes(),
             armored,
@@ -231,13 +248,14 @@ def attach_signature(
             )
             .values(signature=armored, signer_fingerprint=verified.fingerprint, signed_at=now)
         )
+        stage_version(connection, seals, short_id, stored.version)
         details: dict[str, Any] = {
             "version": stored.version,
             "key": verified.fingerprint,
             "scope_hash": stored.scope_hash,
         }
         if stored.request_id is None:
-            activate(connection, actor, short_id, stored.version, now)
+            activate(connection, seals, actor, short_id, stored.version, now)
             details["status"] = AgreementStatus.ACTIVE.value
         return Outcome(short_id, details, verified)
 
@@ -249,15 +267,22 @@ def attach_signature(
         object_id=short_id,
         now=now,
         work=work,
+        seals=seals,
     )
     result: VerifiedSignature = outcome.value
     return result
 
 
 def activate(
-    connection: Connection, actor: Actor, short_id: str, version: int, now: datetime
+    connection: Connection,
+    seals: SealStore,
+    actor: Actor,
+    short_id: str,
+    version: int,
+    now: datetime,
 ) -> None:
-    """Draft -> active; the version it amends becomes superseded. Needs a stored signature."""
+    """Draft -> active; the version it amends becomes superseded. Needs a stored signature that
+    verifies now, on rows as the gateway sealed them."""
     stored = load_version(connection, short_id, version)
     if not stored.signature:
         raise Invalid(
@@ -265,10 +290,12 @@ def activate(
             f"agreement {short_id} version {version} carries no verified "
             "Kepala Dinas signature (agreement attach-signature)",
         )
+    verify_version(connection, seals, short_id, version)
     _set_status(
         connection, stored, apply_agreement(stored.status, AgreementAction.SIGN, actor.role)
     )
     _event(connection, stored.agreement_id, version, "sign", actor, now, "")
+    stage_version(connection, seals, short_id, version)
     if version > 1:
         previous = load_version(connection, short_id, version - 1)
         if previous.status in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
@@ -278,10 +305,18 @@ def activate(
                 apply_agreement(previous.status, AgreementAction.SUPERSEDE, actor.role),
             )
             _event(connection, stored.agreement_id, version - 1, "supersede", actor, now, "")
+            stage_version(connection, seals, short_id, version - 1)
 
 
 def change_status(
-    engine: Engine, by: str, short_id: str, action: AgreementAction, *, now: datetime, notes: str
+    engine: Engine,
+    seals: SealStore,
+    by: str,
+    short_id: str,
+    action: AgreementAction,
+    *,
+    now: datetime,
+    notes: str,
 ) -> AgreementStatus:
     """suspend, resume or revoke the current version."""
     if not notes.strip():
@@ -289,9 +324,13 @@ def change_status(
 
     def work(connection: Connection, actor: Actor) -> Outcome:
         stored = load_version(connection, short_id, None)
+        if action is not AgreementAction.SUSPEND and action is not AgreementAction.REVOKE:
+            # Stopping data is never blocked by tampering; resuming it needs an honest row.
+            check_agreement(connection, seals, stored.agreement_id, short_id)
         target = apply_agreement(stored.status, action, actor.role)
         _set_status(connection, stored, target)
         _event(connection, stored.agreement_id, stored.version, action.value, actor, now, notes)
+        stage_version(connection, seals, short_id, stored.version)
         return Outcome(short_id, {"version": stored.version, "status": target.value}, target)
 
     outcome = perform(
@@ -302,17 +341,20 @@ def change_status(
         object_id=short_id,
         now=now,
         work=work,
+        seals=seals,
     )
     return AgreementStatus(outcome.value)
 
 
 def verify_version(
-    connection: Connection, short_id: str, version: int | None = None
+    connection: Connection, seals: SealStore, short_id: str, version: int | None = None
 ) -> tuple[StoredVersion, VerifiedSignature]:
-    """Rebuild the canonical bytes from the stored scope and check hash and signature; BadSignature
-    names the agreement when anything differs from what was signed."""
+    """Hold the rows to their seals and the signed identity to the row, rebuild the canonical
+    bytes from the stored scope and check hash and signature; BadSignature or Tampered names the
+    agreement when anything differs from what was signed and sealed."""
     stored = load_version(connection, short_id, version)
     where = f"agreement {short_id} version {stored.version}"
+    check_binding(connection, stored)
     if stored.signature is None or stored.signed_at is None:
         raise BadSignature("unsigned", f"{where}: not signed")
     if sha256(stored.canonical_bytes()).hexdigest() != stored.scope_hash:
@@ -320,7 +362,8 @@ def verify_version(
             "scope changed",
             f"{where}: the stored scope differs from the signed one (scope hash mismatch)",
         )
-    listed, revoked = allowed_signers(connection, stored.signed_at)
+    check_agreement(connection, seals, stored.agreement_id, short_id)
+    listed, revoked = allowed_signers(connection, seals, stored.signed_at)
     try:
         verified = verify_signature(
             stored.canonical_bytes(),
@@ -336,10 +379,10 @@ def verify_version(
 
 
 def executable_version(
-    connection: Connection, short_id: str, today: date
+    connection: Connection, seals: SealStore, short_id: str, today: date
 ) -> tuple[StoredVersion, VerifiedSignature]:
     """The version step 8 may run: current, active, unexpired, and its signature verifies."""
-    stored, verified = verify_version(connection, short_id, None)
+    stored, verified = verify_version(connection, seals, short_id, None)
     validity = stored.scope["validity"]
     ensure_executable(
         short_id,
@@ -350,6 +393,23 @@ def executable_version(
         today=today,
     )
     return stored, verified
+
+
+def lock_agreement(connection: Connection, short_id: str) -> None:
+    """Hold the agreement against concurrent deliveries and status changes until the caller's
+    transaction ends, so that what is read next (status, quota used) stays true until it commits:
+    a row lock (`SELECT ... FOR UPDATE`) on PostgreSQL and MariaDB; on SQLite, which locks the
+    whole database, an immediate transaction (taken before anything is read, or it could read a
+    snapshot another writer has already outdated)."""
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+        query = select(agreements.c.id)
+    else:
+        query = select(agreements.c.id).with_for_update()
+    found = connection.execute(query.where(agreements.c.short_id == short_id)).first()
+    if found is None:
+        raise NotFound("agreement", short_id)
 
 
 def load_version(connection: Connection, short_id: str, version: int | None) -> StoredVersion:
@@ -504,3 +564,75 @@ def _event(
             notes=notes,
         )
     )
+
+
+VERSION_ROW = "version:"
+
+
+def version_seal(stored: StoredVersion) -> tuple[str, dict[str, Any]]:
+    """A version row's name among the seals and the fields its seal covers: the agreement row's
+    identity, the exact canonical bytes rebuilt from the stored JSON, the accepted signature,
+    its key and time, and the status."""
+    signature = stored.signature
+    fields = {
+        "short_id": stored.short_id,
+        "number": stored.number,
+        "institution": stored.institution,
+        "version": stored.version,
+        "canonical_sha256": sha256(stored.canonical_bytes()).hexdigest(),
+        "scope_hash": stored.scope_hash,
+        "signature_sha256": None if signature is None else sha256(signature.encode()).hexdigest(),
+        "signer_fingerprint": stored.signer_fingerprint,
+        "signed_at": None if stored.signed_at is None else as_utc(stored.signed_at).isoformat(),
+        "status": stored.status.value,
+    }
+    return f"{VERSION_ROW}{stored.short_id}:{stored.version}", fields
+
+
+def stage_version(connection: Connection, seals: SealStore, short_id: str, version: int) -> None:
+    name, fields = version_seal(load_version(connection, short_id, version))
+    seals.stage(connection, name, fields)
+
+
+def check_agreement(
+    connection: Connection, seals: SealStore, agreement_id: int, short_id: str
+) -> None:
+    """Every version row of the agreement as the gateway sealed it, and none of them gone."""
+    numbers = connection.execute(
+        select(agreement_versions.c.version)
+        .where(agreement_versions.c.agreement_id == agreement_id)
+        .order_by(agreement_versions.c.version)
+    ).scalars()
+    present = set()
+    for number in numbers:
+        name, fields = version_seal(load_version(connection, short_id, int(number)))
+        seals.check(connection, name, fields, f"agreement {short_id} version {number}")
+        present.add(name)
+    seals.check_absent(connection, f"{VERSION_ROW}{short_id}:", present, f"agreement {short_id}")
+
+
+def check_binding(connection: Connection, stored: StoredVersion) -> None:
+    """The identity inside the signed bytes is the row's own, and an amendment chains to the
+    scope hash of the version it amends: signed columns copied from another version or another
+    agreement are refused even where they verify."""
+    where = f"agreement {stored.short_id} version {stored.version}"
+    identity = stored.identity
+    own = {
+        "short_id": stored.short_id,
+        "number": stored.number,
+        "institution": stored.institution,
+        "version": stored.version,
+    }
+    differing = sorted(key for key, value in own.items() if identity.get(key) != value)
+    if differing:
+        raise Tampered(
+            f"{where}: the signed identity differs from the row it is stored in "
+            f"({', '.join(differing)})"
+        )
+    if stored.version > 1:
+        previous = _version_row(connection, stored.agreement_id, stored.version - 1)
+        if previous is None or identity.get("previous_scope_hash") != previous["scope_hash"]:
+            raise Tampered(
+                f"{where}: its previous_scope_hash is not the scope hash of version "
+                f"{stored.version - 1}"
+            )

@@ -1,10 +1,17 @@
 """Step 8: run a verified agreement version into one published delivery, in the publish order.
 
-    refuse unless executable (signature, status, validity) and within quota  [audited refusal]
+    with the agreement locked: refuse unless the log extends its kept checkpoint, the rows are
+    as sealed, executable (signature, status, validity) and within quota  [audited refusal]
     -> row `running`, lock held -> pipeline into `<file>.partial` files -> fsync
-    -> audit entry delivery.extract committed (row `recorded`)
-    -> checkpoint -> manifest with the checkpoint and the entry's inclusion proof -> signature
-    -> rename data, subjects, signature, and last the manifest into place (row `published`)
+    -> with the agreement locked, all of it checked again; audit entry delivery.extract
+       committed (row `recorded`)
+    -> checkpoint (extending the kept one, then kept) -> manifest with the checkpoint and the
+       entry's inclusion proof -> signature
+    -> rename data, subjects; check once more; rename the signature and last the manifest into
+       place (row `published`)
+
+A suspension, revocation, expiry or tampering that happens while the pipeline runs is found by
+the second or the last check: the run ends refused (or abandoned), audited, nothing visible.
 
 The manifest appears last, so a delivery is visible exactly when it is complete and verifiable.
 A failure before the audit entry removes the partial files and records `failed` with its cause; a
@@ -33,7 +40,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from agreements.catalog import Catalog, CatalogError
-from agreements.errors import DomainError, Invalid, NotFound
+from agreements.errors import DomainError, Invalid, NotFound, Tampered
 from audit import log as audit_log
 from audit import tree
 from exports.age import AgeError
@@ -46,9 +53,16 @@ from exports.publish import DeliveryFiles, build_manifest, delivery_file, publis
 from exports.sinks import StagedFile
 from exports.source_mapping import SourceMapping
 from exports.tokens import derive_subject_key, derive_token_key
+from gateway.checkpoints import ensure_log_extends_kept, sign_and_keep
 from gateway.keys import load_pseudonym_secret, load_signing_key
+from gateway.seals import SealStore
 from gateway.services.actions import Actor, Outcome, find_actor, perform
-from gateway.services.agreements import StoredVersion, executable_version, load_version
+from gateway.services.agreements import (
+    StoredVersion,
+    executable_version,
+    load_version,
+    lock_agreement,
+)
 from gateway.services.delivery_recovery import (
     COUNTED,
     FAILED,
@@ -141,7 +155,8 @@ def extract_delivery(
     lock = ExitStack()
 
     def start(connection: Connection, actor: Actor) -> Outcome:
-        stored, _verified = executable_version(connection, short_id, today)
+        lock_agreement(connection, short_id)
+        stored = _still_executable(connection, env, short_id, today, None)
         _check_quota(connection, stored, today, env.time_zone)
         plan = plan_delivery(env, stored, delivery_id=delivery_id, now=now)
         # The lock is held before the `running` row commits, so another process's start-up
@@ -192,21 +207,25 @@ def extract_delivery(
                 )
                 data.commit()
                 subjects.commit()
-                seq = _record(engine, plan, files, output, actor_name, clock())
+                seq = _record(engine, env, plan, files, output, actor_name, clock())
             except BaseException as error:
                 _fail(engine, delivery_id, actor_name, error, clock())
                 raise
             try:
                 _publish(engine, env, plan, files, output, seq, clock, staged_data=(data, subjects))
-            except BaseException:
+            except BaseException as error:
                 # A rename may already have put a file of this delivery in place, and an
                 # abandoned row is never looked at again: only once its files are gone is it
                 # abandoned. If they cannot be removed the row stays `recorded`, and the next
                 # start's recovery settles it (published if its manifest is in place).
                 if _withdrawn(files):
-                    abandon(engine, delivery_id, RECORDED, clock())
+                    abandon(engine, delivery_id, RECORDED, clock(), cause=_cause(error))
                 raise
     return Published(delivery_id, output, files)
+
+
+def _today(env: DeliveryEnvironment, now: datetime) -> date:
+    return now.astimezone(env.time_zone).date()
 
 
 def _withdrawn(files: DeliveryFiles) -> bool:
@@ -224,16 +243,43 @@ def _withdrawn(files: DeliveryFiles) -> bool:
     return True
 
 
+def _still_executable(
+    connection: Connection,
+    env: DeliveryEnvironment,
+    short_id: str,
+    today: date,
+    plan: Plan | None,
+) -> StoredVersion:
+    """Everything a delivery rests on, checked with the agreement locked by the caller: the log
+    extends its kept checkpoint, the rows are as sealed, the current version is signed, active
+    and valid today, and (once planned) is still the version the plan was made from."""
+    ensure_log_extends_kept(connection, env.keys_dir, env.audit_origin)
+    stored, _verified = executable_version(connection, SealStore(env.keys_dir), short_id, today)
+    if plan is not None and (stored.version, stored.scope_hash) != (
+        plan.agreement.version,
+        plan.agreement.scope_hash,
+    ):
+        raise Tampered(
+            f"agreement {short_id}: the current version is no longer version "
+            f"{plan.agreement.version}, from which this delivery was planned"
+        )
+    return stored
+
+
 def _record(
     engine: Engine,
+    env: DeliveryEnvironment,
     plan: Plan,
     files: DeliveryFiles,
     output: DeliveryOutput,
     actor_name: str,
     now: datetime,
 ) -> int:
-    """The delivery.extract entry: what was written, by whom, under which agreement version."""
+    """The delivery.extract entry: what was written, by whom, under which agreement version;
+    recorded only if the agreement, locked, still allows the delivery now."""
     with engine.begin() as connection:
+        lock_agreement(connection, plan.agreement.short_id)
+        _still_executable(connection, env, plan.agreement.short_id, _today(env, now), plan)
         actor = find_actor(connection, actor_name)
         entry = audit_log.append(
             connection,
@@ -279,9 +325,8 @@ def _publish(
     staged_data: tuple[StagedFile, ...],
 ) -> None:
     """Checkpoint, manifest, signature; then the renames, manifest last (see the docstring)."""
-    audit_key = load_signing_key(env.keys_dir, "audit")
     with engine.begin() as connection:
-        checkpoint = tree.create_checkpoint(connection, audit_key, env.audit_origin, clock())
+        checkpoint = sign_and_keep(connection, env.keys_dir, env.audit_origin, clock())
         proof = tree.entry_proof(connection, seq, checkpoint)
         leaf = _leaf(connection, seq)
     manifest = build_manifest(
@@ -291,11 +336,18 @@ def _publish(
         audit=AuditRef(seq=seq, leaf=leaf, proof=proof),
         software_version=env.software_version,
     )
+
+    def last_check() -> None:
+        # Just before the manifest makes the delivery visible: a suspension committed since the
+        # entry was recorded still stops it.
+        with engine.connect() as connection:
+            _still_executable(connection, env, plan.agreement.short_id, _today(env, clock()), plan)
+
     publish_manifest(
         files,
         manifest,
         load_signing_key(env.keys_dir, "manifest"),
-        before_manifest=[staged.publish for staged in staged_data],
+        before_manifest=[*(staged.publish for staged in staged_data), last_check],
     )
     with engine.begin() as connection:
         connection.execute(

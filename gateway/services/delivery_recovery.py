@@ -75,7 +75,11 @@ def published_at(files: DeliveryFiles, now: datetime) -> datetime:
         return now
 
 
-def abandon(engine: Engine, delivery_id: str, was: str, now: datetime) -> None:
+def abandon(
+    engine: Engine, delivery_id: str, was: str, now: datetime, *, cause: str | None = None
+) -> None:
+    """Mark a delivery abandoned, audited with the state it was in and, when known, why."""
+    details = {"was": was} if cause is None else {"was": was, "cause": cause}
     with engine.begin() as connection:
         connection.execute(
             update(deliveries)
@@ -90,7 +94,7 @@ def abandon(engine: Engine, delivery_id: str, was: str, now: datetime) -> None:
             object_type="delivery",
             object_id=delivery_id,
             outcome="ok",
-            details={"was": was},
+            details=details,
             now=now,
         )
 

@@ -32,6 +32,7 @@ from agreements.workflow import (
     apply,
     step_report,
 )
+from gateway.seals import SealStore
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.store.tables import request_events, requests
 
@@ -174,6 +175,7 @@ def advance(
     documents: tuple[Document, ...] = (),
     facts: Mapping[str, object] | None = None,
     also: Callable[[Connection, Actor], Mapping[str, Any]] | None = None,
+    seals: SealStore | None = None,
 ) -> Status:
     """Steps 2-7: one transition on an existing request. `also` runs extra work (register the
     draft scope, activate the agreement) in the same transaction, after the SOP allowed the step;
@@ -208,6 +210,7 @@ def advance(
         object_id=str(request_id),
         now=now,
         work=work,
+        seals=seals,
     )
     return Status(outcome.value)
 

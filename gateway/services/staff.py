@@ -4,11 +4,14 @@ Staff are who the SOP attributes each step to. The first staff member may be add
 (bootstrapping an empty registry, recorded as such); after that only an Admin adds staff or
 changes signers. A signer is a staff member with the Kepala Dinas role and an Ed25519 public key;
 revoking a key keeps its row with the time of revocation, so signatures made before it still
-verify and later ones do not.
+verify and later ones do not. Signer rows are sealed (gateway/seals.py): the signer set a
+signature is checked against is only ever the one the gateway wrote, never a row someone put in
+the database.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
@@ -18,6 +21,9 @@ from agreements.errors import Conflict, Invalid, NotFound, NotPermitted
 from agreements.signing import AllowedSigner, AllowedSigners, parse_public_key
 from agreements.workflow import Role
 from audit import log as audit_log
+from audit.entry import check_field
+from audit.log import as_utc
+from gateway.seals import SealStore
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.store.tables import signers, staff
 
@@ -34,11 +40,10 @@ def parse_role(text: str) -> Role:
 
 def add_staff(engine: Engine, name: str, role: Role, *, by: str | None, now: datetime) -> None:
     """Register a staff member; `by` is the Admin adding them (None only for the very first)."""
-    if not name.strip() or len(name) > 100 or not name.isprintable():
-        raise Invalid("name", "1-100 printable characters")
     with engine.begin() as connection:
         empty = connection.execute(select(func.count()).select_from(staff)).scalar_one() == 0
         if empty and by is None:
+            _check_name(name)
             _insert_staff(connection, name, role, now)
             audit_log.append(
                 connection,
@@ -56,13 +61,23 @@ def add_staff(engine: Engine, name: str, role: Role, *, by: str | None, now: dat
         raise NotPermitted("adding staff needs --as an Admin (only the first may be added without)")
 
     def work(connection: Connection, actor: Actor) -> Outcome:
-        _require(actor, Role.ADMIN, "add staff")
+        require_role(actor, Role.ADMIN, "add staff")
+        _check_name(name)
         _insert_staff(connection, name, role, now)
         return Outcome(name, {"role": role.value})
 
     perform(
         engine, by, action="staff.added", object_type="staff", object_id=name, now=now, work=work
     )
+
+
+def _check_name(name: str) -> None:
+    if not name.strip() or len(name) > 100 or not name.isprintable():
+        raise Invalid("name", "1-100 printable characters")
+    try:  # a name is an audit actor id: what the audit guard refuses cannot be a name
+        check_field("actor_id", name)
+    except ValueError:
+        raise Invalid("name", "must not look like a NIK (sixteen digits)") from None
 
 
 def _insert_staff(connection: Connection, name: str, role: Role, now: datetime) -> None:
@@ -72,7 +87,7 @@ def _insert_staff(connection: Connection, name: str, role: Role, now: datetime) 
     connection.execute(insert(staff).values(name=name, role=role.value, created_at=now))
 
 
-def _require(actor: Actor, role: Role, what: str) -> None:
+def require_role(actor: Actor, role: Role, what: str) -> None:
     if actor.role is not role:
         raise NotPermitted(
             f"{what} is done by {role.value}, not {actor.role.value}",
@@ -86,16 +101,18 @@ def list_staff(connection: Connection) -> list[tuple[str, str]]:
     return [(row.name, row.role) for row in rows]
 
 
-def add_signer(engine: Engine, principal: str, key_line: str, *, by: str, now: datetime) -> str:
+def add_signer(
+    engine: Engine, seals: SealStore, principal: str, key_line: str, *, by: str, now: datetime
+) -> str:
     """Allow `principal` (a Kepala Dinas) to sign agreements with this key; its fingerprint."""
-    key = parse_public_key(key_line)
-    entry = AllowedSigner.for_key(principal, key, namespaces=[AGREEMENT_NAMESPACE])
-    entry = AllowedSigner(
-        entry.principals, entry.key_type, entry.key_base64, entry.namespaces, valid_after=now
-    )
 
     def work(connection: Connection, actor: Actor) -> Outcome:
-        _require(actor, Role.ADMIN, "add a signer")
+        require_role(actor, Role.ADMIN, "add a signer")
+        key = parse_public_key(key_line)
+        entry = AllowedSigner.for_key(principal, key, namespaces=[AGREEMENT_NAMESPACE])
+        entry = AllowedSigner(
+            entry.principals, entry.key_type, entry.key_base64, entry.namespaces, valid_after=now
+        )
         row = connection.execute(select(staff.c.role).where(staff.c.name == principal)).first()
         if row is None:
             raise NotFound("staff member", principal)
@@ -112,9 +129,10 @@ def add_signer(engine: Engine, principal: str, key_line: str, *, by: str, now: d
                 added_at=now,
             )
         )
-        return Outcome(entry.fingerprint, {"principal": principal})
+        _stage_signer(connection, seals, entry.fingerprint)
+        return Outcome(entry.fingerprint, {"principal": principal}, entry.fingerprint)
 
-    perform(
+    outcome = perform(
         engine,
         by,
         action="signer.added",
@@ -122,13 +140,16 @@ def add_signer(engine: Engine, principal: str, key_line: str, *, by: str, now: d
         object_id=principal,
         now=now,
         work=work,
+        seals=seals,
     )
-    return entry.fingerprint
+    return str(outcome.value)
 
 
-def revoke_signer(engine: Engine, key_fingerprint: str, *, by: str, now: datetime) -> None:
+def revoke_signer(
+    engine: Engine, seals: SealStore, key_fingerprint: str, *, by: str, now: datetime
+) -> None:
     def work(connection: Connection, actor: Actor) -> Outcome:
-        _require(actor, Role.ADMIN, "revoke a signer")
+        require_role(actor, Role.ADMIN, "revoke a signer")
         row = connection.execute(
             select(signers.c.revoked_at).where(signers.c.fingerprint == key_fingerprint)
         ).first()
@@ -139,6 +160,7 @@ def revoke_signer(engine: Engine, key_fingerprint: str, *, by: str, now: datetim
         connection.execute(
             update(signers).where(signers.c.fingerprint == key_fingerprint).values(revoked_at=now)
         )
+        _stage_signer(connection, seals, key_fingerprint)
         return Outcome(key_fingerprint, {})
 
     perform(
@@ -149,6 +171,7 @@ def revoke_signer(engine: Engine, key_fingerprint: str, *, by: str, now: datetim
         object_id=key_fingerprint,
         now=now,
         work=work,
+        seals=seals,
     )
 
 
@@ -157,9 +180,42 @@ def signer_rows(connection: Connection) -> list[dict[str, Any]]:
     return [dict(row) for row in rows]
 
 
-def allowed_signers(connection: Connection, at: datetime) -> tuple[AllowedSigners, set[str]]:
-    """Every registered key as an allowed_signers value, and the keys revoked at `at`."""
+SIGNER_ROW = "signer:"
+
+
+def signer_seal(row: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
+    """A signer row's name among the seals and the fields its seal covers."""
+    times = {
+        name: None if row[name] is None else as_utc(row[name]).isoformat()
+        for name in ("added_at", "revoked_at")
+    }
+    fields = {
+        "principal": row["principal"],
+        "fingerprint": row["fingerprint"],
+        "allowed_signers_line": row["allowed_signers_line"],
+        **times,
+    }
+    return SIGNER_ROW + str(row["fingerprint"]), fields
+
+
+def _stage_signer(connection: Connection, seals: SealStore, key_fingerprint: str) -> None:
+    row = connection.execute(select(signers).where(signers.c.fingerprint == key_fingerprint))
+    name, fields = signer_seal(dict(row.mappings().one()))
+    seals.stage(connection, name, fields)
+
+
+def allowed_signers(
+    connection: Connection, seals: SealStore, at: datetime
+) -> tuple[AllowedSigners, set[str]]:
+    """Every registered key as an allowed_signers value, and the keys revoked at `at`; Tampered
+    if any signer row is not exactly as the gateway sealed it, or a sealed one is gone."""
     rows = signer_rows(connection)
+    for row in rows:
+        name, fields = signer_seal(row)
+        seals.check(connection, name, fields, f"signer key {row['fingerprint']}")
+    seals.check_absent(
+        connection, SIGNER_ROW, {signer_seal(row)[0] for row in rows}, "signer registry"
+    )
     listed = AllowedSigners.parse("".join(f"{row['allowed_signers_line']}\n" for row in rows))
     revoked = {
         str(row["fingerprint"])

@@ -13,7 +13,7 @@ from tests.gateway.test_cli import invoke
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    result = invoke(tmp_path, "init")  # writes three key.created entries
+    result = invoke(tmp_path, "init")  # writes four key.created entries and seals.created
     assert result.exit_code == 0, result.output
     return tmp_path
 
@@ -25,27 +25,29 @@ def test_init_records_key_creation(home: Path) -> None:
         ("key.created", "manifest"),
         ("key.created", "audit"),
         ("key.created", "pseudonym"),
+        ("key.created", "state"),
+        ("seals.created", "state"),
     ]
     assert rows[0]["time"].endswith("+08:00")  # shown in WITA
     again = invoke(home, "init")
     assert again.exit_code == 0
-    assert "(3 entries)" in invoke(home, "audit", "list").output
+    assert "(5 entries)" in invoke(home, "audit", "list").output
 
 
 def test_list_filters_and_pages(home: Path) -> None:
     only_audit = invoke(home, "audit", "list", "--json", "--object-id", "audit")
     assert only_audit.output.count('"seq"') == 1
-    page_two = invoke(home, "audit", "list", "--csv", "--limit", "2", "--page", "2")
-    lines = [line for line in page_two.output.splitlines() if line and line[0].isdigit()]
-    assert len(lines) == 1 and lines[0].startswith("2,")
-    assert "page 2 of 2 (3 entries)" in page_two.output
+    page_three = invoke(home, "audit", "list", "--csv", "--limit", "2", "--page", "3")
+    lines = [line for line in page_three.output.splitlines() if line and line[0].isdigit()]
+    assert len(lines) == 1 and lines[0].startswith("4,")
+    assert "page 3 of 3 (5 entries)" in page_three.output
 
 
 def test_checkpoint_verify_and_prove(home: Path, tmp_path: Path) -> None:
     kept = tmp_path / "kept.checkpoint"
     made = invoke(home, "audit", "checkpoint", "--out", str(kept))
     assert made.exit_code == 0, made.output
-    assert kept.read_text().startswith("paserkab.go.id/pks-gateway/audit\n3\n")
+    assert kept.read_text().startswith("paserkab.go.id/pks-gateway/audit\n5\n")
     verified = invoke(home, "audit", "verify", "--checkpoint", str(kept))
     assert verified.exit_code == 0, verified.output
     assert "audit log verifies" in verified.output
@@ -53,7 +55,7 @@ def test_checkpoint_verify_and_prove(home: Path, tmp_path: Path) -> None:
     assert proof.exit_code == 0
     assert proof.output.startswith("c2sp.org/tlog-proof@v1\nindex 1\n")
     consistency = invoke(home, "audit", "prove", "--from", "1")
-    assert consistency.output.startswith("consistency 1 3\n")
+    assert consistency.output.startswith("consistency 1 5\n")
     assert invoke(home, "audit", "prove").exit_code == 2
     assert invoke(home, "audit", "prove", "--entry", "7").exit_code == 1
 
@@ -81,7 +83,7 @@ def test_export_and_verify_export(home: Path, tmp_path: Path) -> None:
     target = tmp_path / "export"
     exported = invoke(home, "audit", "export", str(target))
     assert exported.exit_code == 0, exported.output
-    assert (target / "entries.jsonl").read_bytes().count(b"\n") == 3
+    assert (target / "entries.jsonl").read_bytes().count(b"\n") == 5
     assert invoke(home, "audit", "verify-export", str(target)).exit_code == 0
     lines = (target / "entries.jsonl").read_bytes().splitlines(keepends=True)
     (target / "entries.jsonl").write_bytes(lines[0] + lines[2] + lines[1])

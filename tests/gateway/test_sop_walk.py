@@ -22,6 +22,7 @@ from agreements.workdays import WorkCalendar
 from agreements.workflow import Document, Role, Transition
 from audit.schema import audit_entries
 from gateway import db
+from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
 from gateway.services import requests as service
 from gateway.services import staff
@@ -59,7 +60,7 @@ KEY = Ed25519PrivateKey.generate()
 
 
 @pytest.fixture
-def engine(tmp_path: Path) -> Engine:
+def engine(tmp_path: Path, seals: SealStore) -> Engine:
     engine = db.metadata_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
     db.upgrade(engine)
     setup = at(1, 8)
@@ -71,7 +72,7 @@ def engine(tmp_path: Path) -> Engine:
         ("pf", Role.PEJABAT_FUNGSIONAL),
     ]:
         staff.add_staff(engine, name, role, by="admin", now=setup)
-    staff.add_signer(engine, "kadis", public_key_line(KEY), by="admin", now=setup)
+    staff.add_signer(engine, seals, "kadis", public_key_line(KEY), by="admin", now=setup)
     return engine
 
 
@@ -141,18 +142,25 @@ def test_rejected_at_step_4(engine: Engine) -> None:
         )
 
 
-def test_approved_after_one_revision(engine: Engine) -> None:
+def test_approved_after_one_revision(engine: Engine, seals: SealStore) -> None:
     request_id = walk_to_assigned(engine)
     identity, scope = load_scope_toml(EXAMPLE, CATALOG, region_codes=REGIONS)
 
     def register(connection, actor):  # type: ignore[no-untyped-def]
         return agreement_service.register_version(
-            connection, actor, identity, scope, at(29, 10), request_id=request_id
+            connection, seals, actor, identity, scope, at(29, 10), request_id=request_id
         )
 
     draft_facts = {"draft_scope": doc("scope.toml")}
     service.advance(
-        engine, "pf", request_id, Transition.DRAFT, now=at(29, 10), facts=draft_facts, also=register
+        engine,
+        "pf",
+        request_id,
+        Transition.DRAFT,
+        now=at(29, 10),
+        facts=draft_facts,
+        also=register,
+        seals=seals,
     )
     service.advance(
         engine,
@@ -164,7 +172,14 @@ def test_approved_after_one_revision(engine: Engine) -> None:
         facts={"notes": "narrow the filter"},
     )
     service.advance(
-        engine, "pf", request_id, Transition.DRAFT, now=at(30, 10), facts=draft_facts, also=register
+        engine,
+        "pf",
+        request_id,
+        Transition.DRAFT,
+        now=at(30, 10),
+        facts=draft_facts,
+        also=register,
+        seals=seals,
     )
     # Forwarded Monday 4 Jan 10:00: Thu 31 Dec and Fri 1 Jan (New Year) -> 1 Jan is a holiday.
     service.advance(
@@ -179,11 +194,16 @@ def test_approved_after_one_revision(engine: Engine) -> None:
     with engine.connect() as connection:
         data = agreement_service.load_version(connection, identity.short_id, 1).canonical_bytes()
     agreement_service.attach_signature(
-        engine, "kadis", identity.short_id, sign(data, KEY, SIGNATURE_NAMESPACE), now=signed_at
+        engine,
+        seals,
+        "kadis",
+        identity.short_id,
+        sign(data, KEY, SIGNATURE_NAMESPACE),
+        now=signed_at,
     )
 
     def activate(connection, actor):  # type: ignore[no-untyped-def]
-        agreement_service.activate(connection, actor, identity.short_id, 1, signed_at)
+        agreement_service.activate(connection, seals, actor, identity.short_id, 1, signed_at)
         return {}
 
     status = service.advance(
@@ -194,6 +214,7 @@ def test_approved_after_one_revision(engine: Engine) -> None:
         now=signed_at,
         documents=(doc("pks-signed.pdf"),),
         also=activate,
+        seals=seals,
         facts={
             "applicant_acknowledged": True,
             "signed_pks_document": doc("pks-signed.pdf"),
@@ -213,7 +234,7 @@ def test_approved_after_one_revision(engine: Engine) -> None:
         (7, "sign", round(4 / 24, 4), False),
     ]
     with engine.connect() as connection:
-        stored, verified = agreement_service.verify_version(connection, identity.short_id)
+        stored, verified = agreement_service.verify_version(connection, seals, identity.short_id)
         assert stored.status.value == "active" and verified.principal == "kadis"
         actions = (
             connection.execute(

@@ -1,0 +1,123 @@
+"""Seals: the security-relevant rows a writer of the metadata database can neither forge nor roll
+back (DESIGN.md §3a, docs/decisions/0003-trust-roots.md, docs/security.md).
+
+A row that decides whether data may leave — a signer key (principal, key, added and revoked
+times) and an agreement version (its identity, the canonical bytes of its scope, the accepted
+signature, signer and signing time, its status) — is sealed whenever the gateway writes it: an
+HMAC-SHA-256, under the state key in the keys directory, of the row's fields in RFC 8785 form.
+The current seal of every such row is kept in `state.seals` beside the keys, outside the
+database. A row with no kept seal was written behind the gateway's back; a row whose seal differs
+from the kept one was changed, or restored from an older state (an un-revoked key, a suspended
+version set back to `active`, version 1's signed columns copied over version 2). Either is
+refused with `Tampered`, naming the row.
+
+A seal is staged on the connection that writes the row and kept (the file replaced atomically,
+under a lock) just before that transaction commits; if the commit fails, the previous seals are
+put back. A crash in between leaves the database behind its kept seals: refused, fail closed,
+until an operator re-anchors (`audit re-anchor`, audited).
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+from collections.abc import Mapping
+from hashlib import sha256
+from pathlib import Path
+from typing import Any
+
+import rfc8785
+from sqlalchemy import Connection
+
+from agreements.errors import Tampered
+from gateway.keys import (
+    KeyFileError,
+    kept_file_lock,
+    load_state_key,
+    read_kept_file,
+    replace_kept_file,
+)
+
+SEALS_FILE = "state.seals"
+FORMAT = "pks-gateway-seals/1"
+
+
+class SealStore:
+    """The state key and the kept seals of one keys directory."""
+
+    def __init__(self, keys_dir: Path) -> None:
+        self.keys_dir = keys_dir
+        self.path = keys_dir / SEALS_FILE
+        self._key: bytes | None = None
+        self._staged: dict[int, dict[str, str]] = {}
+
+    def seal(self, row: str, fields: Mapping[str, Any]) -> str:
+        if self._key is None:
+            self._key = load_state_key(self.keys_dir)
+        document = rfc8785.dumps({"row": row, "fields": dict(fields)})
+        return hmac.new(self._key, document, sha256).hexdigest()
+
+    def kept(self) -> dict[str, str]:
+        data = read_kept_file(self.path)
+        if data is None:
+            raise KeyFileError(f"{self.path} is missing; run `pks-gateway init`")
+        try:
+            document = json.loads(data)
+            seals = document["seals"]
+            if document.get("format") != FORMAT or not isinstance(seals, dict):
+                raise ValueError
+        except (ValueError, KeyError, TypeError):
+            raise KeyFileError(f"{self.path} is not a seals file of {FORMAT}") from None
+        return {str(row): str(tag) for row, tag in seals.items()}
+
+    def current(self, connection: Connection) -> dict[str, str]:
+        """The kept seals, with what `connection`'s own transaction has staged over them."""
+        return {**self.kept(), **self._staged.get(id(connection), {})}
+
+    def check(self, connection: Connection, row: str, fields: Mapping[str, Any], what: str) -> None:
+        """Tampered unless the row's fields carry the seal kept (or staged here) for it."""
+        kept = self.current(connection).get(row)
+        if kept is None:
+            raise Tampered(f"{what} was not written by the gateway (it has no kept seal)")
+        if not hmac.compare_digest(kept, self.seal(row, fields)):
+            raise Tampered(
+                f"{what} was changed outside the gateway (its fields differ from their kept seal)"
+            )
+
+    def check_absent(
+        self, connection: Connection, prefix: str, present: set[str], what: str
+    ) -> None:
+        """Tampered if a row the gateway sealed under `prefix` is no longer in the database."""
+        sealed = self.current(connection)
+        missing = sorted(row for row in sealed if row.startswith(prefix) and row not in present)
+        if missing:
+            raise Tampered(f"{what}: {missing[0]} was removed from the database")
+
+    def stage(self, connection: Connection, row: str, fields: Mapping[str, Any]) -> None:
+        """Seal a row this connection's transaction has written; kept by `keep_staged`."""
+        self._staged.setdefault(id(connection), {})[row] = self.seal(row, fields)
+
+    def take_staged(self, connection: Connection) -> dict[str, str]:
+        return self._staged.pop(id(connection), {})
+
+    def keep(self, seals: Mapping[str, str | None]) -> dict[str, str | None]:
+        """Replace these rows' kept seals (None removes one); returns what they were, for undo."""
+        with kept_file_lock(self.path):
+            current = self.kept() if self.path.exists() else {}
+            before = {row: current.get(row) for row in seals}
+            for row, tag in seals.items():
+                if tag is None:
+                    current.pop(row, None)
+                else:
+                    current[row] = tag
+            self._write(current)
+        return before
+
+    def replace_all(self, seals: Mapping[str, str]) -> None:
+        """Keep exactly these seals (the first sealing of a data directory, and re-anchoring)."""
+        with kept_file_lock(self.path):
+            self._write(dict(seals))
+
+    def _write(self, seals: Mapping[str, str]) -> None:
+        document = {"format": FORMAT, "seals": dict(sorted(seals.items()))}
+        replace_kept_file(self.path, json.dumps(document, indent=1).encode("utf-8") + b"\n")
