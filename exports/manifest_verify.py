@@ -18,7 +18,14 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agreements.errors import BadSignature
 from agreements.signing import AllowedSigner, AllowedSigners, verify
-from audit.checkpoint import Checkpoint, CheckpointError, verifier_for
+from audit.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    NoteVerifier,
+    open_checkpoint,
+    verifier_for,
+)
+from audit.consistency import ConsistencyProofError, extends, parse_consistency_proof
 from audit.entry import LeafFormatError, parse_leaf
 from audit.tlog_proof import parse_tlog_proof, verify_tlog_proof
 from exports.manifest import (
@@ -78,8 +85,13 @@ def verify_delivery(
     audit_key: Ed25519PublicKey | str,
     audit_origin: str,
     data_file: Path | None,
+    newer: tuple[str, str] | None = None,
 ) -> DeliveryCheck:
     """Check a delivery as a partner would; see docs/manifest.md for what each check proves.
+
+    `newer` is a later checkpoint note the partner was shown and the consistency proof text from
+    the manifest's checkpoint to it (`audit prove --from N`): the `consistency` check then proves
+    the log that newer checkpoint signs still extends the history this manifest was given.
 
     Raises ValueError only for a malformed `audit_key` string (the caller's input, not the
     manifest's) and OSError for a data file that exists but cannot be read.
@@ -132,7 +144,44 @@ def verify_delivery(
     checks.append(_entry(manifest))
     if data_file is not None:
         checks.append(_data_file(data_file, manifest.file))
+    if newer is not None:
+        checks.append(_consistency(checkpoint, *newer, verifier, audit_origin))
     return DeliveryCheck(tuple(checks), manifest, checkpoint)
+
+
+def _consistency(
+    older: Checkpoint | None, note: str, proof_text: str, verifier: NoteVerifier, origin: str
+) -> Check:
+    if older is None:
+        return Check("consistency", False, "not checked: the manifest's checkpoint is not trusted")
+    try:
+        newer = open_checkpoint(note, verifier, origin)
+    except CheckpointError as error:
+        return Check("consistency", False, f"the newer checkpoint: {error.kind}: {error}")
+    try:
+        proof = parse_consistency_proof(proof_text)
+    except ConsistencyProofError as error:
+        return Check("consistency", False, f"the consistency proof is malformed: {error}")
+    if (proof.old_size, proof.new_size) != (older.tree_size, newer.tree_size):
+        return Check(
+            "consistency",
+            False,
+            f"the proof is from size {proof.old_size} to {proof.new_size}, not from the "
+            f"manifest's {older.tree_size} to the newer checkpoint's {newer.tree_size}",
+        )
+    if not extends(older, newer, proof):
+        return Check(
+            "consistency",
+            False,
+            f"the log at size {newer.tree_size} does not extend the manifest's checkpoint "
+            f"(size {older.tree_size}): history was rewritten or forked after this delivery",
+        )
+    return Check(
+        "consistency",
+        True,
+        f"the newer checkpoint (size {newer.tree_size}) extends the manifest's "
+        f"(size {older.tree_size})",
+    )
 
 
 def _signature(manifest_bytes: bytes, signature: str, key: Ed25519PublicKey) -> Check:

@@ -19,6 +19,7 @@ import click
 
 from audit import log, tree
 from audit.checkpoint import CheckpointError
+from audit.consistency import format_consistency_proof
 from audit.export import export_log, verify_export
 from audit.tlog_proof import parse_tlog_proof
 from audit.verify import VerifyReport, verify_log
@@ -156,9 +157,7 @@ def prove(ctx: click.Context, seq: int | None, old_size: int | None, size: int |
             proof = tree.consistency_proof(connection, old_size, size or latest.tree_size)
         except ValueError as error:
             raise click.ClickException(str(error)) from None
-    click.echo(f"consistency {proof.old_size} {proof.new_size}")
-    for hashed in proof.hashes:
-        click.echo(base64.b64encode(hashed).decode("ascii"))
+    click.echo(format_consistency_proof(proof.old_size, proof.new_size, proof.hashes), nl=False)
 
 
 @audit.command(name="export")

@@ -201,6 +201,16 @@ def show(ctx: click.Context, delivery_id: str) -> None:
 @click.option(
     "--audit-origin", help="The audit log's origin line (default: this gateway's setting)."
 )
+@click.option(
+    "--newer-checkpoint",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A later checkpoint you were shown (a signed note); needs --consistency-proof.",
+)
+@click.option(
+    "--consistency-proof",
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="`audit prove --from N` output from the manifest's checkpoint to --newer-checkpoint.",
+)
 @click.pass_context
 def verify(
     ctx: click.Context,
@@ -209,10 +219,18 @@ def verify(
     manifest_key: Path | None,
     audit_key: Path | None,
     audit_origin: str | None,
+    newer_checkpoint: Path | None,
+    consistency_proof: Path | None,
 ) -> None:
     """Check MANIFEST's signature, the data file's hashes, the audit checkpoint and the inclusion
-    proof of the delivery's audit entry. Exit 1 if any check fails."""
+    proof of the delivery's audit entry; with --newer-checkpoint and --consistency-proof, also
+    that the log still extends the manifest's checkpoint. Exit 1 if any check fails."""
     settings = settings_of(ctx)
+    if (newer_checkpoint is None) != (consistency_proof is None):
+        raise click.UsageError("--newer-checkpoint and --consistency-proof go together")
+    newer = None
+    if newer_checkpoint is not None and consistency_proof is not None:
+        newer = (_text(newer_checkpoint), _text(consistency_proof))
     manifest_bytes, signature = read_manifest(manifest)
     if data is None:
         try:
@@ -227,6 +245,7 @@ def verify(
         audit_key=_public_key(audit_key, settings, "audit"),
         audit_origin=audit_origin or settings.audit_origin,
         data_file=data,
+        newer=newer,
     )
     for item in check.checks:
         click.echo(f"{'ok  ' if item.passed else 'FAIL'} {item.name}: {item.reason}")
@@ -388,3 +407,18 @@ class _Progress:
 
 
 COMMANDS = (delivery, subject)
+
+
+def _text(path: Path) -> str:
+    """A small text file the user named (a checkpoint note, a proof), or one line saying why not."""
+    try:
+        with path.open("rb") as file:
+            data = file.read(64 * 1024 + 1)
+    except OSError as error:
+        raise click.ClickException(f"{path}: {error.strerror}") from None
+    if len(data) > 64 * 1024:
+        raise click.ClickException(f"{path} is larger than 64 KiB: not a checkpoint or proof")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise click.ClickException(f"{path} is not UTF-8 text") from None

@@ -50,7 +50,8 @@ class Outcome:
 def find_actor(connection: Connection, name: str) -> Actor:
     row = connection.execute(select(staff.c.role).where(staff.c.name == name)).first()
     if row is None:
-        raise NotFound("staff member", name, f"no staff member named {name!r} (see `staff list`)")
+        shown = recordable("actor_id", name)  # a NIK typed as a name is not echoed back
+        raise NotFound("staff member", shown, f"no staff member named {shown!r} (see `staff list`)")
     return Actor(name, Role(row.role))
 
 

@@ -36,7 +36,7 @@ from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPerm
 from agreements.policy import CatalogLike
 from agreements.scope import Scope
 from agreements.scope_toml import read_scope_toml
-from agreements.signing import VerifiedSignature
+from agreements.signing import AllowedSigners, VerifiedSignature
 from agreements.signing import verify as verify_signature
 from agreements.workflow import (
     AgreementAction,
@@ -230,7 +230,9 @@ def attach_signature(
             raise Conflict(f"agreement {short_id} version {stored.version} is already signed")
         check_agreement(connection, seals, stored.agreement_id, short_id)
         check_binding(connection, stored)
-        listed, revoked = allowed_signers(connection, seals, now)
+        listed, revoked = trusted_signers(
+            connection, seals, now, f"agreement {short_id} version {stored.version}"
+        )
         verified = verify_signature(
             stored.canonical_bytes(),
             armored,
@@ -363,7 +365,7 @@ def verify_version(
             f"{where}: the stored scope differs from the signed one (scope hash mismatch)",
         )
     check_agreement(connection, seals, stored.agreement_id, short_id)
-    listed, revoked = allowed_signers(connection, seals, stored.signed_at)
+    listed, revoked = trusted_signers(connection, seals, stored.signed_at, where)
     try:
         verified = verify_signature(
             stored.canonical_bytes(),
@@ -609,6 +611,16 @@ def check_agreement(
         seals.check(connection, name, fields, f"agreement {short_id} version {number}")
         present.add(name)
     seals.check_absent(connection, f"{VERSION_ROW}{short_id}:", present, f"agreement {short_id}")
+
+
+def trusted_signers(
+    connection: Connection, seals: SealStore, at: datetime, where: str
+) -> tuple[AllowedSigners, set[str]]:
+    """The signer set as sealed, a tampered registry named with the agreement it would sign."""
+    try:
+        return allowed_signers(connection, seals, at)
+    except Tampered as error:
+        raise Tampered(f"{where}: {error.message}") from None
 
 
 def check_binding(connection: Connection, stored: StoredVersion) -> None:
