@@ -60,7 +60,10 @@ class SealStore:
     def kept(self) -> dict[str, str]:
         data = read_kept_file(self.path)
         if data is None:
-            raise KeyFileError(f"{self.path} is missing; run `pks-gateway init`")
+            raise KeyFileError(
+                f"{self.path} is missing: `pks-gateway init` seals a data directory made before "
+                "seals existed; after a restore without it, `audit re-anchor`"
+            )
         try:
             document = json.loads(data)
             seals = document["seals"]

@@ -250,10 +250,13 @@ def _still_executable(
     today: date,
     plan: Plan | None,
 ) -> StoredVersion:
-    """Everything a delivery rests on, checked with the agreement locked by the caller: the log
-    extends its kept checkpoint, the rows are as sealed, the current version is signed, active
-    and valid today, and (once planned) is still the version the plan was made from."""
-    ensure_log_extends_kept(connection, env.keys_dir, env.audit_origin)
+    """Everything a delivery rests on, checked with the agreement locked by the caller: the rows
+    are as sealed, the current version is signed, active and valid today, and (once planned) is
+    still the version the plan was made from. At the start (no plan yet) also that the log
+    extends its kept checkpoint: a pass over every leaf hash, made once before any data is read;
+    the delivery's own checkpoint makes it again before anything is published."""
+    if plan is None:
+        ensure_log_extends_kept(connection, env.keys_dir, env.audit_origin)
     stored, _verified = executable_version(connection, SealStore(env.keys_dir), short_id, today)
     if plan is not None and (stored.version, stored.scope_hash) != (
         plan.agreement.version,

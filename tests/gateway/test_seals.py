@@ -1,0 +1,112 @@
+"""Seals (gateway/seals.py): the first sealing of an existing data directory, the kept file under
+a failed commit, and what a seal covers."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from agreements.errors import Tampered
+from agreements.workflow import Role
+from gateway import db
+from gateway.keys import KeyFileError
+from gateway.seals import SealStore
+from gateway.services import staff
+from gateway.services.actions import Actor, Outcome, perform
+from tests.adversarial.conftest import Office
+
+NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)
+
+
+def test_an_existing_data_directory_is_sealed_once_by_init(tmp_path: Path) -> None:
+    office = Office(tmp_path, {})
+    try:
+        office.agree()
+        # A data directory from before seals existed: no state key, no kept seals.
+        for name in ("state.key", "state.seals"):
+            (office.home / "keys" / name).unlink()
+        missing = office("agreement", "verify", "bank-kaltimtara-2026", ok=False)
+        assert missing.exit_code == 1 and "state.seals is missing" in missing.output
+        first = office("init")
+        assert "2 signer and agreement rows sealed (first sealing)" in first.output
+        office("agreement", "verify", "bank-kaltimtara-2026")
+        sealings = [e for e in office.audit() if e["action"] == "seals.created"]
+        assert [e["details"]["rows"] for e in sealings] == [0, 2]  # the original init, then now
+        assert "sealed" not in office("init").output  # never again
+        office.sql("UPDATE agreement_versions SET status = 'suspended'")
+        office("init")
+        assert office("agreement", "verify", "bank-kaltimtara-2026", ok=False).exit_code == 1
+    finally:
+        office.engine.dispose()
+
+
+def test_a_failed_commit_puts_the_kept_seals_back(tmp_path: Path, seals: SealStore) -> None:
+    engine = db.metadata_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
+    db.upgrade(engine)
+    staff.add_staff(engine, "admin", Role.ADMIN, by=None, now=NOW)
+    seals.keep({"signer:kept": "before"})
+
+    def work(connection, actor: Actor) -> Outcome:  # type: ignore[no-untyped-def]
+        seals.stage(connection, "signer:kept", {"changed": True})
+        return Outcome("x", {})
+
+    def refuse_commit(connection) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("the disk is gone")
+
+    event.listen(engine, "commit", refuse_commit)
+    with pytest.raises(RuntimeError, match="disk"):
+        perform(
+            engine,
+            "admin",
+            action="t",
+            object_type="t",
+            object_id="x",
+            now=NOW,
+            work=work,
+            seals=seals,
+        )
+    event.remove(engine, "commit", refuse_commit)
+    assert seals.kept() == {"signer:kept": "before"}
+    with engine.connect() as connection:
+        assert connection.execute(text("SELECT count(*) FROM audit_entries")).scalar() == 1
+    engine.dispose()
+
+
+def test_a_seal_covers_every_field_and_the_row_name(seals: SealStore) -> None:
+    fields = {"principal": "kadis", "revoked_at": None}
+    tag = seals.seal("signer:a", fields)
+    assert len(tag) == 64 and tag == seals.seal("signer:a", dict(fields))
+    assert seals.seal("signer:b", fields) != tag  # a row's seal is not another row's
+    assert seals.seal("signer:a", {**fields, "revoked_at": "2026-12-01T00:00:00+00:00"}) != tag
+    other = SealStore(seals.keys_dir.parent / "other-keys")
+    from gateway.keys import ensure_keys
+
+    ensure_keys(other.keys_dir)
+    assert other.seal("signer:a", fields) != tag  # it takes the state key to make one
+
+
+def test_a_missing_or_malformed_seals_file_is_named(seals: SealStore) -> None:
+    seals.path.write_text(json.dumps({"format": "other", "seals": {}}), encoding="utf-8")
+    with pytest.raises(KeyFileError, match="not a seals file"):
+        seals.kept()
+    seals.path.unlink()
+    with pytest.raises(KeyFileError, match="missing"):
+        seals.kept()
+
+
+def test_check_names_the_row_and_the_kind_of_mismatch(seals: SealStore, tmp_path: Path) -> None:
+    engine = db.metadata_engine(f"sqlite:///{tmp_path / 'x.db'}")
+    with engine.connect() as connection:
+        with pytest.raises(Tampered, match="signer key K was not written by the gateway"):
+            seals.check(connection, "signer:k", {"a": 1}, "signer key K")
+        seals.keep({"signer:k": seals.seal("signer:k", {"a": 1})})
+        seals.check(connection, "signer:k", {"a": 1}, "signer key K")
+        with pytest.raises(Tampered, match="signer key K was changed outside the gateway"):
+            seals.check(connection, "signer:k", {"a": 2}, "signer key K")
+        with pytest.raises(Tampered, match="signer:k was removed"):
+            seals.check_absent(connection, "signer:", set(), "signer registry")
+    engine.dispose()
