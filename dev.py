@@ -57,7 +57,7 @@ def demo(args: list[str]) -> int:
     run([gateway, "demo-agreement"])
     # The first delivery of the month; a second run in the same month is refused by the
     # agreement's quota, which is the product working, so the demo serves anyway.
-    delivered = subprocess.call([gateway, "delivery", "extract", DEMO_AGREEMENT, "--as", "pf"])
+    delivered = subprocess.call([gateway, "delivery", "extract", DEMO_AGREEMENT, "--as", "adb"])
     if delivered != 0:
         print("(no new delivery: see `pks-gateway delivery list`)", flush=True)
     return subprocess.call([gateway, "serve", *args])

@@ -245,6 +245,7 @@ def gateway_home(home: Path, source_path: Path, suppress: bool) -> dict[str, str
     run("staff", "add", "admin", "--role", "admin")
     run("staff", "add", "kadis", "--role", "Kepala Dinas", "--as", "admin")
     run("staff", "add", "pf", "--role", "pejabat_fungsional", "--as", "admin")
+    run("staff", "add", "adb", "--role", "petugas_adb", "--as", "admin")
     key = home / "kadis"
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "kadis", "-f", str(key)], check=True
@@ -320,7 +321,7 @@ def run_full(short_id: str, profile: str | None) -> dict[str, Any]:
             profiler = cProfile.Profile()
             profiler.enable()
         started = time.perf_counter()
-        published = extract_delivery(engine, env, short_id, "pf", lambda: datetime.now(UTC))
+        published = extract_delivery(engine, env, short_id, "adb", lambda: datetime.now(UTC))
         seconds = time.perf_counter() - started
         if profiler is not None:
             profiler.disable()

@@ -23,6 +23,10 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from agreements.errors import Invalid
+from agreements.roles import delivery_roles
+from agreements.workflow import Role
+
 ENV_PREFIX = "PKS_GATEWAY_"
 CONFIG_ENV = "PKS_GATEWAY_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -60,11 +64,17 @@ class Settings:
     host: str = "127.0.0.1"
     port: int = 8080
     log_level: str = "INFO"
+    # Step 8 is the Petugas ADB's; this may widen it to other staff roles, never to compliance.
+    delivery_roles: str = "petugas_adb"
 
     # --- derived places -------------------------------------------------------------------
     @property
     def days_off_dates(self) -> tuple[date, ...]:
         return tuple(date.fromisoformat(d.strip()) for d in self.days_off.split(",") if d.strip())
+
+    @property
+    def delivery_role_set(self) -> frozenset[Role]:
+        return delivery_roles(self.delivery_roles)
 
     @property
     def metadata_url(self) -> str:
@@ -232,6 +242,10 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError(message) from None
     if not settings.audit_origin.strip() or "\n" in settings.audit_origin:
         raise SettingsError("setting 'audit_origin' must be one non-empty line")
+    try:
+        _ = settings.delivery_role_set
+    except Invalid as error:
+        raise SettingsError(f"setting {error.message}") from None
     return dataclasses.replace(settings, log_level=settings.log_level.upper())
 
 

@@ -52,6 +52,7 @@ def environment(settings: Settings) -> service.DeliveryEnvironment:
         audit_origin=settings.audit_origin,
         software_version=package_version("pks-gateway"),
         time_zone=settings.zone,
+        delivery_roles=settings.delivery_role_set,
     )
 
 

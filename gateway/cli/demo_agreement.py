@@ -32,7 +32,7 @@ from gateway.settings import Settings, default_config_dir
 from gateway.store.tables import agreements
 
 DEMO_SCOPE = "examples/demo-agreement.toml"
-ADMIN, KEPALA_DINAS, OFFICER = "admin", "kadis", "pf"
+ADMIN, KEPALA_DINAS, OFFICER, ADB = "admin", "kadis", "pf", "adb"
 RECIPIENT = re.compile(r'age_recipient = "age1[0-9a-z]+"')
 
 
@@ -49,7 +49,7 @@ def demo_agreement(ctx: click.Context) -> None:
         recipient = _ensure_partner(demo_dir / "partner.agekey")
         short_id = _ensure_agreement(engine, settings, recipient, signing_key)
     click.echo(f"agreement {short_id} is signed and active; deliver it with:")
-    click.echo(f"  pks-gateway delivery extract {short_id} --as {OFFICER}")
+    click.echo(f"  pks-gateway delivery extract {short_id} --as {ADB}")
     click.echo(f"the partner's age identity (to decrypt): {demo_dir / 'partner.agekey'}")
 
 
@@ -60,6 +60,7 @@ def _ensure_staff(engine: Engine) -> None:
         (ADMIN, Role.ADMIN),
         (KEPALA_DINAS, Role.KEPALA_DINAS),
         (OFFICER, Role.PEJABAT_FUNGSIONAL),
+        (ADB, Role.PETUGAS_ADB),
     )
     for name, role in wanted:
         if name not in present:

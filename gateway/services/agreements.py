@@ -32,8 +32,9 @@ from agreements.canonical import (
     scope_hash,
 )
 from agreements.diff import Change, diff
-from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPermitted, Tampered
+from agreements.errors import BadSignature, Conflict, Invalid, NotFound, Tampered
 from agreements.policy import CatalogLike
+from agreements.roles import Action, require
 from agreements.scope import Scope
 from agreements.scope_toml import read_scope_toml
 from agreements.signing import AllowedSigners, VerifiedSignature
@@ -41,7 +42,6 @@ from agreements.signing import verify as verify_signature
 from agreements.workflow import (
     AgreementAction,
     AgreementStatus,
-    Role,
     apply_agreement,
     ensure_executable,
 )
@@ -50,8 +50,6 @@ from gateway.seals import SealStore
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.services.staff import allowed_signers
 from gateway.store.tables import agreement_events, agreement_versions, agreements
-
-DRAFTERS = frozenset({Role.PEJABAT_FUNGSIONAL, Role.ADMIN})
 
 
 @dataclass(frozen=True)
@@ -96,10 +94,7 @@ def register_version(
 ) -> dict[str, Any]:
     """Store a draft version: a new agreement (version 1), a re-draft of an unsigned version, or
     an amendment (version n+1 chained to n). Audit details of what was stored."""
-    if actor.role not in DRAFTERS:
-        raise NotPermitted(
-            f"drafting a scope is done by pejabat_fungsional, not {actor.role.value}"
-        )
+    require(Action.AGREEMENT_IMPORT, actor.role)  # drafting a scope, through the SOP or not
     hashed = scope_hash(identity, scope)
     row = (
         connection.execute(select(agreements).where(agreements.c.short_id == identity.short_id))
@@ -223,8 +218,7 @@ def attach_signature(
     at step 7 (`request sign`)."""
 
     def work(connection: Connection, actor: Actor) -> Outcome:
-        if actor.role is not Role.KEPALA_DINAS:
-            raise NotPermitted(f"signing is done by kepala_dinas, not {actor.role.value}")
+        require(Action.AGREEMENT_SIGNATURE, actor.role)
         stored = load_version(connection, short_id, version or latest_version(connection, short_id))
         if stored.status is not AgreementStatus.DRAFT or stored.signature:
             raise Conflict(f"agreement {short_id} version {stored.version} is already signed")

@@ -40,7 +40,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from agreements.catalog import Catalog, CatalogError
-from agreements.errors import DomainError, Invalid, NotFound, Tampered
+from agreements.errors import Conflict, DomainError, NotFound, Tampered
+from agreements.roles import Action, require
+from agreements.workflow import Role
 from audit import log as audit_log
 from audit import tree
 from exports.age import AgeError
@@ -95,6 +97,8 @@ class DeliveryEnvironment:
     audit_origin: str
     software_version: str
     time_zone: ZoneInfo
+    # Who may run step 8 besides the Petugas ADB (the `delivery_roles` setting).
+    delivery_roles: frozenset[Role] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -155,6 +159,7 @@ def extract_delivery(
     lock = ExitStack()
 
     def start(connection: Connection, actor: Actor) -> Outcome:
+        require(Action.DELIVERY_EXTRACT, actor.role, delivery_roles=env.delivery_roles)
         lock_agreement(connection, short_id)
         stored = _still_executable(connection, env, short_id, today, None)
         _check_quota(connection, stored, today, env.time_zone)
@@ -430,9 +435,8 @@ def _check_quota(
         )
     ).scalar_one()
     if used >= quota:
-        raise Invalid(
-            "delivery.quota",
-            f"agreement {stored.short_id} allows {quota} "
+        raise Conflict(
+            f"delivery.quota: agreement {stored.short_id} allows {quota} "
             f"{'delivery' if quota == 1 else 'deliveries'} per {period}; "
             f"{used} already made since {start.isoformat()}",
         )

@@ -18,6 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from agreements.errors import Conflict, Invalid, NotFound, NotPermitted
+from agreements.roles import Action, require
 from agreements.signing import AllowedSigner, AllowedSigners, parse_public_key
 from agreements.workflow import Role
 from audit import log as audit_log
@@ -61,7 +62,7 @@ def add_staff(engine: Engine, name: str, role: Role, *, by: str | None, now: dat
         raise NotPermitted("adding staff needs --as an Admin (only the first may be added without)")
 
     def work(connection: Connection, actor: Actor) -> Outcome:
-        require_role(actor, Role.ADMIN, "add staff")
+        require(Action.STAFF_ADD, actor.role)
         _check_name(name)
         _insert_staff(connection, name, role, now)
         return Outcome(name, {"role": role.value})
@@ -87,15 +88,6 @@ def _insert_staff(connection: Connection, name: str, role: Role, now: datetime) 
     connection.execute(insert(staff).values(name=name, role=role.value, created_at=now))
 
 
-def require_role(actor: Actor, role: Role, what: str) -> None:
-    if actor.role is not role:
-        raise NotPermitted(
-            f"{what} is done by {role.value}, not {actor.role.value}",
-            role=actor.role.value,
-            action=what,
-        )
-
-
 def list_staff(connection: Connection) -> list[tuple[str, str]]:
     rows = connection.execute(select(staff.c.name, staff.c.role).order_by(staff.c.name))
     return [(row.name, row.role) for row in rows]
@@ -107,7 +99,7 @@ def add_signer(
     """Allow `principal` (a Kepala Dinas) to sign agreements with this key; its fingerprint."""
 
     def work(connection: Connection, actor: Actor) -> Outcome:
-        require_role(actor, Role.ADMIN, "add a signer")
+        require(Action.SIGNER_ADD, actor.role)
         key = parse_public_key(key_line)
         entry = AllowedSigner.for_key(principal, key, namespaces=[AGREEMENT_NAMESPACE])
         entry = AllowedSigner(
@@ -149,7 +141,7 @@ def revoke_signer(
     engine: Engine, seals: SealStore, key_fingerprint: str, *, by: str, now: datetime
 ) -> None:
     def work(connection: Connection, actor: Actor) -> Outcome:
-        require_role(actor, Role.ADMIN, "revoke a signer")
+        require(Action.SIGNER_REVOKE, actor.role)
         row = connection.execute(
             select(signers.c.revoked_at).where(signers.c.fingerprint == key_fingerprint)
         ).first()

@@ -16,7 +16,7 @@ from pathlib import Path
 from sqlalchemy import Connection, Engine, select
 
 from agreements.errors import Invalid
-from agreements.workflow import Role
+from agreements.roles import Action, require
 from audit import log as audit_log
 from audit import tree
 from gateway.checkpoints import kept_checkpoint, replace_kept
@@ -24,7 +24,7 @@ from gateway.keys import load_signing_key
 from gateway.seals import SealStore
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.services.agreements import load_version, version_seal
-from gateway.services.staff import require_role, signer_rows, signer_seal
+from gateway.services.staff import signer_rows, signer_seal
 from gateway.store.tables import agreement_versions, agreements
 
 REASON_LIMIT = 2000
@@ -82,7 +82,7 @@ def reanchor(
     before = kept_checkpoint(keys_dir, origin)
 
     def work(connection: Connection, actor: Actor) -> Outcome:
-        require_role(actor, Role.ADMIN, "re-anchor the trust state")
+        require(Action.AUDIT_REANCHOR, actor.role)
         sealed = current_seals(connection, seals)
         details = {
             "reason": reason,

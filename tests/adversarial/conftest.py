@@ -93,7 +93,7 @@ class Office:
             return dict(row.mappings().one())
 
     def extract(self, short_id: str = SHORT) -> click.testing.Result:
-        return self("delivery", "extract", short_id, "--as", "pf", ok=False)
+        return self("delivery", "extract", short_id, "--as", "adb", ok=False)
 
     def published(self) -> list[str]:
         """Manifests (what makes a delivery visible) under the deliveries directory."""

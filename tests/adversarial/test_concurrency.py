@@ -40,7 +40,7 @@ def slow(*args, **kwargs):
     time.sleep(1.0)
 deliveries._check_quota = slow
 from gateway.cli import main
-main(["delivery", "extract", sys.argv[1], "--as", "pf"])
+main(["delivery", "extract", sys.argv[1], "--as", "adb"])
 """
 
 
@@ -102,7 +102,7 @@ def run_in_process(office: Office, *, during: Callable[[], None], hook: str) -> 
                 engine,
                 environment(settings),
                 SHORT,
-                "pf",
+                "adb",
                 lambda: datetime.now(UTC),
                 progress=(lambda rows: once()) if hook == "progress" else None,
             )

@@ -217,7 +217,7 @@ def test_a_removed_version_row_is_named(office: Office) -> None:
 
 def deliver(office: Office) -> None:
     office.agree()
-    result = office("delivery", "extract", SHORT, "--as", "pf")
+    result = office("delivery", "extract", SHORT, "--as", "adb")
     assert result.exit_code == 0, result.output
     assert len(office.published()) == 1
 

@@ -40,6 +40,7 @@ def setup_gateway(tmp_path: Path, env: dict[str, str] | None = None) -> Gateway:
     gateway("staff", "add", "admin", "--role", "admin")
     gateway("staff", "add", "kadis", "--role", "Kepala Dinas", "--as", "admin")
     gateway("staff", "add", "pf", "--role", "pejabat_fungsional", "--as", "admin")
+    gateway("staff", "add", "adb", "--role", "petugas_adb", "--as", "admin")
     key = tmp_path / "kadis"
     subprocess.run(
         [keygen, "-q", "-t", "ed25519", "-N", "", "-C", "kadis", "-f", str(key)], check=True

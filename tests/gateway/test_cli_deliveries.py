@@ -51,7 +51,7 @@ def test_a_delivery_is_published_verified_and_decrypted_by_stock_age(tmp_path: P
     gateway, key_file = signed_gateway(tmp_path)
     previewed = json.loads(gateway("delivery", "preview", SHORT, "--json").stdout)
     assert previewed["reidentification"]["identified"] is True  # nama_lengkap is kept
-    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     assert result["rows"] == previewed["rows"] > 0
     data, manifest = Path(result["file"]), Path(result["manifest"])
     assert data.exists() and manifest.exists() and Path(result["signature"]).exists()
@@ -97,7 +97,7 @@ def test_verify_rejects_a_manifest_whose_proof_does_not_match_its_checkpoint(
     tmp_path: Path,
 ) -> None:
     gateway, _ = signed_gateway(tmp_path)
-    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     path = Path(result["manifest"])
     manifest = parse_manifest(path.read_bytes())
     # The log grows and is checkpointed again; the entry's audit path in that larger tree is
@@ -129,7 +129,7 @@ def test_verify_rejects_a_manifest_whose_proof_does_not_match_its_checkpoint(
 
 def test_the_extract_entry_records_what_docs_deliveries_says(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
-    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
     [entry] = [e for e in entries if e["action"] == "delivery.extract"]
     manifest = json.loads(Path(result["manifest"]).read_bytes())
@@ -174,7 +174,7 @@ def test_preview_under_suppress_counts_before_it_and_says_what_it_would_drop(
     assert f"would suppress       {dropped} ({previewed['rows'] - dropped} rows delivered)" in text
     assert "suppressed records" not in text
     # The delivery drops exactly that many, and what it delivers meets k.
-    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     delivered = result["reidentification"]
     assert delivered["suppressed_records"] == dropped
     assert result["rows"] == previewed["rows"] - dropped
@@ -191,8 +191,8 @@ def test_preview_without_suppression_says_none_would_be_dropped(tmp_path: Path) 
 
 def test_the_quota_refuses_a_second_delivery_and_the_refusal_is_audited(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
-    gateway("delivery", "extract", SHORT, "--as", "pf")
-    refused = gateway("delivery", "extract", SHORT, "--as", "pf", ok=False)
+    gateway("delivery", "extract", SHORT, "--as", "adb")
+    refused = gateway("delivery", "extract", SHORT, "--as", "adb", ok=False)
     assert refused.exit_code == 1
     assert "allows 1 delivery per month" in refused.output
     entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
@@ -205,14 +205,14 @@ def test_the_quota_refuses_a_second_delivery_and_the_refusal_is_audited(tmp_path
 def test_an_agreement_that_is_not_executable_is_refused(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
     gateway("agreement", "suspend", SHORT, "--reason", "audit finding", "--as", "kadis")
-    refused = gateway("delivery", "extract", SHORT, "--as", "pf", ok=False)
+    refused = gateway("delivery", "extract", SHORT, "--as", "adb", ok=False)
     assert refused.exit_code == 1 and "suspended" in refused.output
     assert not list((gateway.home / "deliveries").rglob("*.age"))
 
 
 def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
-    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     subjects = pq.read_table(Path(result["file"]).parent / f"{result['delivery']}.subjects.parquet")
     assert subjects.num_rows == result["rows"]
     niks = source_niks(gateway)
@@ -245,7 +245,7 @@ def person_values(gateway: Gateway, nik: str) -> set[str]:
 
 def test_a_subject_question_is_audited_without_the_nik_or_any_value(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
-    delivered = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    delivered = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     asked: list[str] = []
     for nik in source_niks(gateway):
         asked.append(nik)
@@ -369,7 +369,7 @@ def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_
     again = gateway("demo-agreement")  # idempotent: nothing new, still ready
     assert "signed and active" in first.output and "signed and active" in again.output
     assert len(json.loads(gateway("agreement", "list", "--json").stdout)) == 1
-    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "pf", "--json").stdout)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     identity = gateway.home / "demo" / "partner.agekey"
     assert identity.stat().st_mode & 0o777 == 0o600
     plain = subprocess.run(

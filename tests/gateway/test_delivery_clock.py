@@ -37,7 +37,7 @@ def test_each_step_of_a_delivery_carries_the_time_it_happened(
     env = environment(load_settings({"home": home.home}, environ={}))
     engine = create_engine(f"sqlite:///{home.home / 'gateway.db'}")
     try:
-        published = service.extract_delivery(engine, env, SHORT, "pf", clock)
+        published = service.extract_delivery(engine, env, SHORT, "adb", clock)
     finally:
         engine.dispose()
 

@@ -74,7 +74,7 @@ class Home:
             self("agreement", "sign", SHORT, "--key", str(self.root / "kadis"), "--as", "kadis")
 
     def extract(self, ok: bool = True) -> click.testing.Result:
-        return self("delivery", "extract", SHORT, "--as", "pf", "--json", ok=ok)
+        return self("delivery", "extract", SHORT, "--as", "adb", "--json", ok=ok)
 
     def audit(self) -> list[dict[str, Any]]:
         lines = self("audit", "list", "--json").stdout.splitlines()
@@ -427,7 +427,7 @@ def test_a_source_connection_dropped_mid_stream_fails_cleanly(
                 engine,
                 env,
                 SHORT,
-                "pf",
+                "adb",
                 lambda: datetime.now(UTC),
                 progress=kill_after_the_first_batch,
             )
@@ -494,7 +494,7 @@ CRASH = textwrap.dedent(
 
     sinks.StagedFile.commit, sinks.StagedFile.publish = committing, publishing
     deliveries._record, deliveries.build_manifest = recording, building
-    main(["delivery", "extract", short_id, "--as", "pf"])
+    main(["delivery", "extract", short_id, "--as", "adb"])
     """
 )
 

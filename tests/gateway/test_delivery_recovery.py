@@ -151,7 +151,7 @@ def test_the_run_holds_its_lock_before_its_running_row_is_visible(home: Home) ->
             seen.append(locked_elsewhere(lock))
 
     try:
-        service.extract_delivery(engine, env, SHORT, "pf", lambda: datetime.now(UTC))
+        service.extract_delivery(engine, env, SHORT, "adb", lambda: datetime.now(UTC))
     finally:
         engine.dispose()
     assert seen == [True]

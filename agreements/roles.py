@@ -1,0 +1,118 @@
+"""Who may do what: every action of the gateway and the actors that may perform it, in one table.
+
+The SOP's own steps keep their roles where the SOP is written down (`workflow.STEPS`, one role
+per step, and `workflow.AGREEMENT_MOVES`); this table takes them from there and adds every other
+action, so that one lookup answers for all of them and a test can hold every service to it. An
+action with no entry is a bug: `tests/agreements/test_roles.py` fails for one.
+
+Step 8, carrying the agreement out, belongs to the Petugas ADB (DOMAIN.md §1). A setting
+(`delivery_roles`) may widen that set for an office that works differently; nothing else here is
+configurable, and no setting can give it to compliance, who review deliveries and must never make
+one, nor approve what they review.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from enum import StrEnum
+
+from agreements.errors import Invalid, NotPermitted
+from agreements.workflow import AGREEMENT_MOVES, STEPS, AgreementAction, Role
+
+
+class Machine(StrEnum):
+    """Actors that are not staff: the gateway itself (recovery, schedules) and a partner's
+    credential (the partner API)."""
+
+    SYSTEM = "system"
+    PARTNER = "partner"
+
+
+Actor = Role | Machine
+
+
+class Action(StrEnum):
+    """Every action, named as its audit entry's `action`."""
+
+    REQUEST_SUBMIT = "request.submit"
+    REQUEST_DISPOSE = "request.dispose"
+    REQUEST_ASSIGN = "request.assign"
+    REQUEST_REJECT = "request.reject"
+    REQUEST_DRAFT = "request.draft"
+    REQUEST_RETURN = "request.return"
+    REQUEST_FORWARD = "request.forward"
+    REQUEST_SIGN = "request.sign"
+    AGREEMENT_IMPORT = "agreement.import"
+    AGREEMENT_SIGNATURE = "agreement.signature"
+    AGREEMENT_SUSPEND = "agreement.suspend"
+    AGREEMENT_RESUME = "agreement.resume"
+    AGREEMENT_REVOKE = "agreement.revoke"
+    STAFF_ADD = "staff.added"
+    SIGNER_ADD = "signer.added"
+    SIGNER_REVOKE = "signer.revoked"
+    DELIVERY_EXTRACT = "delivery.start"
+    DELIVERY_RECOVER = "delivery.abandon"
+    AUDIT_REANCHOR = "audit.reanchor"
+
+
+_SOP = {Action(f"request.{step.transition.value}"): frozenset({step.role}) for step in STEPS}
+_MOVES = {
+    Action(f"agreement.{move.value}"): AGREEMENT_MOVES[move].roles
+    for move in (AgreementAction.SUSPEND, AgreementAction.RESUME, AgreementAction.REVOKE)
+}
+
+# Drafting a scope: the Pejabat Fungsional (SOP step 5), or an Admin registering a PKS signed on
+# paper. Signing is the Kepala Dinas's alone; the registry of staff and keys is the Admin's.
+PERMITTED: Mapping[Action, frozenset[Actor]] = {
+    **_SOP,
+    Action.AGREEMENT_IMPORT: frozenset({Role.PEJABAT_FUNGSIONAL, Role.ADMIN}),
+    Action.AGREEMENT_SIGNATURE: frozenset({Role.KEPALA_DINAS}),
+    **_MOVES,
+    Action.STAFF_ADD: frozenset({Role.ADMIN}),
+    Action.SIGNER_ADD: frozenset({Role.ADMIN}),
+    Action.SIGNER_REVOKE: frozenset({Role.ADMIN}),
+    Action.DELIVERY_EXTRACT: frozenset({Role.PETUGAS_ADB}),
+    Action.DELIVERY_RECOVER: frozenset({Machine.SYSTEM}),
+    Action.AUDIT_REANCHOR: frozenset({Role.ADMIN}),
+}
+
+# Who may never be given step 8 by a setting: they review deliveries (compliance) or are not staff.
+NEVER_DELIVER: frozenset[Actor] = frozenset({Role.COMPLIANCE, Machine.PARTNER})
+
+
+def permitted(action: Action, *, delivery_roles: Iterable[Role] = ()) -> frozenset[Actor]:
+    """The actors allowed `action`; `delivery_roles` (the setting) widens step 8 only."""
+    allowed = PERMITTED[action]
+    if action is Action.DELIVERY_EXTRACT:
+        allowed = allowed | frozenset(delivery_roles)
+    return allowed
+
+
+def require(action: Action, actor: Actor, *, delivery_roles: Iterable[Role] = ()) -> None:
+    """NotPermitted, naming the action and who may do it, unless `actor` may do `action`."""
+    allowed = permitted(action, delivery_roles=delivery_roles)
+    if actor not in allowed:
+        names = ", ".join(sorted(a.value for a in allowed))
+        raise NotPermitted(
+            f"{action.value} is done by {names}, not {actor.value}",
+            role=actor.value,
+            action=action.value,
+        )
+
+
+def delivery_roles(text: str) -> frozenset[Role]:
+    """The `delivery_roles` setting (comma-separated staff roles) as roles; Invalid for an unknown
+    role or one that may never deliver."""
+    roles = set()
+    for part in (p.strip() for p in text.split(",")):
+        if not part:
+            continue
+        try:
+            role = Role(part)
+        except ValueError:
+            known = ", ".join(r.value for r in Role)
+            raise Invalid("delivery_roles", f"{part!r} is not a staff role ({known})") from None
+        if role in NEVER_DELIVER:
+            raise Invalid("delivery_roles", f"{role.value} reviews deliveries and never makes one")
+        roles.add(role)
+    return frozenset(roles)

@@ -1,0 +1,122 @@
+"""Every service action, called as every staff role: refused as NotPermitted exactly for the roles
+the role table (agreements/roles.py) does not list. A role the table allows may still be refused
+for another reason (out of order, already signed, over quota): the sweep only holds the role rule.
+An action of the table with no entry here fails the test, so a new action cannot skip the rule.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+
+from agreements.errors import DomainError, NotPermitted
+from agreements.roles import Action, permitted
+from agreements.workflow import AgreementAction, Role, Transition
+from gateway.cli.deliveries import environment
+from gateway.seals import SealStore
+from gateway.services import agreements as agreement_service
+from gateway.services import deliveries, staff, trust
+from gateway.services import requests as request_service
+from gateway.settings import load_settings
+from tests.adversarial.conftest import Office, current_example
+from tests.gateway.test_cli_agreements import SHORT
+from tests.gateway.test_sop_walk import CATALOG, LETTER, REGIONS, doc
+
+SYSTEM_ONLY = {Action.DELIVERY_RECOVER}  # no staff door: crash recovery runs as the gateway
+
+
+def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_path: Path) -> None:
+    office = Office(tmp_path, {})
+    office.agree()
+    for role in Role:
+        office("staff", "add", f"as-{role.value}", "--role", role.value, "--as", "admin")
+    settings = load_settings({"home": office.home}, environ={})
+    engine = office.engine
+    seals = SealStore(settings.keys_dir)
+    now = datetime.now(UTC)
+    request_id = request_service.submit(engine, "as-petugas_adb", LETTER, doc("l.pdf"), now=now)
+    every_fact = {
+        "note": "n",
+        "notes": "n",
+        "reason": "r",
+        "assignee": "pf",
+        "draft_scope": doc("s.toml"),
+        "applicant_acknowledged": True,
+        "signed_pks_document": doc("p.pdf"),
+        "scope_signature_verified": True,
+        "rejection_letter": doc("r.pdf"),
+    }
+    counter = iter(range(1000))
+
+    def advance(transition: Transition) -> Callable[[str], object]:
+        return lambda name: request_service.advance(
+            engine, name, request_id, transition, now=now, facts=every_fact, seals=seals
+        )
+
+    def status(action: AgreementAction) -> Callable[[str], object]:
+        return lambda name: agreement_service.change_status(
+            engine, seals, name, SHORT, action, now=now, notes="sweep"
+        )
+
+    calls: dict[Action, Callable[[str], object]] = {
+        Action.REQUEST_SUBMIT: lambda name: request_service.submit(
+            engine, name, LETTER, doc("l.pdf"), now=now
+        ),
+        **{Action(f"request.{t.value}"): advance(t) for t in Transition if t is not t.SUBMIT},
+        Action.AGREEMENT_IMPORT: lambda name: agreement_service.import_scope(
+            engine, seals, name, current_example(), CATALOG, REGIONS, now=now
+        ),
+        Action.AGREEMENT_SIGNATURE: lambda name: agreement_service.attach_signature(
+            engine, seals, name, SHORT, "not a signature", now=now
+        ),
+        Action.AGREEMENT_SUSPEND: status(AgreementAction.SUSPEND),
+        Action.AGREEMENT_RESUME: status(AgreementAction.RESUME),
+        Action.AGREEMENT_REVOKE: status(AgreementAction.REVOKE),
+        Action.STAFF_ADD: lambda name: staff.add_staff(
+            engine, f"new-{next(counter)}", Role.ADMIN, by=name, now=now
+        ),
+        Action.SIGNER_ADD: lambda name: staff.add_signer(
+            engine, seals, "kadis", "not a key", by=name, now=now
+        ),
+        Action.SIGNER_REVOKE: lambda name: staff.revoke_signer(
+            engine, seals, "SHA256:none", by=name, now=now
+        ),
+        Action.DELIVERY_EXTRACT: lambda name: deliveries.extract_delivery(
+            engine, environment(settings), SHORT, name, lambda: datetime.now(UTC)
+        ),
+        Action.AUDIT_REANCHOR: lambda name: trust.reanchor(
+            engine,
+            seals,
+            settings.keys_dir,
+            settings.audit_origin,
+            by=name,
+            reason="sweep",
+            now=now,
+        ),
+    }
+    assert set(calls) | SYSTEM_ONLY == set(Action)
+    wrong: list[str] = []
+    expected_refusals = 0
+    for action, call in calls.items():
+        allowed = permitted(action, delivery_roles=settings.delivery_role_set)
+        expected_refusals += sum(role not in allowed for role in Role)
+        for role in Role:
+            try:
+                call(f"as-{role.value}")
+                refused = False
+            except NotPermitted:
+                refused = True
+            except DomainError:
+                refused = False
+            if refused == (role in allowed):
+                outcome = "refused" if refused else "let through"
+                wrong.append(f"{action.value} as {role.value}: {outcome}")
+    assert wrong == []
+    # Every role refusal is on record.
+    not_permitted = [
+        e
+        for e in office.audit()
+        if e["outcome"] == "refused" and e["details"]["error"] == "NotPermitted"
+    ]
+    assert len(not_permitted) == expected_refusals
