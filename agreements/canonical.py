@@ -25,6 +25,7 @@ CANONICAL_FORMAT = "pks-gateway/agreement/1"
 SIGNATURE_NAMESPACE = "pks-agreement"
 
 _SHORT_ID = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,38}[a-z0-9])?$")
+SHORT_ID = _SHORT_ID
 _HASH = re.compile(r"^[0-9a-f]{64}$")
 
 

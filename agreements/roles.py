@@ -47,6 +47,7 @@ class Action(StrEnum):
     AGREEMENT_SUSPEND = "agreement.suspend"
     AGREEMENT_RESUME = "agreement.resume"
     AGREEMENT_REVOKE = "agreement.revoke"
+    AGREEMENT_WITHDRAW = "agreement.withdraw"
     STAFF_ADD = "staff.added"
     SIGNER_ADD = "signer.added"
     SIGNER_REVOKE = "signer.revoked"
@@ -58,7 +59,12 @@ class Action(StrEnum):
 _SOP = {Action(f"request.{step.transition.value}"): frozenset({step.role}) for step in STEPS}
 _MOVES = {
     Action(f"agreement.{move.value}"): AGREEMENT_MOVES[move].roles
-    for move in (AgreementAction.SUSPEND, AgreementAction.RESUME, AgreementAction.REVOKE)
+    for move in (
+        AgreementAction.SUSPEND,
+        AgreementAction.RESUME,
+        AgreementAction.REVOKE,
+        AgreementAction.WITHDRAW,
+    )
 }
 
 # Drafting a scope: the Pejabat Fungsional (SOP step 5), or an Admin registering a PKS signed on

@@ -278,6 +278,7 @@ class AgreementStatus(StrEnum):
     SUSPENDED = "suspended"
     REVOKED = "revoked"  # final
     SUPERSEDED = "superseded"  # final: a signed amendment replaced this version
+    WITHDRAWN = "withdrawn"  # final: a draft given up (its version number stays used)
 
 
 class AgreementAction(StrEnum):
@@ -286,6 +287,7 @@ class AgreementAction(StrEnum):
     RESUME = "resume"
     REVOKE = "revoke"
     SUPERSEDE = "supersede"
+    WITHDRAW = "withdraw"
 
 
 @dataclass(frozen=True)
@@ -313,6 +315,13 @@ AGREEMENT_MOVES: Mapping[AgreementAction, AgreementMove] = {
     ),
     AgreementAction.SUPERSEDE: AgreementMove(
         frozenset({_A.ACTIVE, _A.SUSPENDED}), _A.SUPERSEDED, frozenset({Role.KEPALA_DINAS})
+    ),
+    # A draft (signed or not, never active) entered by mistake or overtaken: whoever drafts, or the
+    # Kepala Dinas who would have signed it.
+    AgreementAction.WITHDRAW: AgreementMove(
+        frozenset({_A.DRAFT}),
+        _A.WITHDRAWN,
+        frozenset({Role.PEJABAT_FUNGSIONAL, Role.ADMIN, Role.KEPALA_DINAS}),
     ),
 }
 

@@ -325,7 +325,7 @@ def _base64(value: object, where: str) -> bytes:
     _need(isinstance(value, str), where, "base64 text")
     try:
         decoded = base64.b64decode(str(value), validate=True)
-    except binascii.Error:
+    except (binascii.Error, ValueError):  # ValueError: text that is not even ASCII
         raise ManifestFormatError(where, "base64 text") from None
     _need(base64.b64encode(decoded).decode("ascii") == value, where, "canonical base64")
     return decoded

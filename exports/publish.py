@@ -12,6 +12,7 @@ a delivery with a manifest is complete and verifiable, and one without is not a 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ from pathlib import Path
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agreements.canonical import SHORT_ID
 from exports.formats import SUFFIXES
 from exports.manifest import (
     AuditRef,
@@ -31,6 +33,9 @@ from exports.manifest import (
 from exports.pipeline import DeliveryOutput
 from exports.plan import Plan
 from exports.sinks import StagedFile, fsync_directory
+
+# `<short_id>-<YYYYMMDD>-<6 hex>`, as `gateway/services/deliveries.py` makes it.
+_DELIVERY_ID = re.compile(r"^[a-z0-9-]{1,40}-[0-9]{8}-[0-9a-f]{6}$")
 
 
 @dataclass(frozen=True)
@@ -47,7 +52,15 @@ class DeliveryFiles:
 
     @classmethod
     def at(cls, deliveries_dir: Path, short_id: str, delivery_id: str) -> DeliveryFiles:
-        """The files of a delivery whose format is not at hand (recovery, subject lookups)."""
+        """The files of a delivery whose format is not at hand (recovery, subject lookups).
+
+        The ids come from the metadata database, which is not trusted: ValueError unless they
+        have the exact shape the gateway gives them, so that no edited row can make a path or
+        glob pattern reach outside the agreement's directory (`../keys/…`, `*`)."""
+        if not (SHORT_ID.match(short_id) and _DELIVERY_ID.match(delivery_id)) or (
+            delivery_id.rpartition("-")[0].rpartition("-")[0] != short_id
+        ):
+            raise ValueError("not a delivery id the gateway makes")
         directory = deliveries_dir / short_id
         found = sorted(directory.glob(f"{delivery_id}.*.age")) if directory.exists() else []
         data = found[0] if found else directory / f"{delivery_id}.unknown.age"

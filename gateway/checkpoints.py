@@ -64,11 +64,19 @@ def sign_and_keep(
     """Sign a checkpoint of the current log that extends the kept one, and keep it (the file is
     replaced before the caller commits: it covers only entries already committed)."""
     key = load_signing_key(keys_dir, "audit")
-    stored = tree.create_checkpoint(
-        connection, key, origin, now, kept=kept_checkpoint(keys_dir, origin)
-    )
+    stored = tree.create_checkpoint(connection, key, origin, now, kept=_required(keys_dir, origin))
     keep(keys_dir, stored.note, origin)
     return stored
+
+
+def _required(keys_dir: Path, origin: str) -> Checkpoint:
+    kept = kept_checkpoint(keys_dir, origin)
+    if kept is None:
+        raise Tampered(
+            f"there is no kept audit checkpoint ({kept_path(keys_dir)}): `init` keeps the first "
+            "one; if keys/ was restored without it, re-anchor (`pks-gateway audit re-anchor`)"
+        )
+    return kept
 
 
 def keep(keys_dir: Path, note: str, origin: str) -> None:
@@ -83,10 +91,9 @@ def keep(keys_dir: Path, note: str, origin: str) -> None:
 
 
 def ensure_log_extends_kept(connection: Connection, keys_dir: Path, origin: str) -> None:
-    """Tampered (fail closed) if the stored log no longer extends the kept checkpoint."""
-    kept = kept_checkpoint(keys_dir, origin)
-    if kept is None:
-        return
+    """Tampered (fail closed) if the stored log no longer extends the kept checkpoint, or there
+    is none (`init` keeps the first one)."""
+    kept = _required(keys_dir, origin)
     try:
         intact = tree.extends(connection, kept)
     except LogIntegrityError:

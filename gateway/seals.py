@@ -40,6 +40,35 @@ from gateway.keys import (
 
 SEALS_FILE = "state.seals"
 FORMAT = "pks-gateway-seals/1"
+_STAGED = "pks_staged_seals"
+
+# What finds code that runs inside the database on our writes: a trigger (or, on PostgreSQL, a
+# rewrite rule) could set a row back after the gateway wrote it, and the gateway would then seal
+# the attacker's state. The gateway creates none, so any is refused.
+_FOREIGN_CODE = {
+    "sqlite": "SELECT name FROM sqlite_master WHERE type = 'trigger'",
+    "postgresql": (
+        "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+        "JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE NOT t.tgisinternal AND n.nspname = current_schema() "
+        "UNION ALL SELECT rulename FROM pg_rules WHERE schemaname = current_schema()"
+    ),
+    "mysql": "SELECT trigger_name FROM information_schema.triggers "
+    "WHERE trigger_schema = DATABASE()",
+}
+
+
+def ensure_no_foreign_triggers(connection: Connection) -> None:
+    """Tampered if the metadata database runs code of its own on writes (triggers, rules)."""
+    query = _FOREIGN_CODE.get(connection.dialect.name)
+    if query is None:
+        return
+    names = sorted(str(name) for name in connection.exec_driver_sql(query).scalars())
+    if names:
+        raise Tampered(
+            f"the metadata database has triggers or rules the gateway did not create "
+            f"({', '.join(names[:3])}): they could rewrite what the gateway writes; remove them"
+        )
 
 
 class SealStore:
@@ -49,7 +78,6 @@ class SealStore:
         self.keys_dir = keys_dir
         self.path = keys_dir / SEALS_FILE
         self._key: bytes | None = None
-        self._staged: dict[int, dict[str, str]] = {}
 
     def seal(self, row: str, fields: Mapping[str, Any]) -> str:
         if self._key is None:
@@ -75,7 +103,7 @@ class SealStore:
 
     def current(self, connection: Connection) -> dict[str, str]:
         """The kept seals, with what `connection`'s own transaction has staged over them."""
-        return {**self.kept(), **self._staged.get(id(connection), {})}
+        return {**self.kept(), **connection.info.get(_STAGED, {})}
 
     def check(self, connection: Connection, row: str, fields: Mapping[str, Any], what: str) -> None:
         """Tampered unless the row's fields carry the seal kept (or staged here) for it."""
@@ -97,11 +125,17 @@ class SealStore:
             raise Tampered(f"{what}: {missing[0]} was removed from the database")
 
     def stage(self, connection: Connection, row: str, fields: Mapping[str, Any]) -> None:
-        """Seal a row this connection's transaction has written; kept by `keep_staged`."""
-        self._staged.setdefault(id(connection), {})[row] = self.seal(row, fields)
+        """Seal a row this connection's transaction has written, once it is sure no trigger or
+        rule of someone else's rewrote it on the way; `perform` keeps the staged seals just
+        before the commit. Staged on the connection itself, so that every part of one use case
+        stages into the same transaction whichever store object it holds."""
+        ensure_no_foreign_triggers(connection)
+        connection.info.setdefault(_STAGED, {})[row] = self.seal(row, fields)
 
-    def take_staged(self, connection: Connection) -> dict[str, str]:
-        return self._staged.pop(id(connection), {})
+    @staticmethod
+    def take_staged(connection: Connection) -> dict[str, str]:
+        staged: dict[str, str] = connection.info.pop(_STAGED, {})
+        return staged
 
     def keep(self, seals: Mapping[str, str | None]) -> dict[str, str | None]:
         """Replace these rows' kept seals (None removes one); returns what they were, for undo."""

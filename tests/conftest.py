@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from hypothesis import settings as hypothesis_settings
 
 from gateway.settings import Settings, load_settings
+from tests.office import Office
+from tests.services import postgres_url, scratch_database
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
@@ -31,3 +34,22 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings({"home": tmp_path / "home"}, environ={})
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def metadata_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
+    """The metadata database: the embedded SQLite file, or a scratch PostgreSQL database."""
+    if request.param == "sqlite":
+        yield {}
+        return
+    with scratch_database(postgres_url(), "pks_adversarial") as url:
+        yield {"PKS_GATEWAY_DATABASE_URL": url}
+
+
+@pytest.fixture
+def office(tmp_path: Path, metadata_env: dict[str, str]) -> Iterator[Office]:
+    office = Office(tmp_path, metadata_env)
+    try:
+        yield office
+    finally:
+        office.engine.dispose()

@@ -16,7 +16,7 @@ from gateway.cli.common import now
 from gateway.keys import SIGNING_KEYS, KeyFile, ensure_keys, public_key_line
 from gateway.seals import SealStore
 from gateway.services.delivery_recovery import close_abandoned
-from gateway.services.trust import seal_existing
+from gateway.services.trust import anchor_first_time, sealed_before
 from gateway.settings import Settings
 
 
@@ -44,14 +44,29 @@ def init(ctx: click.Context) -> None:
         state = "created" if key.created else "kept"
         click.echo(f"{key.name + ' key':<16} {key.path} ({state})")
     if any(key.name == "state" and key.created for key in key_files):
-        # Once per data directory: the rows present now (a directory made before seals existed)
-        # are sealed and the sealing audited; never again, or a database writer could wait for it.
-        engine = db.metadata_engine(settings.metadata_url)
-        try:
-            rows = seal_existing(engine, SealStore(settings.keys_dir), now())
-        finally:
-            engine.dispose()
-        click.echo(f"{'seals':<16} {rows} signer and agreement rows sealed (first sealing)")
+        first_anchor(settings)
+
+
+def first_anchor(settings: Settings) -> None:
+    """Once per data directory: the rows present now (a directory made before seals existed) are
+    sealed, audited, and a first checkpoint kept; never again, or a database writer could wait
+    for it. A state key that was lost is not replaced by a new sealing: re-anchor."""
+    engine = db.metadata_engine(settings.metadata_url)
+    try:
+        if sealed_before(engine):
+            click.echo(
+                f"{'seals':<16} NOT sealed: this data directory was sealed before and its state "
+                "key was lost; restore keys/ from the backup, or re-anchor after checking "
+                "(`pks-gateway audit re-anchor`)",
+                err=True,
+            )
+            return
+        rows = anchor_first_time(
+            engine, SealStore(settings.keys_dir), settings.keys_dir, settings.audit_origin, now()
+        )
+    finally:
+        engine.dispose()
+    click.echo(f"{'seals':<16} {rows} signer and agreement rows sealed (first sealing)")
     click.echo(f"deliveries       {settings.deliveries_dir}")
     click.echo(f"source db        {settings.describe()['source_url']}")
 

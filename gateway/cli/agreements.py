@@ -35,6 +35,12 @@ VERSION = click.option(
     type=click.IntRange(min=1),
     help="Version number (default: the current one).",
 )
+SIGNABLE = click.option(
+    "--version",
+    "version",
+    type=click.IntRange(min=1),
+    help="Version number (default: the newest draft, the one awaiting a signature).",
+)
 ACTOR = click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
 
 
@@ -153,7 +159,7 @@ def show(
 
 @agreement.command(name="canonical")
 @click.argument("short_id")
-@VERSION
+@SIGNABLE
 @click.option(
     "--out",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -162,9 +168,10 @@ def show(
 @click.pass_context
 def canonical(ctx: click.Context, short_id: str, version: int | None, out: Path | None) -> None:
     """The exact bytes a signature covers (RFC 8785 JSON), for `ssh-keygen -Y sign`. Default: the
-    newest version (the one awaiting a signature)."""
+    newest draft (the version awaiting a signature), as for `attach-signature` and `sign`; when
+    no draft waits, the current version (to check its signature with `ssh-keygen -Y verify`)."""
     with metadata_connection(settings_of(ctx)) as connection:
-        wanted = version or service.latest_version(connection, short_id)
+        wanted = version or service.draft_or_current_version(connection, short_id)
         data = service.load_version(connection, short_id, wanted).canonical_bytes()
     if out is None:
         sys.stdout.buffer.write(data)
@@ -181,13 +188,14 @@ def canonical(ctx: click.Context, short_id: str, version: int | None, out: Path 
 @agreement.command(name="attach-signature")
 @click.argument("short_id")
 @click.argument("signature_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
-@VERSION
+@SIGNABLE
 @ACTOR
 @click.pass_context
 def attach_signature(
     ctx: click.Context, short_id: str, signature_file: Path, version: int | None, actor: str
 ) -> None:
-    """Attach the Kepala Dinas's SSHSIG signature (ssh-keygen -Y sign output) after verifying it."""
+    """Attach the Kepala Dinas's SSHSIG signature (ssh-keygen -Y sign output) after verifying it.
+    Default: the newest draft, the version `canonical` prints."""
     armored = signature_file.read_text(encoding="utf-8")
     _attach(ctx, short_id, armored, version, actor)
 
@@ -201,15 +209,16 @@ def attach_signature(
     type=click.Path(exists=True, dir_okay=False, path_type=Path),
     help="The Kepala Dinas's OpenSSH Ed25519 private key (demo).",
 )
-@VERSION
+@SIGNABLE
 @ACTOR
 @click.pass_context
 def sign_command(
     ctx: click.Context, short_id: str, key_file: Path, version: int | None, actor: str
 ) -> None:
-    """Sign with a private key file and attach: the demo's shortcut for the two steps above."""
+    """Sign with a private key file and attach: the demo's shortcut for the two steps above
+    (default: the newest draft)."""
     with metadata_connection(settings_of(ctx)) as connection:
-        wanted = version or service.latest_version(connection, short_id)
+        wanted = version or service.signable_version(connection, short_id)
         data = service.load_version(connection, short_id, wanted).canonical_bytes()
     armored = sign(data, load_private_key(key_file.read_bytes()), SIGNATURE_NAMESPACE)
     _attach(ctx, short_id, armored, wanted, actor)
@@ -220,13 +229,13 @@ def _attach(
 ) -> None:
     settings = settings_of(ctx)
     with ready_engine(settings) as engine:
+        with engine.connect() as connection:
+            wanted = version or service.signable_version(connection, short_id)
         verified = service.attach_signature(
-            engine, seal_store(settings), actor, short_id, armored, now=now(), version=version
+            engine, seal_store(settings), actor, short_id, armored, now=now(), version=wanted
         )
         with engine.connect() as connection:
-            stored = service.load_version(
-                connection, short_id, version or service.latest_version(connection, short_id)
-            )
+            stored = service.load_version(connection, short_id, wanted)
     click.echo(f"signature by {verified.principal} ({verified.fingerprint}) verified and attached")
     click.echo(f"agreement {short_id} version {stored.version} is {stored.status.value}")
 
@@ -289,5 +298,29 @@ def _status_command(action: AgreementAction) -> click.Command:
 
 for _action in (AgreementAction.SUSPEND, AgreementAction.RESUME, AgreementAction.REVOKE):
     agreement.add_command(_status_command(_action))
+
+
+@agreement.command()
+@click.argument("short_id")
+@click.option(
+    "--version",
+    type=click.IntRange(min=1),
+    help="The draft to withdraw (default: the newest draft).",
+)
+@click.option("--reason", required=True, help="Why (recorded in the history and audit log).")
+@ACTOR
+@click.pass_context
+def withdraw(
+    ctx: click.Context, short_id: str, version: int | None, reason: str, actor: str
+) -> None:
+    """Withdraw a draft (unsigned, or signed but never in force): it becomes `withdrawn`, its
+    version number stays used, and the next amendment chains to the version before it."""
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
+        withdrawn = service.withdraw(
+            engine, seal_store(settings), actor, short_id, version=version, now=now(), notes=reason
+        )
+    click.echo(f"agreement {short_id} version {withdrawn} is withdrawn")
+
 
 COMMANDS = (agreement,)

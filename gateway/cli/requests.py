@@ -254,32 +254,23 @@ def forward(ctx: click.Context, request_id: int, notes: str, actor: str) -> None
 def sign_command(
     ctx: click.Context, request_id: int, acknowledged: bool, signed_pks: Path, actor: str
 ) -> None:
-    """Step 7: the Kepala Dinas signs; the draft version (already carrying the verified digital
-    signature, see `agreement attach-signature`) becomes the active agreement."""
-    document = _attach(settings_of(ctx), signed_pks)
-    with metadata_connection(settings_of(ctx)) as connection:
-        short_id = agreement_service.agreement_of_request(connection, request_id)
-        verified = False
-        if short_id is not None:
-            latest = agreement_service.latest_version(connection, short_id)
-            verified = bool(agreement_service.load_version(connection, short_id, latest).signature)
-
-    def activate(connection: Connection, who: Actor) -> dict[str, Any]:
-        assert short_id is not None  # `scope_signature_verified` was required
-        latest = agreement_service.latest_version(connection, short_id)
-        agreement_service.activate(
-            connection, seal_store(settings_of(ctx)), who, short_id, latest, now()
+    """Step 7: the Kepala Dinas signs; the version this request drafted (already carrying the
+    verified digital signature, see `agreement attach-signature`) becomes the active agreement
+    (for an addendum, the version it amends is superseded)."""
+    settings = settings_of(ctx)
+    document = _attach(settings, signed_pks)
+    with ready_engine(settings) as engine:
+        status, short_id, version = service.sign(
+            engine,
+            seal_store(settings),
+            actor,
+            request_id,
+            acknowledged=acknowledged,
+            signed_pks=document,
+            now=now(),
         )
-        return {"agreement": short_id, "version": latest}
-
-    facts = {
-        "applicant_acknowledged": acknowledged,
-        "signed_pks_document": document,
-        "scope_signature_verified": verified,
-    }
-    _advance(
-        ctx, request_id, Transition.SIGN, actor, documents=(document,), facts=facts, also=activate
-    )
+    click.echo(f"request {request_id} is {status.value}")
+    click.echo(f"agreement {short_id} version {version} is active")
 
 
 @request.command()

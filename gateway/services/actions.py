@@ -87,9 +87,10 @@ def perform(
                     now=now,
                 )
             finally:
-                staged = seals.take_staged(connection) if seals is not None else {}
+                staged = SealStore.take_staged(connection)
             if staged:
-                assert seals is not None
+                if seals is None:
+                    raise RuntimeError(f"{action} staged seals but perform was given no SealStore")
                 undo = seals.keep(staged)
         return outcome
     except DomainError as error:

@@ -46,7 +46,7 @@ from agreements.workflow import (
     ensure_executable,
 )
 from audit.log import as_utc
-from gateway.seals import SealStore
+from gateway.seals import SealStore, ensure_no_foreign_triggers
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.services.staff import allowed_signers
 from gateway.store.tables import agreement_events, agreement_versions, agreements
@@ -113,7 +113,6 @@ def register_version(
                 short_id=identity.short_id,
                 number=identity.number,
                 institution=identity.institution,
-                request_id=request_id,
             )
             .returning(agreements.c.id)
         ).scalar_one()
@@ -121,21 +120,20 @@ def register_version(
         agreement_id = row["id"]
         if row["number"] != identity.number:
             raise Conflict(f"agreement {identity.short_id} has another official number")
-        if request_id is not None:
-            connection.execute(
-                update(agreements)
-                .where(agreements.c.id == agreement_id)
-                .values(request_id=request_id)
-            )
     existing = _version_row(connection, agreement_id, identity.version)
     values = {
         "identity_json": json.dumps(identity.to_json(), ensure_ascii=False),
         "scope_json": json.dumps(scope.to_json(), ensure_ascii=False),
         "scope_hash": hashed,
+        "request_id": request_id,
     }
     if existing is not None:
         if existing["status"] != AgreementStatus.DRAFT.value or existing["signature"]:
-            raise Conflict(f"agreement {identity.short_id} version {identity.version} is signed")
+            state = "withdrawn" if existing["status"] == "withdrawn" else "signed"
+            raise Conflict(
+                f"agreement {identity.short_id} version {identity.version} is {state}: "
+                f"the next version is {_latest_version(connection, agreement_id) + 1}"
+            )
         check_agreement(connection, seals, agreement_id, identity.short_id)
         connection.execute(
             update(agreement_versions)
@@ -148,15 +146,19 @@ def register_version(
             raise Invalid(
                 "agreement.version", f"the next version of {identity.short_id} is {latest + 1}"
             )
+        previous = _amended_row(connection, agreement_id, identity.version)
         if latest:
             check_agreement(connection, seals, agreement_id, identity.short_id)
-            previous = _version_row(connection, agreement_id, latest)
-            assert previous is not None
+        if previous is not None:
+            number = previous["version"]
             if previous["status"] == AgreementStatus.DRAFT.value:
-                raise Conflict(f"version {latest} of {identity.short_id} is not signed yet")
+                raise Conflict(
+                    f"version {number} of {identity.short_id} is a draft not yet in force: have "
+                    "it signed and activated, or withdraw it (`agreement withdraw`), first"
+                )
             if identity.previous_scope_hash != previous["scope_hash"]:
                 raise Invalid(
-                    "agreement.previous_scope_hash", f"must be the scope hash of version {latest}"
+                    "agreement.previous_scope_hash", f"must be the scope hash of version {number}"
                 )
         connection.execute(
             insert(agreement_versions).values(
@@ -219,7 +221,9 @@ def attach_signature(
 
     def work(connection: Connection, actor: Actor) -> Outcome:
         require(Action.AGREEMENT_SIGNATURE, actor.role)
-        stored = load_version(connection, short_id, version or latest_version(connection, short_id))
+        stored = load_version(
+            connection, short_id, version or signable_version(connection, short_id)
+        )
         if stored.status is not AgreementStatus.DRAFT or stored.signature:
             raise Conflict(f"agreement {short_id} version {stored.version} is already signed")
         check_agreement(connection, seals, stored.agreement_id, short_id)
@@ -250,7 +254,7 @@ def attach_signature(
             "key": verified.fingerprint,
             "scope_hash": stored.scope_hash,
         }
-        if stored.request_id is None:
+        if stored.request_id is None:  # a PKS signed on paper: no step 7 to wait for
             activate(connection, seals, actor, short_id, stored.version, now)
             details["status"] = AgreementStatus.ACTIVE.value
         return Outcome(short_id, details, verified)
@@ -292,16 +296,56 @@ def activate(
     )
     _event(connection, stored.agreement_id, version, "sign", actor, now, "")
     stage_version(connection, seals, short_id, version)
-    if version > 1:
-        previous = load_version(connection, short_id, version - 1)
+    amended = _amended_row(connection, stored.agreement_id, version)
+    if amended is not None:
+        previous = load_version(connection, short_id, amended["version"])
         if previous.status in (AgreementStatus.ACTIVE, AgreementStatus.SUSPENDED):
             _set_status(
                 connection,
                 previous,
                 apply_agreement(previous.status, AgreementAction.SUPERSEDE, actor.role),
             )
-            _event(connection, stored.agreement_id, version - 1, "supersede", actor, now, "")
-            stage_version(connection, seals, short_id, version - 1)
+            _event(connection, stored.agreement_id, previous.version, "supersede", actor, now, "")
+            stage_version(connection, seals, short_id, previous.version)
+
+
+def withdraw(
+    engine: Engine,
+    seals: SealStore,
+    by: str,
+    short_id: str,
+    *,
+    version: int | None,
+    now: datetime,
+    notes: str,
+) -> int:
+    """A draft (unsigned, or signed but never activated) given up: `withdrawn`, final; its
+    version number stays used, and the next amendment chains to the version before it."""
+    if not notes.strip():
+        raise Invalid("reason", "required to withdraw")
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        require(Action.AGREEMENT_WITHDRAW, actor.role)
+        wanted = version or signable_version(connection, short_id)
+        stored = load_version(connection, short_id, wanted)
+        target = apply_agreement(stored.status, AgreementAction.WITHDRAW, actor.role)
+        _set_status(connection, stored, target)
+        _event(connection, stored.agreement_id, wanted, "withdraw", actor, now, notes)
+        stage_version(connection, seals, short_id, wanted)
+        details = {"version": wanted, "was_signed": stored.signature is not None}
+        return Outcome(short_id, details, wanted)
+
+    outcome = perform(
+        engine,
+        by,
+        action="agreement.withdraw",
+        object_type="agreement",
+        object_id=short_id,
+        now=now,
+        work=work,
+        seals=seals,
+    )
+    return int(outcome.value)
 
 
 def change_status(
@@ -319,6 +363,7 @@ def change_status(
         raise Invalid("reason", f"required to {action.value}")
 
     def work(connection: Connection, actor: Actor) -> Outcome:
+        require(Action(f"agreement.{action.value}"), actor.role)
         stored = load_version(connection, short_id, None)
         if action is not AgreementAction.SUSPEND and action is not AgreementAction.REVOKE:
             # Stopping data is never blocked by tampering; resuming it needs an honest row.
@@ -422,22 +467,36 @@ def load_version(connection: Connection, short_id: str, version: int | None) -> 
     found = _version_row(connection, row["id"], wanted)
     if found is None:
         raise NotFound("agreement version", f"{short_id} v{wanted}")
-    return StoredVersion(
-        agreement_id=row["id"],
-        short_id=short_id,
-        number=row["number"],
-        institution=row["institution"],
-        request_id=row["request_id"],
-        version=wanted,
-        identity=json.loads(found["identity_json"]),
-        scope=json.loads(found["scope_json"]),
-        scope_hash=found["scope_hash"],
-        status=AgreementStatus(found["status"]),
-        signature=found["signature"],
-        signer_fingerprint=found["signer_fingerprint"],
-        signed_at=found["signed_at"],
-        is_current=wanted == current,
-    )
+    try:
+        return StoredVersion(
+            agreement_id=row["id"],
+            short_id=short_id,
+            number=row["number"],
+            institution=row["institution"],
+            request_id=found["request_id"],
+            version=wanted,
+            identity=_json_object(found["identity_json"]),
+            scope=_json_object(found["scope_json"]),
+            scope_hash=found["scope_hash"],
+            status=AgreementStatus(found["status"]),
+            signature=found["signature"],
+            signer_fingerprint=found["signer_fingerprint"],
+            signed_at=found["signed_at"],
+            is_current=wanted == current,
+        )
+    except (ValueError, TypeError, RecursionError):
+        # Only a write behind the gateway's back leaves a row it cannot read.
+        raise Tampered(
+            f"agreement {short_id} version {wanted}: its row holds values the gateway never "
+            "writes (malformed JSON or an unknown status)"
+        ) from None
+
+
+def _json_object(text: Any) -> dict[str, Any]:
+    value = json.loads(text)
+    if not isinstance(value, dict):
+        raise ValueError("not a JSON object")
+    return value
 
 
 def version_diff(
@@ -481,29 +540,91 @@ def history(connection: Connection, agreement_id: int) -> list[dict[str, Any]]:
 
 
 def latest_version(connection: Connection, short_id: str) -> int:
-    """The newest version number, signed or not (what a signer signs next)."""
+    """The newest version number, whatever its state (withdrawn numbers stay used)."""
+    return _latest_version(connection, _agreement_id(connection, short_id))
+
+
+def signable_version(connection: Connection, short_id: str) -> int:
+    """The version `canonical`, `sign` and `attach-signature` take by default: the newest draft
+    (not withdrawn). Conflict when there is none: nothing waits for a signature."""
+    agreement_id = _agreement_id(connection, short_id)
+    newest = connection.execute(
+        select(func.max(agreement_versions.c.version)).where(
+            agreement_versions.c.agreement_id == agreement_id,
+            agreement_versions.c.status == AgreementStatus.DRAFT.value,
+        )
+    ).scalar_one_or_none()
+    if newest is None:
+        raise Conflict(f"agreement {short_id} has no draft waiting for a signature")
+    return int(newest)
+
+
+def draft_or_current_version(connection: Connection, short_id: str) -> int:
+    """The newest draft if one waits for a signature, else the current version."""
+    try:
+        return signable_version(connection, short_id)
+    except Conflict:
+        return load_version(connection, short_id, None).version
+
+
+def version_of_request(connection: Connection, request_id: int) -> tuple[str, int] | None:
+    """The agreement version an SOP request drafted (its newest, not withdrawn), if any."""
+    found = connection.execute(
+        select(agreements.c.short_id, agreement_versions.c.version)
+        .join(agreements, agreements.c.id == agreement_versions.c.agreement_id)
+        .where(
+            agreement_versions.c.request_id == request_id,
+            agreement_versions.c.status != AgreementStatus.WITHDRAWN.value,
+        )
+        .order_by(agreement_versions.c.version.desc())
+        .limit(1)
+    ).first()
+    return None if found is None else (str(found.short_id), int(found.version))
+
+
+def _agreement_id(connection: Connection, short_id: str) -> int:
     found = connection.execute(select(agreements.c.id).where(agreements.c.short_id == short_id))
     agreement_id = found.scalar_one_or_none()
     if agreement_id is None:
         raise NotFound("agreement", short_id)
-    return _latest_version(connection, agreement_id)
+    return int(agreement_id)
 
 
-def agreement_of_request(connection: Connection, request_id: int) -> str | None:
-    found = connection.execute(
-        select(agreements.c.short_id).where(agreements.c.request_id == request_id)
-    )
-    return found.scalar_one_or_none()
+_NOT_IN_FORCE = (AgreementStatus.DRAFT.value, AgreementStatus.WITHDRAWN.value)
 
 
 def _current_version(connection: Connection, agreement_id: int) -> int:
-    signed = connection.execute(
-        select(func.max(agreement_versions.c.version)).where(
-            agreement_versions.c.agreement_id == agreement_id,
-            agreement_versions.c.status != AgreementStatus.DRAFT.value,
+    """The newest version ever signed into force; before that, the newest draft; else the
+    newest (withdrawn) one."""
+    for excluded in (_NOT_IN_FORCE, (AgreementStatus.WITHDRAWN.value,)):
+        found = connection.execute(
+            select(func.max(agreement_versions.c.version)).where(
+                agreement_versions.c.agreement_id == agreement_id,
+                agreement_versions.c.status.not_in(excluded),
+            )
+        ).scalar_one_or_none()
+        if found:
+            return int(found)
+    return _latest_version(connection, agreement_id)
+
+
+def _amended_row(connection: Connection, agreement_id: int, version: int) -> dict[str, Any] | None:
+    """The version that `version` amends: the newest below it that was not withdrawn."""
+    row = (
+        connection.execute(
+            select(agreement_versions)
+            .where(
+                agreement_versions.c.agreement_id == agreement_id,
+                agreement_versions.c.version < version,
+                agreement_versions.c.status != AgreementStatus.WITHDRAWN.value,
+            )
+            .order_by(agreement_versions.c.version.desc())
+            .limit(1)
         )
-    ).scalar_one_or_none()
-    return int(signed) if signed else _latest_version(connection, agreement_id)
+        .mappings()
+        .first()
+    )
+    return None if row is None else dict(row)
 
 
 def _latest_version(connection: Connection, agreement_id: int) -> int:
@@ -581,6 +702,8 @@ def version_seal(stored: StoredVersion) -> tuple[str, dict[str, Any]]:
         "signer_fingerprint": stored.signer_fingerprint,
         "signed_at": None if stored.signed_at is None else as_utc(stored.signed_at).isoformat(),
         "status": stored.status.value,
+        # Whether it waits for SOP step 7 (a request) or is in force once signed (none).
+        "request_id": stored.request_id,
     }
     return f"{VERSION_ROW}{stored.short_id}:{stored.version}", fields
 
@@ -593,7 +716,9 @@ def stage_version(connection: Connection, seals: SealStore, short_id: str, versi
 def check_agreement(
     connection: Connection, seals: SealStore, agreement_id: int, short_id: str
 ) -> None:
-    """Every version row of the agreement as the gateway sealed it, and none of them gone."""
+    """Every version row of the agreement as the gateway sealed it, and none of them gone; and
+    no trigger or rule in the database that could rewrite what the gateway writes."""
+    ensure_no_foreign_triggers(connection)
     numbers = connection.execute(
         select(agreement_versions.c.version)
         .where(agreement_versions.c.agreement_id == agreement_id)
@@ -636,9 +761,9 @@ def check_binding(connection: Connection, stored: StoredVersion) -> None:
             f"({', '.join(differing)})"
         )
     if stored.version > 1:
-        previous = _version_row(connection, stored.agreement_id, stored.version - 1)
+        previous = _amended_row(connection, stored.agreement_id, stored.version)
         if previous is None or identity.get("previous_scope_hash") != previous["scope_hash"]:
-            raise Tampered(
-                f"{where}: its previous_scope_hash is not the scope hash of version "
-                f"{stored.version - 1}"
+            amended = (
+                "the version it amends" if previous is None else f"version {previous['version']}"
             )
+            raise Tampered(f"{where}: its previous_scope_hash is not the scope hash of {amended}")

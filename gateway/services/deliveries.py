@@ -344,20 +344,19 @@ def _publish(
         audit=AuditRef(seq=seq, leaf=leaf, proof=proof),
         software_version=env.software_version,
     )
-
-    def last_check() -> None:
-        # Just before the manifest makes the delivery visible: a suspension committed since the
-        # entry was recorded still stops it.
-        with engine.connect() as connection:
-            _still_executable(connection, env, plan.agreement.short_id, _today(env, clock()), plan)
-
-    publish_manifest(
-        files,
-        manifest,
-        load_signing_key(env.keys_dir, "manifest"),
-        before_manifest=[*(staged.publish for staged in staged_data), last_check],
-    )
+    manifest_key = load_signing_key(env.keys_dir, "manifest")
+    # The last check and the renames under one lock on the agreement: a suspension committed
+    # since the entry was recorded still stops the delivery, and one that comes later waits until
+    # the delivery is out, so the audit log orders them as they happened.
     with engine.begin() as connection:
+        lock_agreement(connection, plan.agreement.short_id)
+        _still_executable(connection, env, plan.agreement.short_id, _today(env, clock()), plan)
+        publish_manifest(
+            files,
+            manifest,
+            manifest_key,
+            before_manifest=[staged.publish for staged in staged_data],
+        )
         connection.execute(
             update(deliveries)
             .where(deliveries.c.id == plan.delivery_id)

@@ -10,6 +10,7 @@ place the delivery is complete and becomes `published`; otherwise it is closed a
 from __future__ import annotations
 
 import fcntl
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,6 +23,8 @@ from audit.entry import LeafFormatError, parse_leaf
 from exports.manifest import parse_manifest
 from exports.publish import DeliveryFiles
 from gateway.store.tables import agreements, deliveries
+
+log = logging.getLogger(__name__)
 
 RUNNING, RECORDED, PUBLISHED, FAILED, ABANDONED = (
     "running",
@@ -45,7 +48,13 @@ def close_abandoned(engine: Engine, deliveries_dir: Path, now: datetime) -> list
             .where(deliveries.c.status.in_((RUNNING, RECORDED)))
         ).all()
     for row in rows:
-        files = DeliveryFiles.at(deliveries_dir, row.short_id, row.id)
+        try:
+            files = DeliveryFiles.at(deliveries_dir, row.short_id, row.id)
+        except ValueError:
+            # A row the gateway did not write: its files are not touched, and it stays as it is
+            # for an operator (the log names no id: it could be anything).
+            log.warning("a delivery row with an id the gateway never makes was left alone")
+            continue
         if locked_elsewhere(files.lock):
             continue
         if files.manifest.exists():

@@ -21,7 +21,8 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from agreements.errors import Invalid, NotFound
+from agreements.errors import Conflict, Invalid, NotFound
+from agreements.roles import Action, require
 from agreements.workdays import WorkCalendar
 from agreements.workflow import (
     Document,
@@ -33,6 +34,7 @@ from agreements.workflow import (
     step_report,
 )
 from gateway.seals import SealStore
+from gateway.services import agreements as agreements_service
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.store.tables import request_events, requests
 
@@ -182,24 +184,11 @@ def advance(
     its details go into the audit entry."""
 
     def work(connection: Connection, actor: Actor) -> Outcome:
-        row = _request_row(connection, request_id)
-        previous_at = _last_event_time(connection, request_id)
-        status = apply(
-            row["status"],
-            transition,
-            actor.role,
-            now,
-            previous_at=previous_at,
-            facts=facts or {"note": notes, "notes": notes},
+        status, details = _transition(
+            connection, actor, request_id, transition, now, notes, documents, facts
         )
-        details: dict[str, Any] = {"status": status.value, "documents": len(documents)}
         if also is not None:
             details.update(also(connection, actor))
-        changes: dict[str, Any] = {"status": status.value}
-        if transition is Transition.ASSIGN and facts:
-            changes["assignee"] = str(facts["assignee"])
-        connection.execute(update(requests).where(requests.c.id == request_id).values(**changes))
-        _record(connection, request_id, transition, actor, now, notes, documents)
         return Outcome(str(request_id), details, status)
 
     outcome = perform(
@@ -213,6 +202,85 @@ def advance(
         seals=seals,
     )
     return Status(outcome.value)
+
+
+def sign(
+    engine: Engine,
+    seals: SealStore,
+    by: str,
+    request_id: int,
+    *,
+    acknowledged: bool,
+    signed_pks: Document,
+    now: datetime,
+) -> tuple[Status, str, int]:
+    """Step 7: the Kepala Dinas signs; the version this request drafted becomes active. Whether
+    its digital signature verifies against an allowed key is established here, in the same
+    transaction, on rows held to their seals; not asserted by the caller. (status, agreement
+    short id, version)."""
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        require(Action.REQUEST_SIGN, actor.role)
+        linked = agreements_service.version_of_request(connection, request_id)
+        if linked is None:
+            raise Conflict(f"request {request_id} has drafted no agreement version to sign")
+        short_id, version = linked
+        stored = agreements_service.load_version(connection, short_id, version)
+        if stored.signature is not None:
+            agreements_service.verify_version(connection, seals, short_id, version)
+        facts = {
+            "applicant_acknowledged": acknowledged,
+            "signed_pks_document": signed_pks,
+            "scope_signature_verified": stored.signature is not None,
+        }
+        status, details = _transition(
+            connection, actor, request_id, Transition.SIGN, now, "", (signed_pks,), facts
+        )
+        agreements_service.activate(connection, seals, actor, short_id, version, now)
+        details.update({"agreement": short_id, "version": version})
+        return Outcome(str(request_id), details, (status, short_id, version))
+
+    outcome = perform(
+        engine,
+        by,
+        action="request.sign",
+        object_type="request",
+        object_id=str(request_id),
+        now=now,
+        work=work,
+        seals=seals,
+    )
+    status, short_id, version = outcome.value
+    return Status(status), str(short_id), int(version)
+
+
+def _transition(
+    connection: Connection,
+    actor: Actor,
+    request_id: int,
+    transition: Transition,
+    now: datetime,
+    notes: str,
+    documents: tuple[Document, ...],
+    facts: Mapping[str, object] | None,
+) -> tuple[Status, dict[str, Any]]:
+    """One SOP transition on the request's row and history (the caller audits it)."""
+    row = _request_row(connection, request_id)
+    previous_at = _last_event_time(connection, request_id)
+    status = apply(
+        row["status"],
+        transition,
+        actor.role,
+        now,
+        previous_at=previous_at,
+        facts=facts or {"note": notes, "notes": notes},
+    )
+    changes: dict[str, Any] = {"status": status.value}
+    if transition is Transition.ASSIGN and facts:
+        changes["assignee"] = str(facts["assignee"])
+    connection.execute(update(requests).where(requests.c.id == request_id).values(**changes))
+    _record(connection, request_id, transition, actor, now, notes, documents)
+    return status, {"status": status.value, "documents": len(documents)}
 
 
 def _record(

@@ -63,9 +63,7 @@ def subject_deliveries(
         found = [
             row
             for row in _published(connection)
-            if _contains(
-                DeliveryFiles.at(deliveries_dir, row.short_id, row.delivery_id).subjects, wanted
-            )
+            if _contains(_subjects_file(deliveries_dir, row.short_id, row.delivery_id), wanted)
         ]
         return Outcome(nik_hash, {"deliveries": [r.delivery_id for r in found]}, found)
 
@@ -100,8 +98,17 @@ def _published(connection: Connection) -> list[Received]:
     ]
 
 
-def _contains(path: Path, wanted: str) -> bool:
-    if not path.exists():
+def _contains(path: Path | None, wanted: str) -> bool:
+    if path is None or not path.exists():
         return False
     column = pq.read_table(path, columns=["subject"]).column("subject")
     return bool(pc.any(pc.equal(column, wanted)).as_py())
+
+
+def _subjects_file(deliveries_dir: Path, short_id: str, delivery_id: str) -> Path | None:
+    """A published delivery's subject hashes; None for a row whose ids the gateway never makes
+    (an edited database must not steer the lookup to another file)."""
+    try:
+        return DeliveryFiles.at(deliveries_dir, short_id, delivery_id).subjects
+    except ValueError:
+        return None

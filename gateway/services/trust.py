@@ -1,11 +1,14 @@
 """The trust anchors kept outside the database: their first sealing and a deliberate re-anchoring.
 
-`seal_existing` runs once per data directory, when `init` creates the state key: every signer and
-agreement version row present is sealed and the sealing audited (a data directory made before
-seals existed is migrated this way). It never runs again, so a database writer cannot get a row
-sealed by waiting for it. `reanchor` is the operator's audited answer to a deliberate restore from
-a backup: the rows as they now are get new seals, and a checkpoint of the log as it now is becomes
-the kept one, even though it does not extend the previous one (docs/audit.md, docs/security.md).
+`anchor_first_time` runs once per data directory, when `init` creates the state key: every signer
+and agreement version row present is sealed, the sealing audited, and a first checkpoint kept (a
+data directory made before seals existed is migrated this way). It never runs again — not even if
+the state key goes missing later, which the log's `seals.created` entry tells — so a database
+writer cannot get a row sealed by waiting for it.
+
+`reanchor` is the operator's audited answer to a deliberate restore from a backup: the rows as
+they now are get new seals, and a checkpoint of the log as it now is becomes the kept one, even
+though it does not extend the previous one (docs/audit.md, docs/security.md).
 """
 
 from __future__ import annotations
@@ -47,8 +50,18 @@ def current_seals(connection: Connection, seals: SealStore) -> dict[str, str]:
     return sealed
 
 
-def seal_existing(engine: Engine, seals: SealStore, now: datetime) -> int:
-    """The first sealing of this data directory (see the module docstring); how many rows."""
+def sealed_before(engine: Engine) -> bool:
+    """Whether this log already records a first sealing: then a missing state key is a loss to
+    repair (restore `keys/`, or re-anchor), never a reason to seal again."""
+    with engine.connect() as connection:
+        return bool(audit_log.count_entries(connection, action="seals.created"))
+
+
+def anchor_first_time(
+    engine: Engine, seals: SealStore, keys_dir: Path, origin: str, now: datetime
+) -> int:
+    """The first sealing of this data directory and its first kept checkpoint (see the module
+    docstring); how many rows were sealed."""
     with engine.begin() as connection:
         sealed = current_seals(connection, seals)
         audit_log.append(
@@ -63,7 +76,17 @@ def seal_existing(engine: Engine, seals: SealStore, now: datetime) -> int:
             now=now,
         )
         seals.replace_all(sealed)
+    _keep_new_checkpoint(engine, keys_dir, origin, now)
     return len(sealed)
+
+
+def _keep_new_checkpoint(engine: Engine, keys_dir: Path, origin: str, now: datetime) -> int:
+    """A checkpoint of the log as it is, kept although it need not extend a kept one."""
+    with engine.begin() as connection:
+        audit_key = load_signing_key(keys_dir, "audit")
+        stored = tree.create_checkpoint(connection, audit_key, origin, now)
+        replace_kept(keys_dir, stored.note)
+    return stored.tree_size
 
 
 def reanchor(
@@ -102,9 +125,4 @@ def reanchor(
         now=now,
         work=work,
     )
-    with engine.begin() as connection:
-        stored = tree.create_checkpoint(
-            connection, load_signing_key(keys_dir, "audit"), origin, now
-        )
-        replace_kept(keys_dir, stored.note)
-    return int(outcome.value), stored.tree_size
+    return int(outcome.value), _keep_new_checkpoint(engine, keys_dir, origin, now)

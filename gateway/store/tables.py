@@ -109,7 +109,6 @@ agreements = Table(
     Column("short_id", String(40), nullable=False, unique=True),
     Column("number", String(200), nullable=False, unique=True),
     Column("institution", String(300), nullable=False),
-    Column("request_id", ForeignKey("requests.id"), nullable=True),
 )
 
 agreement_versions = Table(
@@ -127,6 +126,9 @@ agreement_versions = Table(
     Column("signer_fingerprint", String(64), nullable=True),
     Column("signed_at", _WHEN, nullable=True),
     Column("created_at", _WHEN, nullable=False),
+    # The SOP request that drafted this version (steps 1-7), or NULL for a PKS signed on paper and
+    # imported: the link is per version, so an addendum has its own request or none.
+    Column("request_id", ForeignKey("requests.id"), nullable=True),
     UniqueConstraint("agreement_id", "version"),
 )
 

@@ -22,8 +22,8 @@ from gateway.cli import main
 from gateway.cli.deliveries import environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
-from tests.adversarial.conftest import Office, refused
 from tests.gateway.test_cli_agreements import REPO, SHORT
+from tests.office import Office, refused
 
 PARALLEL = 3
 

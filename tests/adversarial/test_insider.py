@@ -15,12 +15,13 @@ from typing import Any
 import pytest
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy import text
 
 from agreements.canonical import CANONICAL_FORMAT, SIGNATURE_NAMESPACE
 from agreements.signing import AllowedSigner, fingerprint, load_private_key, sign
 from exports.age import generate_identity
-from tests.adversarial.conftest import OTHER, Office, current_example, refused
 from tests.gateway.test_cli_agreements import SHORT
+from tests.office import OTHER, Office, current_example, refused
 
 SIGNED_COLUMNS = ("identity_json", "scope_json", "scope_hash", "signature", "signer_fingerprint")
 
@@ -319,3 +320,81 @@ def test_import_and_sign_of_an_edited_draft_are_refused(office: Office) -> None:
     )
     refused(result, f"agreement {SHORT} version 1")
     assert office.version_row(SHORT, 1)["signature"] is None
+
+
+# --- found by the review of this suite (docs/security.md) ---------------------------------------
+
+
+@pytest.mark.parametrize("delivery_id", ["../keys/audit", "../keys/state", "*"])
+def test_recovery_does_not_follow_an_edited_delivery_id_out_of_its_directory(
+    office: Office, delivery_id: str
+) -> None:
+    """Threat: a `running` delivery row whose id (or agreement short id) is a path or a glob,
+    so that crash recovery deletes the kept checkpoint, the state key or other deliveries."""
+    deliver(office)
+    [(agreement_id,)] = office.sql("SELECT id FROM agreements")
+    office.sql(
+        "INSERT INTO deliveries (id, agreement_id, version, status, format, file_name, "
+        "requested_by, started_at) VALUES (:i, :a, 1, 'running', 'csv', 'x', 'adb', :t)",
+        i=delivery_id,
+        a=agreement_id,
+        t=datetime(2020, 1, 1, tzinfo=UTC),
+    )
+    kept = sorted(p.name for p in (office.home / "keys").iterdir())
+    office.extract()  # runs recovery first (and is refused by the quota)
+    assert sorted(p.name for p in (office.home / "keys").iterdir()) == kept
+    assert len(office.published()) == 1
+    office("audit", "verify")
+
+
+def test_a_trigger_that_undoes_a_suspension_is_refused(office: Office) -> None:
+    """Threat: a trigger that sets a suspended version back to active right after the gateway
+    writes it, so that the gateway seals the attacker's state."""
+    office.agree()
+    if office.engine.dialect.name == "sqlite":
+        trigger = (
+            "CREATE TRIGGER keep_active AFTER UPDATE OF status ON agreement_versions "
+            "WHEN NEW.status = 'suspended' BEGIN "
+            "UPDATE agreement_versions SET status = 'active' WHERE id = NEW.id; END"
+        )
+        office.sql(trigger)
+    else:
+        office.sql(
+            "CREATE FUNCTION keep_active() RETURNS trigger AS $$ BEGIN "
+            "NEW.status := 'active'; RETURN NEW; END $$ LANGUAGE plpgsql"
+        )
+        office.sql(
+            "CREATE TRIGGER keep_active BEFORE UPDATE ON agreement_versions "
+            "FOR EACH ROW EXECUTE FUNCTION keep_active()"
+        )
+    suspend = office("agreement", "suspend", SHORT, "--reason", "r", "--as", "kadis", ok=False)
+    refused(suspend, "triggers or rules the gateway did not create", "keep_active")
+    refused(office.extract(), "keep_active")
+    assert office.published() == []
+
+
+def test_a_nulled_request_link_is_refused(office: Office) -> None:
+    """Threat: a version's request link edited (an SOP version unlinked from its request, so that
+    the Kepala Dinas's signature would put it in force without step 7, or the reverse)."""
+    office.agree(sign=False)
+    with office.engine.begin() as connection:
+        if connection.dialect.name == "postgresql":  # a DBA can switch foreign keys off
+            connection.execute(text("SET LOCAL session_replication_role = replica"))
+        connection.execute(text("UPDATE agreement_versions SET request_id = 1"))
+    sign_it = ("agreement", "sign", SHORT, "--key", str(office.kadis_key), "--as", "kadis")
+    refused(office(*sign_it, ok=False), f"agreement {SHORT} version 1", "changed outside")
+
+
+@pytest.mark.parametrize(
+    ("column", "value"), [("status", "bogus"), ("identity_json", "{"), ("scope_json", "[]")]
+)
+def test_a_row_the_gateway_cannot_read_is_refused_in_one_line(
+    office: Office, column: str, value: str
+) -> None:
+    """Threat: values the gateway never writes (a crash would skip the audited refusal)."""
+    office.agree()
+    office.sql(f"UPDATE agreement_versions SET {column} = :v", v=value)
+    refused(office("agreement", "verify", SHORT, ok=False), f"agreement {SHORT} version 1")
+    refused(office.extract(), "values the gateway never writes")
+    starts = [e for e in office.audit() if e["action"] == "delivery.start"]
+    assert starts[-1]["outcome"] == "refused"

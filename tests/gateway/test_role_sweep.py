@@ -19,9 +19,9 @@ from gateway.services import agreements as agreement_service
 from gateway.services import deliveries, staff, trust
 from gateway.services import requests as request_service
 from gateway.settings import load_settings
-from tests.adversarial.conftest import Office, current_example
 from tests.gateway.test_cli_agreements import SHORT
 from tests.gateway.test_sop_walk import CATALOG, LETTER, REGIONS, doc
+from tests.office import Office, current_example
 
 SYSTEM_ONLY = {Action.DELIVERY_RECOVER}  # no staff door: crash recovery runs as the gateway
 
@@ -73,6 +73,9 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
         Action.AGREEMENT_SUSPEND: status(AgreementAction.SUSPEND),
         Action.AGREEMENT_RESUME: status(AgreementAction.RESUME),
         Action.AGREEMENT_REVOKE: status(AgreementAction.REVOKE),
+        Action.AGREEMENT_WITHDRAW: lambda name: agreement_service.withdraw(
+            engine, seals, name, SHORT, version=None, now=now, notes="sweep"
+        ),
         Action.STAFF_ADD: lambda name: staff.add_staff(
             engine, f"new-{next(counter)}", Role.ADMIN, by=name, now=now
         ),

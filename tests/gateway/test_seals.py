@@ -8,40 +8,64 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import event, text
 
+from agreements.canonical import SIGNATURE_NAMESPACE
 from agreements.errors import Tampered
+from agreements.signing import public_key_line, sign
 from agreements.workflow import Role
 from gateway import db
-from gateway.keys import KeyFileError
+from gateway.keys import KeyFileError, ensure_keys
 from gateway.seals import SealStore
-from gateway.services import staff
+from gateway.services import agreements, staff
 from gateway.services.actions import Actor, Outcome, perform
-from tests.adversarial.conftest import Office
+from tests.gateway.test_cli_agreements import SHORT, Gateway
+from tests.gateway.test_sop_walk import CATALOG, REGIONS
+from tests.office import current_example
 
 NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)
 
 
 def test_an_existing_data_directory_is_sealed_once_by_init(tmp_path: Path) -> None:
-    office = Office(tmp_path, {})
-    try:
-        office.agree()
-        # A data directory from before seals existed: no state key, no kept seals.
-        for name in ("state.key", "state.seals"):
-            (office.home / "keys" / name).unlink()
-        missing = office("agreement", "verify", "bank-kaltimtara-2026", ok=False)
-        assert missing.exit_code == 1 and "state.seals is missing" in missing.output
-        first = office("init")
-        assert "2 signer and agreement rows sealed (first sealing)" in first.output
-        office("agreement", "verify", "bank-kaltimtara-2026")
-        sealings = [e for e in office.audit() if e["action"] == "seals.created"]
-        assert [e["details"]["rows"] for e in sealings] == [0, 2]  # the original init, then now
-        assert "sealed" not in office("init").output  # never again
-        office.sql("UPDATE agreement_versions SET status = 'suspended'")
-        office("init")
-        assert office("agreement", "verify", "bank-kaltimtara-2026", ok=False).exit_code == 1
-    finally:
-        office.engine.dispose()
+    """A data directory from before seals existed: rows in its database, no state key, no kept
+    seals or checkpoint, no `seals.created` entry. `init` seals it once, audited; a state key lost
+    later is not answered by sealing again."""
+    home = tmp_path / "home"
+    home.mkdir()
+    engine = db.metadata_engine(f"sqlite:///{home / 'gateway.db'}")
+    db.upgrade(engine)
+    elsewhere = SealStore(tmp_path / "old-code-keys")  # the rows are written, not sealed here
+    ensure_keys(elsewhere.keys_dir)
+    elsewhere.replace_all({})
+    staff.add_staff(engine, "admin", Role.ADMIN, by=None, now=NOW)
+    staff.add_staff(engine, "kadis", Role.KEPALA_DINAS, by="admin", now=NOW)
+    staff.add_staff(engine, "pf", Role.PEJABAT_FUNGSIONAL, by="admin", now=NOW)
+    key = Ed25519PrivateKey.generate()
+    staff.add_signer(engine, elsewhere, "kadis", public_key_line(key), by="admin", now=NOW)
+    agreements.import_scope(engine, elsewhere, "pf", current_example(), CATALOG, REGIONS, now=NOW)
+    with engine.connect() as connection:
+        data = agreements.load_version(connection, SHORT, 1).canonical_bytes()
+    signature = sign(data, key, SIGNATURE_NAMESPACE)
+    agreements.attach_signature(engine, elsewhere, "kadis", SHORT, signature, now=NOW)
+    engine.dispose()
+
+    gateway = Gateway(home, {})
+    first = gateway("init")
+    assert "2 signer and agreement rows sealed (first sealing)" in first.output
+    gateway("agreement", "verify", SHORT)
+    entries = [
+        json.loads(line)
+        for line in gateway("audit", "list", "--json").stdout.split("\n")
+        if line.startswith("{")
+    ]
+    assert [e["details"]["rows"] for e in entries if e["action"] == "seals.created"] == [2]
+    assert "sealed" not in gateway("init").output  # once
+    # The state key lost later (a restore without keys/, or deleted): init does not seal again.
+    (home / "keys" / "state.key").unlink()
+    again = gateway("init")
+    assert "NOT sealed" in again.output and "re-anchor" in again.output
+    assert gateway("agreement", "verify", SHORT, ok=False).exit_code == 1
 
 
 def test_a_failed_commit_puts_the_kept_seals_back(tmp_path: Path, seals: SealStore) -> None:

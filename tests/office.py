@@ -1,25 +1,22 @@
-"""The hostile insider's workbench: a signed agreement in a real gateway home, and write access to
-its metadata database (SQLite, and PostgreSQL where PKS_TEST_POSTGRES_URL is set) with none of the
-key files. Every attack here is plain SQL, or library code anyone can run (signing with one's own
-key); what the tests then hold the gateway to is the CLI's answer and the deliveries directory.
+"""A real gateway home for end-to-end tests (the `office` fixture in tests/conftest.py): staff,
+a signer key, a small demo source, an agreement when asked, the CLI, and — for the adversarial
+suite — write access to its metadata database (SQLite, or PostgreSQL where PKS_TEST_POSTGRES_URL
+is set) with none of the key files: `sql` is the hostile insider's only tool.
 """
 
 from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterator
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
 import click
-import pytest
 from sqlalchemy import Engine, create_engine, text
 
 from exports.age import generate_identity
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
-from tests.services import postgres_url, scratch_database
 
 SOURCE_ROWS = 600
 OTHER = "rs-panglima-2026"
@@ -110,25 +107,6 @@ class Office:
     def audit(self) -> list[dict[str, Any]]:
         lines = self("audit", "list", "--json", "--limit", "10000").stdout.splitlines()
         return [json.loads(line) for line in lines if line.startswith("{")]
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def metadata_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    """The metadata database: the embedded SQLite file, or a scratch PostgreSQL database."""
-    if request.param == "sqlite":
-        yield {}
-        return
-    with scratch_database(postgres_url(), "pks_adversarial") as url:
-        yield {"PKS_GATEWAY_DATABASE_URL": url}
-
-
-@pytest.fixture
-def office(tmp_path: Path, metadata_env: dict[str, str]) -> Iterator[Office]:
-    office = Office(tmp_path, metadata_env)
-    try:
-        yield office
-    finally:
-        office.engine.dispose()
 
 
 def refused(result: click.testing.Result, *needles: str) -> str:
