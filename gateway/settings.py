@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
+from gateway.limits import SETTINGS_FILE, InputRefused, read_limited_text
+
 ENV_PREFIX = "PKS_GATEWAY_"
 CONFIG_ENV = "PKS_GATEWAY_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
@@ -149,11 +151,12 @@ def _field_types() -> dict[str, Any]:
 
 def _from_toml(path: Path) -> dict[str, Any]:
     source = f"config file {path}"
+    if not path.exists():
+        raise SettingsError(f"{CONFIG_ENV} points to {path}, which does not exist")
     try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SettingsError(f"{CONFIG_ENV} points to {path}, which does not exist") from None
+        raw = tomllib.loads(read_limited_text(path, SETTINGS_FILE))
+    except InputRefused as exc:
+        raise SettingsError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{source} is not valid TOML: {exc}") from None
     return {key: _coerce(key, value, source) for key, value in raw.items()}

@@ -18,12 +18,16 @@ import click
 
 from audit import log, tree
 from audit.checkpoint import CheckpointError
+from audit.entry import FIELD_LIMITS
 from audit.export import export_log, verify_export
 from audit.verify import VerifyReport, verify_log
+from gateway import limits
 from gateway.cli import settings_of
-from gateway.cli.common import metadata_connection
+from gateway.cli.common import LimitedText, metadata_connection
 from gateway.keys import load_signing_key
 from gateway.settings import Settings
+
+SEQ = click.IntRange(0, limits.MAX_ID)
 
 
 @click.group()
@@ -50,7 +54,7 @@ def verify(ctx: click.Context, kept: Path | None) -> None:
     truncation, or a checkpoint that does not verify.
     """
     settings = settings_of(ctx)
-    kept_note = kept.read_text(encoding="utf-8") if kept else None
+    kept_note = limits.read_limited_text(kept, limits.CHECKPOINT_FILE) if kept else None
     with metadata_connection(settings) as connection:
         report = verify_log(
             connection, audit_public_key(settings), settings.audit_origin, kept_note
@@ -101,9 +105,11 @@ def checkpoint(ctx: click.Context, out: Path | None) -> None:
 
 
 @audit.command()
-@click.option("--entry", "seq", type=click.IntRange(min=0), help="Prove this entry is included.")
-@click.option("--from", "old_size", type=click.IntRange(min=0), help="Prove consistency from size.")
-@click.option("--size", type=click.IntRange(min=1), help="Tree size (default: latest checkpoint).")
+@click.option("--entry", "seq", type=SEQ, help="Prove this entry is included.")
+@click.option("--from", "old_size", type=SEQ, help="Prove consistency from size.")
+@click.option(
+    "--size", type=click.IntRange(1, limits.MAX_ID), help="Tree size (default: latest checkpoint)."
+)
 @click.pass_context
 def prove(ctx: click.Context, seq: int | None, old_size: int | None, size: int | None) -> None:
     """Print an inclusion proof (--entry SEQ) or a consistency proof (--from OLD_SIZE).
@@ -172,18 +178,19 @@ def verify_export_command(
 
 
 LIST_COLUMNS = ("seq", "time", "actor_role", "actor_id", "action", "object_type", "object_id")
+FIELD = LimitedText(max(FIELD_LIMITS.values()))  # the longest an entry's field can be
 
 
 @audit.command(name="list")
-@click.option("--object-type")
-@click.option("--object-id", help="e.g. an agreement's short id.")
-@click.option("--actor", "actor_id")
-@click.option("--action")
-@click.option("--outcome")
+@click.option("--object-type", type=FIELD)
+@click.option("--object-id", type=FIELD, help="e.g. an agreement's short id.")
+@click.option("--actor", "actor_id", type=FIELD)
+@click.option("--action", type=FIELD)
+@click.option("--outcome", type=FIELD)
 @click.option("--since", type=click.DateTime(), help="Office time (WITA), inclusive.")
 @click.option("--until", type=click.DateTime(), help="Office time (WITA), exclusive.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--page", type=click.IntRange(1, limits.MAX_PAGE), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header.")
 @click.pass_context

@@ -20,11 +20,14 @@ from sqlalchemy import select
 
 from agreements.signing import parse_public_key
 from exports.age import AgeError, X25519Identity, decrypt_file, load_identities
-from exports.manifest_verify import read_manifest, verify_delivery
+from exports.manifest_verify import verify_delivery
 from exports.source_mapping import load_source_mapping
+from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
-    AS_HELP,
+    ACTOR,
+    AGREEMENT,
+    NAME,
     catalog_of,
     metadata_connection,
     now,
@@ -37,7 +40,6 @@ from gateway.services.subjects import subject_deliveries
 from gateway.settings import Settings
 from gateway.store.tables import agreements, deliveries
 
-ACTOR = click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 
 
@@ -63,7 +65,7 @@ def delivery() -> None:
 
 
 @delivery.command()
-@click.argument("agreement")
+@click.argument("agreement", type=AGREEMENT)
 @JSON
 @click.pass_context
 def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
@@ -97,7 +99,7 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
 
 
 @delivery.command()
-@click.argument("agreement")
+@click.argument("agreement", type=AGREEMENT)
 @ACTOR
 @JSON
 @click.pass_context
@@ -136,7 +138,7 @@ def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> No
 
 
 @delivery.command(name="list")
-@click.option("--agreement", help="Only this agreement's deliveries.")
+@click.option("--agreement", type=AGREEMENT, help="Only this agreement's deliveries.")
 @JSON
 @click.pass_context
 def list_command(ctx: click.Context, agreement: str | None, as_json: bool) -> None:
@@ -162,7 +164,7 @@ def list_command(ctx: click.Context, agreement: str | None, as_json: bool) -> No
 
 
 @delivery.command()
-@click.argument("delivery_id")
+@click.argument("delivery_id", type=NAME)
 @click.pass_context
 def show(ctx: click.Context, delivery_id: str) -> None:
     """One delivery: agreement, status, files, hashes, re-identification report."""
@@ -213,13 +215,18 @@ def verify(
     """Check MANIFEST's signature, the data file's hashes, the audit checkpoint and the inclusion
     proof of the delivery's audit entry. Exit 1 if any check fails."""
     settings = settings_of(ctx)
-    manifest_bytes, signature = read_manifest(manifest)
+    manifest_bytes = limits.read_limited(manifest, limits.MANIFEST_FILE)
+    signature = limits.read_limited_text(
+        manifest.with_name(manifest.name + ".sig"), limits.SIGNATURE_FILE
+    )
     if data is None:
         try:
             name = json.loads(manifest_bytes)["file"]["name"]
         except (ValueError, KeyError, TypeError):
             raise click.ClickException(f"{manifest} names no data file; give --data") from None
         data = manifest.parent / Path(str(name)).name
+    if data.exists():  # a missing one is a failed check below, like a wrong one
+        limits.require_regular_file(data, "data file")
     check = verify_delivery(
         manifest_bytes,
         signature,
@@ -254,6 +261,7 @@ def decrypt(file: Path, identity: Path, out: Path | None) -> None:
     target = out or (
         file.with_suffix("") if file.suffix == ".age" else file.with_name(file.name + ".out")
     )
+    limits.require_regular_file(file, "delivery file")
     identities = _identities(identity)
     if not target.parent.is_dir():
         raise click.ClickException(f"output directory {target.parent} does not exist")
@@ -271,15 +279,13 @@ def decrypt(file: Path, identity: Path, out: Path | None) -> None:
 def _identities(path: Path) -> list[X25519Identity]:
     """The identities in an age identity file, or one line naming the file and what is wrong
     (never its content: it holds a secret key)."""
+    data = limits.read_limited(path, limits.IDENTITY_FILE)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise click.ClickException(
             f"identity file {path} is not an age identity file (AGE-SECRET-KEY-1... lines)"
         ) from None
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise click.ClickException(f"cannot read identity file {path}: {reason}") from None
     try:
         return load_identities(text)
     except AgeError as error:
@@ -333,7 +339,7 @@ def subject_deliveries_command(ctx: click.Context, nik: str, actor: str, as_json
 
 def _public_key(path: Path | None, settings: Settings, name: str) -> Any:
     if path is not None:
-        return parse_public_key(path.read_text(encoding="utf-8").strip())
+        return parse_public_key(limits.read_limited_text(path, limits.KEY_FILE).strip())
     return load_signing_key(settings.keys_dir, name).public_key()  # type: ignore[arg-type]
 
 
