@@ -89,6 +89,11 @@ class Settings:
         return self.home / "deliveries"
 
     @property
+    def work_dir(self) -> Path:
+        """Where running deliveries keep their working files (re-identification spills)."""
+        return self.home / "work"
+
+    @property
     def catalog_file(self) -> Path:
         return self.catalog_path or default_config_dir() / "catalog.toml"
 

@@ -141,7 +141,8 @@ def close_crashed_deliveries(engine: Engine, settings: Settings) -> None:
         migrated = False
     if not migrated:
         return
-    for delivery_id in close_abandoned(engine, settings.deliveries_dir, now()):
+    closed = close_abandoned(engine, settings.deliveries_dir, now(), work_dir=settings.work_dir)
+    for delivery_id in closed:
         click.echo(f"closed delivery {delivery_id} as abandoned (a crashed run left it)", err=True)
 
 

@@ -50,6 +50,7 @@ def environment(settings: Settings) -> service.DeliveryEnvironment:
         mapping=load_source_mapping(settings.catalog_file),
         region_codes=region_codes(settings),
         deliveries_dir=settings.deliveries_dir,
+        work_dir=settings.work_dir,
         keys_dir=settings.keys_dir,
         audit_origin=settings.audit_origin,
         software_version=package_version("pks-gateway"),
