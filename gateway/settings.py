@@ -89,6 +89,11 @@ class Settings:
         return self.home / "deliveries"
 
     @property
+    def documents_dir(self) -> Path:
+        """The document store: letters and signed documents under their SHA-256."""
+        return self.home / "documents"
+
+    @property
     def work_dir(self) -> Path:
         """Where running deliveries keep their working files (re-identification spills)."""
         return self.home / "work"

@@ -38,7 +38,7 @@ def demo_source(
     """
     settings = settings_of(ctx)
     target = url or settings.source_database_url
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     click.echo(f"building {rows:,} people into {redact_url(target)}", err=True)
     try:
         summary = build_demo_source(

@@ -48,14 +48,10 @@ def request() -> None:
     """Cooperation requests through the SOP (docs/agreements.md)."""
 
 
-def _documents_dir(settings: Settings) -> Path:
-    return settings.home / "documents"
-
-
 def _attach(settings: Settings, path: Path) -> Document:
     """Keep a letter or signed document (read within its limit) in the document store."""
     data = limits.read_limited(path, limits.DOCUMENT)
-    return service.attach(path.name, data, _documents_dir(settings))
+    return service.attach(path.name, data, settings.documents_dir)
 
 
 @request.command()
@@ -210,7 +206,7 @@ def draft(ctx: click.Context, request_id: int, scope_file: Path, actor: str) -> 
     settings = settings_of(ctx)
     data = limits.read_limited(scope_file, limits.SCOPE_FILE)
     text = limits.decoded(data, scope_file, limits.SCOPE_FILE.what)
-    document = service.attach(scope_file.name, data, _documents_dir(settings))
+    document = service.attach(scope_file.name, data, settings.documents_dir)
 
     def register(connection: Connection, who: Actor) -> dict[str, Any]:
         identity, scope = read_scope_toml(

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -110,7 +111,7 @@ def held(path: Path) -> Iterator[None]:
     """Hold the run's lock file; it is removed when the run ends, however it ends."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        with path.open("a") as handle:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             try:
                 yield

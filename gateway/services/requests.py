@@ -57,9 +57,10 @@ class Letter:
 def attach(name: str, data: bytes, documents_dir: Path) -> Document:
     """Keep the document's bytes under their SHA-256 and return the reference the history
     records. The caller reads the file within its limit (gateway/limits.py); what is hashed is
-    what is kept. A copy appears complete or not at all (written aside, then renamed)."""
+    what is kept. A copy appears complete or not at all (written aside, then renamed); like the
+    folder (0700), it is readable by the gateway's user only (0600, as mkstemp makes it)."""
     digest = hashlib.sha256(data).hexdigest()
-    documents_dir.mkdir(parents=True, exist_ok=True)
+    documents_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
     kept = documents_dir / digest
     if not kept.exists():
         handle, temporary = tempfile.mkstemp(prefix=f".{digest}.", dir=documents_dir)
