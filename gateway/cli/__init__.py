@@ -20,6 +20,7 @@ import click
 
 from agreements.catalog import CatalogError
 from agreements.errors import DomainError
+from audit.log import LogIntegrityError
 from exports.age import AgeError
 from exports.batch_shape import SourceValueError
 from exports.demo_source import DemoSourceError
@@ -46,6 +47,7 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     SourceQueryError,
     SourceValueError,  # a source value that does not fit its element; names the element only
     InputRefused,  # a file or value over its limit (gateway/limits.py)
+    LogIntegrityError,  # the audit log holds a gap or a value of the wrong type; names the seq
 )
 UNWINDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 

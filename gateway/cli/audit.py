@@ -20,6 +20,7 @@ from audit import log, tree
 from audit.checkpoint import CheckpointError
 from audit.entry import FIELD_LIMITS
 from audit.export import export_log, verify_export
+from audit.stored import checkpoint_problems
 from audit.verify import VerifyReport, verify_log
 from gateway import limits
 from gateway.cli import settings_of
@@ -93,6 +94,7 @@ def checkpoint(ctx: click.Context, out: Path | None) -> None:
     key = load_signing_key(settings.keys_dir, "audit")
     with metadata_connection(settings, write=True) as connection:
         try:
+            log.require_readable(connection)  # never sign over values of the wrong type
             stored = tree.create_checkpoint(
                 connection, key, settings.audit_origin, datetime.now(UTC)
             )
@@ -121,6 +123,9 @@ def prove(ctx: click.Context, seq: int | None, old_size: int | None, size: int |
         raise click.UsageError("give exactly one of --entry and --from")
     settings = settings_of(ctx)
     with metadata_connection(settings) as connection:
+        unreadable = checkpoint_problems(connection)
+        if unreadable:
+            raise click.ClickException(f"cannot prove: {unreadable[0]}")
         latest = tree.latest_checkpoint(connection)
         if latest is None:
             raise click.ClickException("no checkpoint yet: run `pks-gateway audit checkpoint`")
@@ -149,9 +154,15 @@ def export(ctx: click.Context, directory: Path) -> None:
 
     verifier = note_verifier(settings.audit_origin, audit_public_key(settings))
     with metadata_connection(settings) as connection:
-        summary = export_log(
-            connection, directory, origin=settings.audit_origin, verifier_key=verifier.key_string
-        )
+        try:
+            summary = export_log(
+                connection,
+                directory,
+                origin=settings.audit_origin,
+                verifier_key=verifier.key_string,
+            )
+        except log.LogIntegrityError as error:
+            raise click.ClickException(f"refusing to export: {error}") from None
     click.echo(f"exported {summary.entries} entries and {summary.checkpoints} checkpoints")
     click.echo(f"into {summary.directory}; docs/audit.md tells an auditor how to verify it")
 
