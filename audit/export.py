@@ -30,9 +30,9 @@ from sqlalchemy import Connection, select
 
 from audit.checkpoint import NoteVerifier, verifier_for
 from audit.entry import FIELD_LIMITS
-from audit.log import as_utc
+from audit.log import require_readable
 from audit.schema import audit_entries
-from audit.tree import list_checkpoints
+from audit.stored import RAW_ENTRY, raw_checkpoints, stored_time
 from audit.verify import COLUMN_ORDER, LeafScan, SignedView, VerifyReport, check_views, open_view
 
 FORMAT = "pks-gateway-audit-export/1"
@@ -70,15 +70,17 @@ def export_log(
 ) -> ExportSummary:
     """Write every stored entry and checkpoint into `directory` (new or empty), as stored.
 
-    Nothing is repaired or skipped: a damaged log exports damaged, and the auditor sees it.
+    Nothing is repaired or skipped: a damaged log exports damaged, and the auditor sees it. But a
+    value of the wrong type (text where bytes belong, an unreadable time, details that are not
+    JSON, a size that is no number) cannot be written as it is stored: LogIntegrityError naming
+    the first one, before anything is written.
     """
+    require_readable(connection)
     directory.mkdir(parents=True, exist_ok=True)
     if any(directory.iterdir()):
         raise FileExistsError(f"export directory {directory} is not empty")
     (directory / CHECKPOINTS_DIR).mkdir()
-    query = (
-        select(audit_entries).order_by(audit_entries.c.seq).execution_options(yield_per=BATCH_ROWS)
-    )
+    query = select(*RAW_ENTRY).order_by(audit_entries.c.seq).execution_options(yield_per=BATCH_ROWS)
     count = 0
     with (
         (directory / ENTRIES_JSONL).open("wb") as jsonl,
@@ -91,16 +93,15 @@ def export_log(
                 jsonl.write(leaf + b"\n")
                 for name in PARQUET_SCHEMA.names:
                     columns[name].append(row[name])
-                columns["created_at"][-1] = as_utc(row["created_at"])
+                columns["created_at"][-1] = stored_time(row["created_at"])
                 columns["leaf"][-1] = leaf
                 columns["leaf_hash"][-1] = bytes(row["leaf_hash"]).hex()
             pw.write_table(pa.table(columns, schema=PARQUET_SCHEMA))
             count += len(batch)
-    checkpoints = list_checkpoints(connection)
     names = []
-    for checkpoint in checkpoints:
-        name = f"{CHECKPOINTS_DIR}/{checkpoint.id:06d}.checkpoint"
-        (directory / name).write_bytes(checkpoint.note.encode("utf-8"))
+    for checkpoint_id, _size, _root, note, _created_at in raw_checkpoints(connection):
+        name = f"{CHECKPOINTS_DIR}/{checkpoint_id:06d}.checkpoint"
+        (directory / name).write_bytes(note.encode("utf-8"))
         names.append(name)
     if verifier_key is not None:
         (directory / "verifier_key.txt").write_text(verifier_key + "\n", encoding="ascii")
@@ -112,7 +113,7 @@ def export_log(
         "verifier_key": verifier_key,
     }
     (directory / "export.json").write_text(json.dumps(manifest, indent=2) + "\n", "utf-8")
-    return ExportSummary(directory, count, len(checkpoints))
+    return ExportSummary(directory, count, len(names))
 
 
 def _jsonl_leaves(path: Path) -> Iterator[bytes]:

@@ -3,6 +3,10 @@
 `append` never commits: it runs on the caller's connection so that an action and its audit entry
 commit or roll back together (fail closed: if the entry cannot be written, the exception
 propagates and the action's transaction is rolled back with it).
+
+Reading back does not trust the stored types (`audit.stored`): the readers here raise
+LogIntegrityError naming the seq on a value of the wrong type, and `require_readable` refuses
+with the first such value anywhere in the audit tables.
 """
 
 from __future__ import annotations
@@ -20,6 +24,18 @@ from sqlalchemy.dialects import postgresql, sqlite
 from audit import merkle
 from audit.entry import build_leaf, utc_moment, validate_fields
 from audit.schema import audit_entries, audit_head
+from audit.stored import (
+    ENTRY_COLUMNS,
+    RAW_ENTRY,
+    binary,
+    entry_message,
+    head_message,
+    is_count,
+    stored_time,
+    value_problems,
+    wrong_entry_types,
+)
+from audit.stored import as_utc as as_utc  # tree.py and export.py import it from here
 
 
 class LogIntegrityError(RuntimeError):
@@ -149,7 +165,11 @@ def tree_size(connection: Connection) -> int:
 def head_size(connection: Connection) -> int | None:
     """The size the appenders' head row records, None before the first append."""
     value = connection.execute(_HEAD_SIZE).scalar_one_or_none()
-    return None if value is None else int(value)
+    if value is None:
+        return None
+    if not is_count(value):
+        raise LogIntegrityError(head_message())
+    return int(value)
 
 
 def leaf_hashes(connection: Connection, start: int, end: int) -> Iterator[bytes]:
@@ -164,7 +184,7 @@ def leaf_hashes(connection: Connection, start: int, end: int) -> Iterator[bytes]
     for seq, hashed in connection.execute(query):
         if seq != expected:
             raise LogIntegrityError(f"audit log has no entry at seq {expected}")
-        yield bytes(hashed)
+        yield _stored_hash(seq, hashed)
         expected += 1
     if expected != end:
         raise LogIntegrityError(f"audit log has no entry at seq {expected}")
@@ -186,7 +206,7 @@ def leaf_hash_batches(connection: Connection, start: int, end: int) -> Iterator[
         if rows[0][0] != expected or rows[-1][0] != expected + len(rows) - 1:
             missing = next(expected + i for i, row in enumerate(rows) if row[0] != expected + i)
             raise LogIntegrityError(f"audit log has no entry at seq {missing}")
-        yield [bytes(row[1]) for row in rows]
+        yield [_stored_hash(row[0], row[1]) for row in rows]
         expected += len(rows)
     if expected != end:
         raise LogIntegrityError(f"audit log has no entry at seq {expected}")
@@ -206,11 +226,12 @@ def list_entries(
     offset: int = 0,
     newest_first: bool = False,
 ) -> list[AuditEntry]:
-    """Entries matching every given filter (`since` inclusive, `until` exclusive), by seq."""
+    """Entries matching every given filter (`since` inclusive, `until` exclusive), by seq;
+    LogIntegrityError naming the seq if one holds a value of the wrong type."""
     if not 1 <= limit <= 10_000 or offset < 0:
         raise ValueError("limit must be 1..10000 and offset >= 0")
     query = _filtered(
-        select(audit_entries),
+        select(*RAW_ENTRY),
         object_type=object_type,
         object_id=object_id,
         actor_id=actor_id,
@@ -279,9 +300,16 @@ def _filtered(
 
 
 def _entry(row: RowMapping) -> AuditEntry:
+    seq = int(row["seq"])
+    columns = tuple(row[name] for name in ENTRY_COLUMNS)
+    wrong = wrong_entry_types(row["leaf"], row["leaf_hash"], columns)
+    if wrong:
+        raise LogIntegrityError(entry_message(seq, wrong))
+    created_at = stored_time(row["created_at"])
+    assert created_at is not None  # checked above
     return AuditEntry(
-        seq=int(row["seq"]),
-        created_at=as_utc(row["created_at"]),
+        seq=seq,
+        created_at=created_at,
         actor_role=row["actor_role"],
         actor_id=row["actor_id"],
         action=row["action"],
@@ -293,8 +321,17 @@ def _entry(row: RowMapping) -> AuditEntry:
     )
 
 
-def as_utc(moment: datetime) -> datetime:
-    """A stored time as aware UTC: SQLite hands back naive datetimes of what was stored in UTC."""
-    if moment.tzinfo is None:
-        return moment.replace(tzinfo=UTC)
-    return moment.astimezone(UTC)
+def require_readable(connection: Connection) -> None:
+    """LogIntegrityError naming the first stored value of the wrong type, if there is one: what
+    `audit checkpoint` and `export_log` check before they sign or write anything."""
+    problems = [message for _seq, message in value_problems(connection)]
+    if problems:
+        more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
+        raise LogIntegrityError(f"{problems[0]}{more}; `pks-gateway audit verify` lists them")
+
+
+def _stored_hash(seq: int, value: object) -> bytes:
+    hashed = binary(value)
+    if hashed is None or len(hashed) != merkle.HASH_SIZE:
+        raise LogIntegrityError(f"audit entry seq {seq}: leaf_hash is not a 32-byte hash")
+    return hashed

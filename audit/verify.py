@@ -8,7 +8,9 @@ signature and origin and match the recomputed root at its size, successive check
 shrink or fork, and a checkpoint kept elsewhere must match too (or the log was truncated below it).
 
 Problems are reported as (kind, seq, message); messages name seqs, checkpoint ids, columns and
-kinds, never a field's value.
+kinds, never a field's value. Stored values are taken as they come, whatever their type: one of
+the wrong type (text where bytes belong, a word for a size, an unreadable time, details that are
+not JSON) is a `column_type` problem, and the check goes on with what is left.
 """
 
 from __future__ import annotations
@@ -39,14 +41,29 @@ from audit.entry import (
     leaf_from_columns,
     parse_leaf,
 )
-from audit.log import as_utc, head_size
-from audit.schema import audit_entries, audit_head
-from audit.tree import list_checkpoints
+from audit.schema import audit_entries
+from audit.stored import (
+    ENTRY_COLUMNS,
+    HEAD,
+    as_utc,
+    binary,
+    checkpoint_message,
+    entry_message,
+    head_message,
+    is_count,
+    raw_checkpoints,
+    stored_time,
+    wrong_checkpoint_types,
+    wrong_column_types,
+)
 
 MAX_PROBLEMS = 1000
 _sha256 = hashlib.sha256
 _TEXT_COLUMNS = tuple(FIELD_LIMITS)
 _text_fields = operator.itemgetter(*_TEXT_COLUMNS)
+# What the tree takes for an entry whose leaf and stored hash are both unreadable: the roots
+# after it then match no checkpoint, which is the truth.
+_UNREADABLE = bytes(merkle.HASH_SIZE)
 
 
 @dataclass(frozen=True)
@@ -116,10 +133,11 @@ class LeafScan:
             self.omitted += 1
 
     def feed(
-        self, seq: int, leaf: bytes, stored_hash: bytes | None, columns: Sequence[Any] | None
+        self, seq: int, leaf: object, stored_hash: object, columns: Sequence[Any] | None
     ) -> None:
-        """Check one stored entry. `columns` are the stored copies in COLUMN_ORDER, if any;
-        `created_at` may be a datetime or SQLite's stored text."""
+        """Check one stored entry, its values as stored: `leaf` and `stored_hash` should be bytes
+        (`stored_hash` None: there is none to check), `columns` the stored copies in
+        COLUMN_ORDER if any, `created_at` among them a datetime or SQLite's stored text."""
         if seq != self._expected:
             if seq > self._expected:
                 missing = f"{self._expected}" + (f"..{seq - 1}" if seq - 1 > self._expected else "")
@@ -128,27 +146,43 @@ class LeafScan:
                 self.report("misplaced_entry", seq, f"entry seq {seq} stored out of order")
             self._expected = seq
         self._expected += 1
-        hashed = _sha256(b"\x00" + leaf).digest()
-        if stored_hash is not None and stored_hash != hashed:
-            self.report("leaf_hash", seq, f"stored leaf hash of seq {seq} is not its leaf's hash")
-        self._check_leaf(seq, leaf, columns)
+        leaf_bytes, hash_bytes = binary(leaf), None if stored_hash is None else binary(stored_hash)
+        wrong = ["leaf_hash"] if stored_hash is not None and hash_bytes is None else []
+        if leaf_bytes is None:
+            wrong.insert(0, "leaf")
+            wrong += [] if columns is None else wrong_column_types(columns)
+            # The stored hash is all that is left of the leaf: the tree goes on with it.
+            usable = hash_bytes is not None and len(hash_bytes) == merkle.HASH_SIZE
+            hashed = hash_bytes if hash_bytes is not None and usable else _UNREADABLE
+        else:
+            hashed = _sha256(b"\x00" + leaf_bytes).digest()
+            if hash_bytes is not None and hash_bytes != hashed:
+                self.report(
+                    "leaf_hash", seq, f"stored leaf hash of seq {seq} is not its leaf's hash"
+                )
+            wrong += self._check_leaf(seq, leaf_bytes, columns)
+        if wrong:
+            self.report("column_type", seq, entry_message(seq, wrong))
         self.builder.append_hash(hashed)
         if self.builder.size in self.wanted_sizes:
             self.roots[self.builder.size] = self.builder.root()
 
-    def _check_leaf(self, seq: int, leaf: bytes, columns: Sequence[Any] | None) -> None:
+    def _check_leaf(self, seq: int, leaf: bytes, columns: Sequence[Any] | None) -> list[str]:
+        """Hold the leaf to its seq and the stored copies to the leaf; the copies whose type is
+        wrong (for the caller to report), which are not compared."""
         if columns is not None:
             time_text = _time_text(columns[0])
             texts = tuple(columns[1:-1])
             if time_text is not None and _all_text(texts, columns[-1]):
                 expected = leaf_from_columns(seq, time_text, texts, columns[-1])
                 if expected == leaf:
-                    return  # the fast path: columns, seq and leaf agree byte for byte
+                    return []  # the fast path: columns, seq and leaf agree byte for byte
+        unreadable = [] if columns is None else wrong_column_types(columns)
         try:
             document = parse_leaf(leaf)
         except LeafFormatError as error:
             self.report("leaf_malformed", seq, f"leaf of seq {seq}: {error}")
-            return
+            return unreadable
         if document["seq"] != seq:
             self.report(
                 "misplaced_entry",
@@ -157,17 +191,17 @@ class LeafScan:
                 "an entry was inserted, removed or moved at or before it",
             )
         if columns is None:
-            return
+            return unreadable
         wrong = []
         if tuple(columns[1:-1]) != _text_fields(document):
             wrong = [
                 name
                 for name, value in zip(_TEXT_COLUMNS, columns[1:-1], strict=True)
-                if value != document[name]
+                if value != document[name] and name not in unreadable
             ]
-        if not _same_time(columns[0], document["time"]):
+        if "created_at" not in unreadable and not _same_time(columns[0], document["time"]):
             wrong.append("created_at")
-        if details_text_in_leaf(leaf) != str(columns[-1]).encode("utf-8"):
+        if "details" not in unreadable and details_text_in_leaf(leaf) != columns[-1].encode():
             wrong.append("details")
         if wrong:
             self.report(
@@ -175,6 +209,7 @@ class LeafScan:
                 seq,
                 f"column(s) {', '.join(wrong)} of seq {seq} differ from the entry's leaf",
             )
+        return unreadable
 
 
 def _all_text(texts: tuple[Any, ...], details: Any) -> bool:
@@ -183,9 +218,9 @@ def _all_text(texts: tuple[Any, ...], details: Any) -> bool:
 
 def _same_time(value: object, leaf_time: str) -> bool:
     """Whether a stored created_at is the leaf's instant, whatever text form the column holds."""
+    moment = stored_time(value)
     try:
-        moment = datetime.fromisoformat(value) if isinstance(value, str) else value
-        return isinstance(moment, datetime) and as_utc(moment) == datetime.fromisoformat(leaf_time)
+        return moment is not None and moment == datetime.fromisoformat(leaf_time)
     except ValueError:
         return False
 
@@ -267,8 +302,8 @@ def open_view(
 # The stored copies `LeafScan.feed` compares with the leaf, in this order. created_at is read
 # without SQLAlchemy's DateTime conversion: on SQLite it arrives as the stored text, which is
 # compared as text (parsing a million datetimes was a fifth of the verification time).
-COLUMN_ORDER = ("created_at", *_TEXT_COLUMNS, "details")
-_HEAD_NOW = select(audit_head.c.tree_size).where(audit_head.c.id == 1).scalar_subquery()
+COLUMN_ORDER = ENTRY_COLUMNS
+_HEAD_NOW = HEAD.scalar_subquery()
 _ROW_COLUMNS = (
     audit_entries.c.seq,
     audit_entries.c.leaf,
@@ -291,12 +326,18 @@ def verify_log(
     verifier = verifier_for(public_key, origin)
     scan = LeafScan()
     stored: list[SignedView] = []
-    for stored_row in list_checkpoints(connection):
-        label = f"checkpoint {stored_row.id}"
-        view = open_view(scan, stored_row.note, verifier, origin, label, "checkpoint")
+    for checkpoint_id, size, root, note, created_at in raw_checkpoints(connection):
+        label = f"checkpoint {checkpoint_id}"
+        wrong = wrong_checkpoint_types(size, root, note, created_at)
+        if wrong:
+            scan.report("column_type", None, checkpoint_message(checkpoint_id, wrong))
+        if "note" in wrong:
+            continue
+        view = open_view(scan, note, verifier, origin, label, "checkpoint")
         if view is None:
             continue
-        if (stored_row.tree_size, stored_row.root_hash) != (
+        comparable = not {"tree_size", "root_hash"} & set(wrong)
+        if comparable and (size, binary(root)) != (
             view.checkpoint.tree_size,
             view.checkpoint.root_hash,
         ):
@@ -322,14 +363,16 @@ def verify_log(
         .order_by(audit_entries.c.seq)
         .execution_options(yield_per=5000)
     )
-    head: int | None = None
+    head: object = None
     for rows in connection.execute(query).partitions():
         for row in rows:
-            scan.feed(row[1], bytes(row[2]), bytes(row[3]), row[4:])
+            scan.feed(row[1], row[2], row[3], row[4:])
         head = rows[-1][0] if rows else head
     if not scan.builder.size:
-        head = head_size(connection)
-    if head is not None and head != scan.builder.size:
+        head = connection.execute(HEAD).scalar_one_or_none()
+    if head is not None and not is_count(head):
+        scan.report("column_type", None, head_message())
+    elif isinstance(head, int) and head != scan.builder.size:
         scan.report(
             "head_mismatch",
             min(head, scan.builder.size),

@@ -19,6 +19,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import BinaryIO
 
 import pyarrow as pa
@@ -83,15 +84,18 @@ def run_pipeline(
     subject_key: bytes,
     progress: Progress | None = None,
     batch_rows: int = DEFAULT_BATCH_ROWS,
+    spill_dir: Path | None = None,
 ) -> DeliveryOutput:
     """Stream the plan's rows into `data_sink` (age) and their subject hashes into
-    `subjects_sink` (Parquet); DeliveryRefused when the agreement's limits are crossed."""
+    `subjects_sink` (Parquet); DeliveryRefused when the agreement's limits are crossed. The
+    re-identification counters spill into `spill_dir` (the system's temporary directory if
+    None; the gateway passes its work directory)."""
     request = plan.extraction_request(catalog, mapping)
     # The read starts now, in its own thread, while the pre-counts below run their own queries.
     batches = prefetched(lambda: extract(source_url, request, batch_rows=batch_rows))
     try:
         context = plan.mask_context(_rare_categories(plan, source_url, request))
-        suppression = _suppression(plan, source_url, request, context, batch_rows)
+        suppression = _suppression(plan, source_url, request, context, batch_rows, spill_dir)
         return _stream(
             plan,
             batches,
@@ -101,6 +105,7 @@ def run_pipeline(
             subjects_sink=subjects_sink,
             subject_key=subject_key,
             progress=progress,
+            spill_dir=spill_dir,
         )
     finally:
         batches.close()
@@ -116,9 +121,10 @@ def _stream(
     subjects_sink: BinaryIO,
     subject_key: bytes,
     progress: Progress | None,
+    spill_dir: Path | None,
 ) -> DeliveryOutput:
     """The single pass: mask, suppress, count, write, encrypt, hash (module docstring)."""
-    with RiskCounter(plan.quasi_identifiers, plan.household) as counter:
+    with RiskCounter(plan.quasi_identifiers, plan.household, directory=spill_dir) as counter:
         subjects = Tokenizer(subject_key, SUBJECT_HASH_HEX)
         schema = plan.output_schema()
         ciphertext = HashingStream(data_sink)
@@ -175,8 +181,16 @@ def _stream(
     )
 
 
-def preview(plan: Plan, source_url: str, catalog: Catalog, mapping: SourceMapping) -> Preview:
-    """Row count and re-identification report of what a delivery would hold now; writes nothing.
+def preview(
+    plan: Plan,
+    source_url: str,
+    catalog: Catalog,
+    mapping: SourceMapping,
+    *,
+    spill_dir: Path | None = None,
+) -> Preview:
+    """Row count and re-identification report of what a delivery would hold now; writes nothing
+    but the counters' spill files in `spill_dir` (as `run_pipeline`), removed before it returns.
 
     Counted from the source's GROUP BY of the quasi-identifiers (and, with a household column,
     from a pass over the masked quasi-identifiers and household tokens only), so no delivered
@@ -184,7 +198,7 @@ def preview(plan: Plan, source_url: str, catalog: Catalog, mapping: SourceMappin
     """
     request = plan.extraction_request(catalog, mapping, with_subject=False)
     context = plan.mask_context(_rare_categories(plan, source_url, request))
-    with RiskCounter(plan.quasi_identifiers, plan.household) as counter:
+    with RiskCounter(plan.quasi_identifiers, plan.household, directory=spill_dir) as counter:
         _precount(counter, plan, source_url, request, context, DEFAULT_BATCH_ROWS)
         report = counter.report(
             k_required=plan.k, action=plan.reidentification_action, identified=plan.identified
@@ -245,12 +259,13 @@ def _suppression(
     request: ExtractionRequest,
     context: MaskContext,
     batch_rows: int,
+    spill_dir: Path | None,
 ) -> Suppression | None:
     """The records to drop (suppress), after refusing outright if the agreement says refuse."""
     action = plan.reidentification_action
     if action == "report" or not _k_rule_applies(plan):
         return None
-    with RiskCounter(plan.quasi_identifiers) as counter:
+    with RiskCounter(plan.quasi_identifiers, directory=spill_dir) as counter:
         _precount(counter, plan, source_url, request, context, batch_rows)
         if action == "suppress":
             return counter.small_groups(plan.k)

@@ -27,7 +27,9 @@ The spill files are not population data: they hold 64-bit hashes (keyed with Sip
 random 128-bit key drawn per counter and never written down, so they cannot be recomputed, nor
 linked between runs, from the values) and counts, in a private directory (mode 0700) that
 `close()` removes (so do leaving a `with` block and garbage collection). A small delivery never
-writes them. A process killed outright leaves them, still meaningless without the key.
+writes them. A process killed outright leaves them, still meaningless without the key, until
+`exports.spill.remove_abandoned` removes them (the gateway runs it at start-up on its work
+directory, which it passes down as `directory`).
 
 For suppression the counter is filled before the stream from the source's GROUP BY
 (`exports.precount`), each group masked and added with its size as weight; `small_groups(k)` then

@@ -6,10 +6,18 @@ top bits), keeping each run's partition bounds, so that a partition is read back
 each run. `SpillDirectory` is the private directory (mode 0700) the files live in, removed on
 close or when its owner is garbage-collected. Used by `exports.risk`; what the keys mean, and why
 the files are not population data, is said there.
+
+A process killed outright (`kill -9`, a power cut) cannot remove its directory, so the owner holds
+an exclusive `flock` on the directory for as long as it lives, and `remove_abandoned` (run by the
+gateway at start-up) removes exactly the `pks-risk-*` directories nobody holds: a live counter in
+another process keeps its own. The lock dies with its process, however that ends.
 """
 
 from __future__ import annotations
 
+import fcntl
+import logging
+import os
 import shutil
 import tempfile
 import weakref
@@ -20,10 +28,15 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 
+PREFIX = "pks-risk-"
+log = logging.getLogger(__name__)
+
 
 class SpillDirectory:
-    """The counter's private spill directory: made on first use, removed on close or when the
-    counter is garbage-collected (`weakref.finalize`, which also runs at interpreter exit)."""
+    """The counter's private spill directory: made on first use inside `parent` (the system's
+    temporary directory if None; `parent` itself is made, mode 0700, if missing), locked while
+    its owner lives, removed on close or when the counter is garbage-collected
+    (`weakref.finalize`, which also runs at interpreter exit)."""
 
     def __init__(self, parent: str | Path | None) -> None:
         self.parent = parent
@@ -34,8 +47,8 @@ class SpillDirectory:
     def get(self) -> Path:
         self.check()
         if self.path is None:
-            self.path = Path(tempfile.mkdtemp(prefix="pks-risk-", dir=self.parent))  # mode 0700
-            self._finalizer = weakref.finalize(self, shutil.rmtree, self.path, True)
+            self.path, lock = _locked_directory(self.parent)
+            self._finalizer = weakref.finalize(self, _remove, self.path, lock)
         return self.path
 
     def check(self) -> None:
@@ -47,6 +60,58 @@ class SpillDirectory:
         if self._finalizer is not None:
             self._finalizer()
         self.path = None
+
+
+def _locked_directory(parent: str | Path | None) -> tuple[Path, int]:
+    """A new `pks-risk-*` directory (mode 0700) and the descriptor holding its lock. One that
+    `remove_abandoned` took before it was locked has no links left once the lock is ours: then
+    another is made."""
+    if parent is not None:
+        Path(parent).mkdir(mode=0o700, parents=True, exist_ok=True)
+    while True:
+        path = Path(tempfile.mkdtemp(prefix=PREFIX, dir=parent))
+        try:
+            lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_CLOEXEC)
+        except FileNotFoundError:
+            continue
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if os.fstat(lock).st_nlink:
+            return path, lock
+        os.close(lock)
+
+
+def _remove(path: Path, lock: int) -> None:
+    try:
+        shutil.rmtree(path, ignore_errors=True)
+    finally:
+        os.close(lock)  # the lock goes only once the files are gone
+
+
+def remove_abandoned(parent: str | Path) -> list[str]:
+    """Remove the spill directories in `parent` whose owner is gone (nobody holds their lock);
+    their names, sorted. A locked one belongs to a live counter and is left alone."""
+    folder = Path(parent)
+    removed: list[str] = []
+    for path in sorted(folder.glob(PREFIX + "*")) if folder.is_dir() else []:
+        try:
+            lock = os.open(path, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW | os.O_CLOEXEC)
+        except OSError:  # gone meanwhile, or not a directory of ours
+            continue
+        try:
+            fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            shutil.rmtree(path)
+            removed.append(path.name)
+        except BlockingIOError:
+            pass  # a live counter's
+        except OSError as error:
+            log.warning(
+                "spill directory %s of a stopped run could not be removed (%s)",
+                path,
+                error.strerror or type(error).__name__,
+            )
+        finally:
+            os.close(lock)
+    return removed
 
 
 class Spill:

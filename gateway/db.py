@@ -6,6 +6,8 @@ deliveries); the Dukcapil source database is a different thing, opened read-only
 
 from __future__ import annotations
 
+import contextlib
+import os
 from pathlib import Path
 
 from alembic import command
@@ -19,11 +21,25 @@ MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
 
 def metadata_engine(url: str) -> Engine:
-    """An engine for the metadata database, with SQLite made to behave like a server database."""
+    """An engine for the metadata database, with SQLite made to behave like a server database.
+
+    A SQLite file that does not exist yet is created empty with mode 0600 first, where SQLite
+    would make it readable by everyone the umask allows (its -wal and -shm files take the
+    database file's mode)."""
+    parsed = make_url(url)
     engine = create_engine(url, future=True)
-    if make_url(url).get_backend_name() == "sqlite":
+    if parsed.get_backend_name() == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
+        if parsed.database and parsed.database != ":memory:" and not parsed.query.get("uri"):
+            _create_private(Path(parsed.database))
     return engine
+
+
+def _create_private(path: Path) -> None:
+    if not path.parent.is_dir():
+        return  # SQLite will say that it cannot open the file
+    with contextlib.suppress(FileExistsError):
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_CLOEXEC, 0o600))
 
 
 def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]

@@ -166,7 +166,8 @@ def read_kept_file(path: Path) -> bytes | None:
 def kept_file_lock(path: Path) -> Iterator[None]:
     """An exclusive lock (on `<path>.lock`) around a read-compare-replace of a kept file, so that
     two processes writing it cannot interleave."""
-    with path.with_name(f"{path.name}.lock").open("a") as handle:
+    lock = os.open(path.with_name(f"{path.name}.lock"), os.O_WRONLY | os.O_CREAT, 0o600)
+    with os.fdopen(lock, "w") as handle:
         fcntl.flock(handle, fcntl.LOCK_EX)
         try:
             yield

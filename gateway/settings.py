@@ -26,6 +26,7 @@ from sqlalchemy.exc import ArgumentError
 from agreements.errors import Invalid
 from agreements.roles import delivery_roles
 from agreements.workflow import Role
+from gateway.limits import SETTINGS_FILE, InputRefused, read_limited_text
 
 ENV_PREFIX = "PKS_GATEWAY_"
 CONFIG_ENV = "PKS_GATEWAY_CONFIG"
@@ -97,6 +98,16 @@ class Settings:
         return self.home / "deliveries"
 
     @property
+    def documents_dir(self) -> Path:
+        """The document store: letters and signed documents under their SHA-256."""
+        return self.home / "documents"
+
+    @property
+    def work_dir(self) -> Path:
+        """Where running deliveries keep their working files (re-identification spills)."""
+        return self.home / "work"
+
+    @property
     def catalog_file(self) -> Path:
         return self.catalog_path or default_config_dir() / "catalog.toml"
 
@@ -159,11 +170,12 @@ def _field_types() -> dict[str, Any]:
 
 def _from_toml(path: Path) -> dict[str, Any]:
     source = f"config file {path}"
+    if not path.exists():
+        raise SettingsError(f"{CONFIG_ENV} points to {path}, which does not exist")
     try:
-        with path.open("rb") as handle:
-            raw = tomllib.load(handle)
-    except FileNotFoundError:
-        raise SettingsError(f"{CONFIG_ENV} points to {path}, which does not exist") from None
+        raw = tomllib.loads(read_limited_text(path, SETTINGS_FILE))
+    except InputRefused as exc:
+        raise SettingsError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{source} is not valid TOML: {exc}") from None
     return {key: _coerce(key, value, source) for key, value in raw.items()}

@@ -2,18 +2,25 @@
 
 Every command loads the layered settings once (`pks-gateway --help` lists the subjects). Known
 failures (bad settings, unusable keys, an unreachable source, a bad catalog, a source value of
-the wrong type) print one line naming the problem and exit 1; nothing prints a traceback at an
-officer.
+the wrong type, an input over its limit) print one line naming the problem and exit 1; nothing
+prints a traceback at an officer. SIGTERM and SIGHUP unwind a command as Ctrl+C does, so that
+what it leaves behind on an interruption (temporary and partial files) is removed.
 """
 
 from __future__ import annotations
 
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from types import FrameType
 from typing import Any
 
 import click
 
 from agreements.catalog import CatalogError
 from agreements.errors import DomainError
+from audit.log import LogIntegrityError
 from exports.age import AgeError
 from exports.batch_shape import SourceValueError
 from exports.demo_source import DemoSourceError
@@ -21,6 +28,7 @@ from exports.formats import FormatError
 from exports.readers import SourceQueryError
 from exports.source import SourceUnavailable
 from gateway.keys import KeyFileError
+from gateway.limits import InputRefused
 from gateway.log_config import configure_logging
 from gateway.settings import Settings, SettingsError, load_settings
 
@@ -38,15 +46,47 @@ EXPECTED_ERRORS: tuple[type[Exception], ...] = (
     FormatError,
     SourceQueryError,
     SourceValueError,  # a source value that does not fit its element; names the element only
+    InputRefused,  # a file or value over its limit (gateway/limits.py)
+    LogIntegrityError,  # the audit log holds a gap or a value of the wrong type; names the seq
 )
+UNWINDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised where the command is, so that it unwinds as on Ctrl+C."""
 
 
 class GatewayGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
-            return super().invoke(ctx)
+            with signals_unwind():
+                return super().invoke(ctx)
         except EXPECTED_ERRORS as exc:
             raise click.ClickException(str(exc)) from None
+
+
+@contextmanager
+def signals_unwind() -> Iterator[None]:
+    """Turn SIGTERM and SIGHUP into `Terminated` while a command runs (the previous handlers are
+    restored after it). A signal the caller set to be ignored (`nohup`) stays ignored, and so
+    does one with a handler of its own."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = {number: signal.getsignal(number) for number in UNWINDING_SIGNALS}
+    for number, handler in previous.items():
+        if handler == signal.SIG_DFL:
+            signal.signal(number, _terminate)
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            if handler == signal.SIG_DFL:
+                signal.signal(number, handler)
+
+
+def _terminate(number: int, _frame: FrameType | None) -> None:
+    raise Terminated(signal.Signals(number).name)
 
 
 @click.group(cls=GatewayGroup)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import stat
+from pathlib import Path
 
 import click
 from sqlalchemy import Engine
@@ -26,19 +28,27 @@ def init(ctx: click.Context) -> None:
     """Create the data directory, migrate the metadata database, create missing keys.
 
     Safe to run again: it never overwrites a key and only applies migrations not yet applied.
+    The data directory and everything in it are made private to the gateway's user (folders
+    0700, files 0600), an existing one included.
     """
     settings = settings_of(ctx)
-    prepare_data_directory(settings)
+    tightened = prepare_data_directory(settings)
     engine = db.metadata_engine(settings.metadata_url)
     try:
         revision = db.upgrade(engine)
     finally:
         engine.dispose()
-    click.echo(f"data directory   {settings.home}")
+    click.echo(f"data directory   {settings.home} (mode 0700)")
+    if tightened:
+        click.echo(
+            f"modes tightened  {len(tightened)} existing path(s) were open to group or others; "
+            "now owner-only"
+        )
     click.echo(
         f"metadata db      {settings.describe()['database_url']} (schema {revision or 'empty'})"
     )
     key_files = ensure_keys(settings.keys_dir)
+    private_modes(settings.keys_dir)  # ensure_keys writes its .pub files as the umask says
     record_new_keys(settings, [k for k in key_files if k.created])
     for key in key_files:
         state = "created" if key.created else "kept"
@@ -96,17 +106,39 @@ def record_new_keys(settings: Settings, created: list[KeyFile]) -> None:
         engine.dispose()
 
 
-def prepare_data_directory(settings: Settings) -> None:
-    """Make the data directory and its folders, failing early and clearly if it is not writable."""
+def prepare_data_directory(settings: Settings) -> list[Path]:
+    """Make the data directory and its folders (mode 0700), failing early and clearly if it is
+    not writable, and take group and other access off whatever was already there; the paths
+    whose mode that changed."""
     try:
-        settings.home.mkdir(parents=True, exist_ok=True)
-        settings.deliveries_dir.mkdir(exist_ok=True)
+        settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
+        tightened = private_modes(settings.home)
+        for folder in (settings.deliveries_dir, settings.documents_dir, settings.work_dir):
+            folder.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise PermissionError(
             f"cannot create data directory {settings.home}: {exc.strerror}"
         ) from None
     if not os.access(settings.home, os.W_OK | os.X_OK):
         raise PermissionError(f"data directory {settings.home} is not writable")
+    return tightened
+
+
+def private_modes(root: Path) -> list[Path]:
+    """Take group and other permissions off `root` and everything under it (symbolic links are
+    neither changed nor followed); the paths changed."""
+    changed = []
+    for folder, _folders, files in os.walk(root):
+        for path in (Path(folder), *(Path(folder) / name for name in files)):
+            try:
+                mode = path.lstat().st_mode
+                if stat.S_ISLNK(mode) or not mode & 0o077:
+                    continue
+                path.chmod(stat.S_IMODE(mode) & ~0o077)
+            except FileNotFoundError:  # removed meanwhile (a SQLite -shm file, say)
+                continue
+            changed.append(path)
+    return changed
 
 
 @click.command(name="settings")
@@ -167,7 +199,8 @@ def close_crashed_deliveries(engine: Engine, settings: Settings) -> None:
         migrated = False
     if not migrated:
         return
-    for delivery_id in close_abandoned(engine, settings.deliveries_dir, now()):
+    closed = close_abandoned(engine, settings.deliveries_dir, now(), work_dir=settings.work_dir)
+    for delivery_id in closed:
         click.echo(f"closed delivery {delivery_id} as abandoned (a crashed run left it)", err=True)
 
 

@@ -19,7 +19,10 @@ from agreements.signing import load_private_key, sign
 from agreements.workflow import AgreementAction
 from gateway.cli import settings_of
 from gateway.cli.common import (
-    AS_HELP,
+    ACTOR,
+    AGREEMENT,
+    FREE_TEXT,
+    ID,
     catalog_of,
     metadata_connection,
     now,
@@ -27,12 +30,13 @@ from gateway.cli.common import (
     region_codes,
     seal_store,
 )
+from gateway.limits import KEY_FILE, SCOPE_FILE, SIGNATURE_FILE, read_limited, read_limited_text
 from gateway.services import agreements as service
 
 VERSION = click.option(
     "--version",
     "version",
-    type=click.IntRange(min=1),
+    type=ID,
     help="Version number (default: the current one).",
 )
 SIGNABLE = click.option(
@@ -41,7 +45,6 @@ SIGNABLE = click.option(
     type=click.IntRange(min=1),
     help="Version number (default: the newest draft, the one awaiting a signature).",
 )
-ACTOR = click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
 
 
 @click.group()
@@ -57,7 +60,7 @@ def import_command(ctx: click.Context, file: Path, actor: str) -> None:
     """Register a PKS signed on paper (a scope TOML file) as a draft awaiting the Kepala Dinas's
     digital signature. A file with the next version of an existing agreement is an amendment."""
     settings = settings_of(ctx)
-    text = file.read_text(encoding="utf-8")
+    text = read_limited_text(file, SCOPE_FILE)
     with ready_engine(settings) as engine:
         details = service.import_scope(
             engine,
@@ -92,7 +95,7 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
 
 
 @agreement.command(name="show")
-@click.argument("short_id")
+@click.argument("short_id", type=AGREEMENT)
 @VERSION
 @click.option("--json", "as_json", is_flag=True, help="Identity, scope and status as JSON.")
 @click.option("--toml", "as_toml", is_flag=True, help="The scope as an importable TOML file.")
@@ -158,7 +161,7 @@ def show(
 
 
 @agreement.command(name="canonical")
-@click.argument("short_id")
+@click.argument("short_id", type=AGREEMENT)
 @SIGNABLE
 @click.option(
     "--out",
@@ -186,7 +189,7 @@ def canonical(ctx: click.Context, short_id: str, version: int | None, out: Path 
 
 
 @agreement.command(name="attach-signature")
-@click.argument("short_id")
+@click.argument("short_id", type=AGREEMENT)
 @click.argument("signature_file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @SIGNABLE
 @ACTOR
@@ -196,12 +199,12 @@ def attach_signature(
 ) -> None:
     """Attach the Kepala Dinas's SSHSIG signature (ssh-keygen -Y sign output) after verifying it.
     Default: the newest draft, the version `canonical` prints."""
-    armored = signature_file.read_text(encoding="utf-8")
+    armored = read_limited_text(signature_file, SIGNATURE_FILE)
     _attach(ctx, short_id, armored, version, actor)
 
 
 @agreement.command(name="sign")
-@click.argument("short_id")
+@click.argument("short_id", type=AGREEMENT)
 @click.option(
     "--key",
     "key_file",
@@ -220,7 +223,7 @@ def sign_command(
     with metadata_connection(settings_of(ctx)) as connection:
         wanted = version or service.signable_version(connection, short_id)
         data = service.load_version(connection, short_id, wanted).canonical_bytes()
-    armored = sign(data, load_private_key(key_file.read_bytes()), SIGNATURE_NAMESPACE)
+    armored = sign(data, load_private_key(read_limited(key_file, KEY_FILE)), SIGNATURE_NAMESPACE)
     _attach(ctx, short_id, armored, wanted, actor)
 
 
@@ -241,7 +244,7 @@ def _attach(
 
 
 @agreement.command(name="verify")
-@click.argument("short_id")
+@click.argument("short_id", type=AGREEMENT)
 @VERSION
 @click.pass_context
 def verify(ctx: click.Context, short_id: str, version: int | None) -> None:
@@ -259,9 +262,9 @@ def verify(ctx: click.Context, short_id: str, version: int | None) -> None:
 
 
 @agreement.command(name="diff")
-@click.argument("short_id")
-@click.option("--from", "old", type=click.IntRange(min=1), help="Default: the previous version.")
-@click.option("--to", "new", type=click.IntRange(min=1), help="Default: the newest version.")
+@click.argument("short_id", type=AGREEMENT)
+@click.option("--from", "old", type=ID, help="Default: the previous version.")
+@click.option("--to", "new", type=ID, help="Default: the newest version.")
 @click.pass_context
 def diff(ctx: click.Context, short_id: str, old: int | None, new: int | None) -> None:
     """What an amendment changes: elements, masks, filter, recipients, then every other field."""
@@ -281,8 +284,13 @@ def diff(ctx: click.Context, short_id: str, old: int | None, new: int | None) ->
 
 def _status_command(action: AgreementAction) -> click.Command:
     @click.command(name=action.value, help=f"{action.value.capitalize()} the current version.")
-    @click.argument("short_id")
-    @click.option("--reason", required=True, help="Why (recorded in the history and audit log).")
+    @click.argument("short_id", type=AGREEMENT)
+    @click.option(
+        "--reason",
+        required=True,
+        type=FREE_TEXT,
+        help="Why (recorded in the history and audit log).",
+    )
     @ACTOR
     @click.pass_context
     def command(ctx: click.Context, short_id: str, reason: str, actor: str) -> None:

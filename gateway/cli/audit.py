@@ -20,16 +20,20 @@ import click
 from audit import log, tree
 from audit.checkpoint import CheckpointError
 from audit.consistency import format_consistency_proof
+from audit.entry import FIELD_LIMITS
 from audit.export import export_log, verify_export
+from audit.stored import checkpoint_problems
 from audit.tlog_proof import parse_tlog_proof
 from audit.verify import VerifyReport, verify_log
 from exports.manifest import parse_manifest
-from gateway import checkpoints
+from gateway import checkpoints, limits
 from gateway.cli import settings_of
-from gateway.cli.common import AS_HELP, metadata_connection, ready_engine, seal_store
+from gateway.cli.common import AS_HELP, LimitedText, metadata_connection, ready_engine, seal_store
 from gateway.keys import load_signing_key
 from gateway.services import trust
 from gateway.settings import Settings
+
+SEQ = click.IntRange(0, limits.MAX_ID)
 
 
 @click.group()
@@ -59,7 +63,9 @@ def verify(ctx: click.Context, kept: Path | None) -> None:
     """
     settings = settings_of(ctx)
     kept_note = (
-        kept.read_text(encoding="utf-8") if kept else checkpoints.kept_note(settings.keys_dir)
+        limits.read_limited_text(kept, limits.CHECKPOINT_FILE)
+        if kept
+        else checkpoints.kept_note(settings.keys_dir)
     )
     held = list(published_checkpoints(settings.deliveries_dir))
     with metadata_connection(settings) as connection:
@@ -81,7 +87,7 @@ def published_checkpoints(deliveries_dir: Path) -> Iterator[tuple[str, str]]:
     `delivery verify`, not here."""
     for path in sorted(deliveries_dir.glob("*/*.manifest.json")):
         try:
-            proof = parse_manifest(path.read_bytes()).audit.proof
+            proof = parse_manifest(limits.read_limited(path, limits.MANIFEST_FILE)).audit.proof
             note = parse_tlog_proof(proof).checkpoint_note
         except (OSError, ValueError):
             continue
@@ -118,6 +124,7 @@ def checkpoint(ctx: click.Context, out: Path | None) -> None:
     settings = settings_of(ctx)
     with metadata_connection(settings, write=True) as connection:
         try:
+            log.require_readable(connection)  # never sign over values of the wrong type
             stored = checkpoints.sign_and_keep(
                 connection, settings.keys_dir, settings.audit_origin, datetime.now(UTC)
             )
@@ -130,9 +137,11 @@ def checkpoint(ctx: click.Context, out: Path | None) -> None:
 
 
 @audit.command()
-@click.option("--entry", "seq", type=click.IntRange(min=0), help="Prove this entry is included.")
-@click.option("--from", "old_size", type=click.IntRange(min=0), help="Prove consistency from size.")
-@click.option("--size", type=click.IntRange(min=1), help="Tree size (default: latest checkpoint).")
+@click.option("--entry", "seq", type=SEQ, help="Prove this entry is included.")
+@click.option("--from", "old_size", type=SEQ, help="Prove consistency from size.")
+@click.option(
+    "--size", type=click.IntRange(1, limits.MAX_ID), help="Tree size (default: latest checkpoint)."
+)
 @click.pass_context
 def prove(ctx: click.Context, seq: int | None, old_size: int | None, size: int | None) -> None:
     """Print an inclusion proof (--entry SEQ) or a consistency proof (--from OLD_SIZE).
@@ -144,6 +153,9 @@ def prove(ctx: click.Context, seq: int | None, old_size: int | None, size: int |
         raise click.UsageError("give exactly one of --entry and --from")
     settings = settings_of(ctx)
     with metadata_connection(settings) as connection:
+        unreadable = checkpoint_problems(connection)
+        if unreadable:
+            raise click.ClickException(f"cannot prove: {unreadable[0]}")
         latest = tree.latest_checkpoint(connection)
         if latest is None:
             raise click.ClickException("no checkpoint yet: run `pks-gateway audit checkpoint`")
@@ -170,9 +182,15 @@ def export(ctx: click.Context, directory: Path) -> None:
 
     verifier = note_verifier(settings.audit_origin, audit_public_key(settings))
     with metadata_connection(settings) as connection:
-        summary = export_log(
-            connection, directory, origin=settings.audit_origin, verifier_key=verifier.key_string
-        )
+        try:
+            summary = export_log(
+                connection,
+                directory,
+                origin=settings.audit_origin,
+                verifier_key=verifier.key_string,
+            )
+        except log.LogIntegrityError as error:
+            raise click.ClickException(f"refusing to export: {error}") from None
     click.echo(f"exported {summary.entries} entries and {summary.checkpoints} checkpoints")
     click.echo(f"into {summary.directory}; docs/audit.md tells an auditor how to verify it")
 
@@ -199,18 +217,19 @@ def verify_export_command(
 
 
 LIST_COLUMNS = ("seq", "time", "actor_role", "actor_id", "action", "object_type", "object_id")
+FIELD = LimitedText(max(FIELD_LIMITS.values()))  # the longest an entry's field can be
 
 
 @audit.command(name="list")
-@click.option("--object-type")
-@click.option("--object-id", help="e.g. an agreement's short id.")
-@click.option("--actor", "actor_id")
-@click.option("--action")
-@click.option("--outcome")
+@click.option("--object-type", type=FIELD)
+@click.option("--object-id", type=FIELD, help="e.g. an agreement's short id.")
+@click.option("--actor", "actor_id", type=FIELD)
+@click.option("--action", type=FIELD)
+@click.option("--outcome", type=FIELD)
 @click.option("--since", type=click.DateTime(), help="Office time (WITA), inclusive.")
 @click.option("--until", type=click.DateTime(), help="Office time (WITA), exclusive.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
-@click.option("--page", type=click.IntRange(min=1), default=1, show_default=True)
+@click.option("--page", type=click.IntRange(1, limits.MAX_PAGE), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")
 @click.option("--csv", "as_csv", is_flag=True, help="CSV with a header.")
 @click.pass_context

@@ -1,5 +1,6 @@
 """What the subject modules of the CLI share: the metadata database once it is set up, the
-catalog and region codes, and the office clock."""
+catalog and region codes, the office clock, and the option types that hold input to its limits
+(gateway/limits.py)."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import OperationalError
 
 from agreements.catalog import Catalog, load_catalog
 from agreements.workdays import WorkCalendar
-from gateway import db
+from gateway import db, limits
 from gateway.seals import SealStore
 from gateway.settings import Settings
 
@@ -24,6 +25,30 @@ AS_HELP = (
     "The staff member doing this (see `staff list`). Attribution, not authentication: login "
     "comes with the web UI."
 )
+
+
+class LimitedText(click.ParamType[str]):
+    """A text option of at most `limit` characters (a longer one is a usage error, exit 2)."""
+
+    name = "text"
+
+    def __init__(self, limit: int) -> None:
+        self.limit = limit
+
+    def convert(
+        self, value: object, param: click.Parameter | None, ctx: click.Context | None
+    ) -> str:
+        text = value if isinstance(value, str) else str(value)
+        if len(text) > self.limit:
+            self.fail(f"longer than {self.limit:,} characters", param, ctx)
+        return text
+
+
+FREE_TEXT = LimitedText(limits.FREE_TEXT)
+NAME = LimitedText(limits.STAFF_NAME)
+AGREEMENT = LimitedText(limits.AGREEMENT_ID)
+ID = click.IntRange(1, limits.MAX_ID)
+ACTOR = click.option("--as", "actor", required=True, metavar="NAME", type=NAME, help=AS_HELP)
 
 
 @contextmanager

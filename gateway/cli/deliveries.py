@@ -20,11 +20,14 @@ from sqlalchemy import select
 
 from agreements.signing import parse_public_key
 from exports.age import AgeError, X25519Identity, decrypt_file, load_identities
-from exports.manifest_verify import read_manifest, verify_delivery
+from exports.manifest_verify import verify_delivery
 from exports.source_mapping import load_source_mapping
+from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
-    AS_HELP,
+    ACTOR,
+    AGREEMENT,
+    NAME,
     catalog_of,
     metadata_connection,
     now,
@@ -37,7 +40,6 @@ from gateway.services.subjects import subject_deliveries
 from gateway.settings import Settings
 from gateway.store.tables import agreements, deliveries
 
-ACTOR = click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 
 
@@ -48,6 +50,7 @@ def environment(settings: Settings) -> service.DeliveryEnvironment:
         mapping=load_source_mapping(settings.catalog_file),
         region_codes=region_codes(settings),
         deliveries_dir=settings.deliveries_dir,
+        work_dir=settings.work_dir,
         keys_dir=settings.keys_dir,
         audit_origin=settings.audit_origin,
         software_version=package_version("pks-gateway"),
@@ -64,7 +67,7 @@ def delivery() -> None:
 
 
 @delivery.command()
-@click.argument("agreement")
+@click.argument("agreement", type=AGREEMENT)
 @JSON
 @click.pass_context
 def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
@@ -98,7 +101,7 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
 
 
 @delivery.command()
-@click.argument("agreement")
+@click.argument("agreement", type=AGREEMENT)
 @ACTOR
 @JSON
 @click.pass_context
@@ -137,7 +140,7 @@ def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> No
 
 
 @delivery.command(name="list")
-@click.option("--agreement", help="Only this agreement's deliveries.")
+@click.option("--agreement", type=AGREEMENT, help="Only this agreement's deliveries.")
 @JSON
 @click.pass_context
 def list_command(ctx: click.Context, agreement: str | None, as_json: bool) -> None:
@@ -163,7 +166,7 @@ def list_command(ctx: click.Context, agreement: str | None, as_json: bool) -> No
 
 
 @delivery.command()
-@click.argument("delivery_id")
+@click.argument("delivery_id", type=NAME)
 @click.pass_context
 def show(ctx: click.Context, delivery_id: str) -> None:
     """One delivery: agreement, status, files, hashes, re-identification report."""
@@ -231,14 +234,22 @@ def verify(
         raise click.UsageError("--newer-checkpoint and --consistency-proof go together")
     newer = None
     if newer_checkpoint is not None and consistency_proof is not None:
-        newer = (_text(newer_checkpoint), _text(consistency_proof))
-    manifest_bytes, signature = read_manifest(manifest)
+        newer = (
+            limits.read_limited_text(newer_checkpoint, limits.CHECKPOINT_FILE),
+            limits.read_limited_text(consistency_proof, limits.CHECKPOINT_FILE),
+        )
+    manifest_bytes = limits.read_limited(manifest, limits.MANIFEST_FILE)
+    signature = limits.read_limited_text(
+        manifest.with_name(manifest.name + ".sig"), limits.SIGNATURE_FILE
+    )
     if data is None:
         try:
             name = json.loads(manifest_bytes)["file"]["name"]
         except (ValueError, KeyError, TypeError):
             raise click.ClickException(f"{manifest} names no data file; give --data") from None
         data = manifest.parent / Path(str(name)).name
+    if data.exists():  # a missing one is a failed check below, like a wrong one
+        limits.require_regular_file(data, "data file")
     check = verify_delivery(
         manifest_bytes,
         signature,
@@ -274,6 +285,7 @@ def decrypt(file: Path, identity: Path, out: Path | None) -> None:
     target = out or (
         file.with_suffix("") if file.suffix == ".age" else file.with_name(file.name + ".out")
     )
+    limits.require_regular_file(file, "delivery file")
     identities = _identities(identity)
     if not target.parent.is_dir():
         raise click.ClickException(f"output directory {target.parent} does not exist")
@@ -291,15 +303,13 @@ def decrypt(file: Path, identity: Path, out: Path | None) -> None:
 def _identities(path: Path) -> list[X25519Identity]:
     """The identities in an age identity file, or one line naming the file and what is wrong
     (never its content: it holds a secret key)."""
+    data = limits.read_limited(path, limits.IDENTITY_FILE)
     try:
-        text = path.read_text(encoding="utf-8")
+        text = data.decode("utf-8")
     except UnicodeDecodeError:
         raise click.ClickException(
             f"identity file {path} is not an age identity file (AGE-SECRET-KEY-1... lines)"
         ) from None
-    except OSError as error:
-        reason = error.strerror or type(error).__name__
-        raise click.ClickException(f"cannot read identity file {path}: {reason}") from None
     try:
         return load_identities(text)
     except AgeError as error:
@@ -353,7 +363,7 @@ def subject_deliveries_command(ctx: click.Context, nik: str, actor: str, as_json
 
 def _public_key(path: Path | None, settings: Settings, name: str) -> Any:
     if path is not None:
-        return parse_public_key(path.read_text(encoding="utf-8").strip())
+        return parse_public_key(limits.read_limited_text(path, limits.KEY_FILE).strip())
     return load_signing_key(settings.keys_dir, name).public_key()  # type: ignore[arg-type]
 
 
@@ -408,18 +418,3 @@ class _Progress:
 
 
 COMMANDS = (delivery, subject)
-
-
-def _text(path: Path) -> str:
-    """A small text file the user named (a checkpoint note, a proof), or one line saying why not."""
-    try:
-        with path.open("rb") as file:
-            data = file.read(64 * 1024 + 1)
-    except OSError as error:
-        raise click.ClickException(f"{path}: {error.strerror}") from None
-    if len(data) > 64 * 1024:
-        raise click.ClickException(f"{path} is larger than 64 KiB: not a checkpoint or proof")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        raise click.ClickException(f"{path} is not UTF-8 text") from None

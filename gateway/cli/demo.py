@@ -9,6 +9,7 @@ import click
 
 from exports.demo_source import build_demo_source
 from gateway.cli import settings_of
+from gateway.limits import MAX_DEMO_ROWS
 from gateway.settings import redact_url
 
 PASER_POPULATION_2024 = 309_667
@@ -17,10 +18,10 @@ PASER_POPULATION_2024 = 309_667
 @click.command(name="demo-source")
 @click.option(
     "--rows",
-    type=click.IntRange(min=1),
+    type=click.IntRange(1, MAX_DEMO_ROWS),
     default=PASER_POPULATION_2024,
     show_default=True,
-    help="Number of people.",
+    help=f"Number of people (at most {MAX_DEMO_ROWS:,}).",
 )
 @click.option("--seed", type=int, default=1, show_default=True, help="Same seed, same data.")
 @click.option("--url", help="Target database URL (default: the `source_url` setting).")
@@ -37,7 +38,7 @@ def demo_source(
     """
     settings = settings_of(ctx)
     target = url or settings.source_database_url
-    settings.home.mkdir(parents=True, exist_ok=True)
+    settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
     click.echo(f"building {rows:,} people into {redact_url(target)}", err=True)
     try:
         summary = build_demo_source(

@@ -19,9 +19,14 @@ from sqlalchemy import Connection
 from agreements.errors import Invalid
 from agreements.scope_toml import read_scope_toml
 from agreements.workflow import Document, Role, Transition
+from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
-    AS_HELP,
+    ACTOR,
+    FREE_TEXT,
+    ID,
+    NAME,
+    LimitedText,
     catalog_of,
     metadata_connection,
     now,
@@ -35,8 +40,8 @@ from gateway.services import requests as service
 from gateway.services.actions import Actor, find_actor
 from gateway.settings import Settings
 
-ACTOR = click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
+REQUEST_ID = click.argument("request_id", type=ID)
 
 
 @click.group()
@@ -44,21 +49,30 @@ def request() -> None:
     """Cooperation requests through the SOP (docs/agreements.md)."""
 
 
-def _documents_dir(settings: Settings) -> Path:
-    return settings.home / "documents"
-
-
 def _attach(settings: Settings, path: Path) -> Document:
-    return service.attach(path, _documents_dir(settings))
+    """Keep a letter or signed document (read within its limit) in the document store."""
+    data = limits.read_limited(path, limits.DOCUMENT)
+    return service.attach(path.name, data, settings.documents_dir)
 
 
 @request.command()
-@click.option("--institution", required=True)
-@click.option("--letter-number", required=True)
+@click.option("--institution", required=True, type=LimitedText(limits.INSTITUTION))
+@click.option("--letter-number", required=True, type=LimitedText(limits.LETTER_NUMBER))
 @click.option("--letter-date", required=True, type=click.DateTime(["%Y-%m-%d"]))
-@click.option("--purpose", required=True)
-@click.option("--legal-basis", required=True, multiple=True, help="Repeat for each instrument.")
-@click.option("--elements", required=True, help="Requested catalog elements, comma-separated.")
+@click.option("--purpose", required=True, type=FREE_TEXT)
+@click.option(
+    "--legal-basis",
+    required=True,
+    multiple=True,
+    type=FREE_TEXT,
+    help="Repeat for each instrument.",
+)
+@click.option(
+    "--elements",
+    required=True,
+    type=FREE_TEXT,
+    help="Requested catalog elements, comma-separated.",
+)
 @click.option(
     "--access-mode",
     "access_modes",
@@ -67,7 +81,9 @@ def _attach(settings: Settings, path: Path) -> Document:
     type=click.Choice(service.ACCESS_MODES),
 )
 @click.option("--duration", "months", required=True, type=int, help="Months requested.")
-@click.option("--data-balikan", "data_balikan", required=True, help="The data balikan plan.")
+@click.option(
+    "--data-balikan", "data_balikan", required=True, type=FREE_TEXT, help="The data balikan plan."
+)
 @click.option("--letter", "letter_file", required=True, type=FILE, help="The letter (PDF/scan).")
 @click.option("--received", type=click.DateTime(), help="When the letter arrived (office time).")
 @ACTOR
@@ -126,8 +142,8 @@ def _advance(
 
 
 @request.command()
-@click.argument("request_id", type=int)
-@click.option("--note", required=True, help="The disposition note.")
+@REQUEST_ID
+@click.option("--note", required=True, type=FREE_TEXT, help="The disposition note.")
 @ACTOR
 @click.pass_context
 def dispose(ctx: click.Context, request_id: int, note: str, actor: str) -> None:
@@ -136,8 +152,10 @@ def dispose(ctx: click.Context, request_id: int, note: str, actor: str) -> None:
 
 
 @request.command()
-@click.argument("request_id", type=int)
-@click.option("--to", "assignee", required=True, help="The Pejabat Fungsional who reviews it.")
+@REQUEST_ID
+@click.option(
+    "--to", "assignee", required=True, type=NAME, help="The Pejabat Fungsional who reviews it."
+)
 @ACTOR
 @click.pass_context
 def assign(ctx: click.Context, request_id: int, assignee: str, actor: str) -> None:
@@ -163,8 +181,8 @@ def _check_assignee(name: str) -> Any:
 
 
 @request.command()
-@click.argument("request_id", type=int)
-@click.option("--reason", required=True)
+@REQUEST_ID
+@click.option("--reason", required=True, type=FREE_TEXT)
 @click.option("--letter", "letter_file", required=True, type=FILE, help="The rejection letter.")
 @ACTOR
 @click.pass_context
@@ -183,15 +201,16 @@ def reject(ctx: click.Context, request_id: int, reason: str, letter_file: Path, 
 
 
 @request.command()
-@click.argument("request_id", type=int)
+@REQUEST_ID
 @click.option("--scope", "scope_file", required=True, type=FILE, help="The draft scope TOML.")
 @ACTOR
 @click.pass_context
 def draft(ctx: click.Context, request_id: int, scope_file: Path, actor: str) -> None:
     """Step 5: attach a draft scope; it becomes the agreement's draft version."""
     settings = settings_of(ctx)
-    document = _attach(settings, scope_file)
-    text = scope_file.read_text(encoding="utf-8")
+    data = limits.read_limited(scope_file, limits.SCOPE_FILE)
+    text = limits.decoded(data, scope_file, limits.SCOPE_FILE.what)
+    document = service.attach(scope_file.name, data, settings.documents_dir)
 
     def register(connection: Connection, who: Actor) -> dict[str, Any]:
         identity, scope = read_scope_toml(
@@ -216,8 +235,8 @@ def draft(ctx: click.Context, request_id: int, scope_file: Path, actor: str) -> 
 
 
 @request.command(name="return")
-@click.argument("request_id", type=int)
-@click.option("--notes", required=True, help="What to revise.")
+@REQUEST_ID
+@click.option("--notes", required=True, type=FREE_TEXT, help="What to revise.")
 @ACTOR
 @click.pass_context
 def return_command(ctx: click.Context, request_id: int, notes: str, actor: str) -> None:
@@ -226,8 +245,8 @@ def return_command(ctx: click.Context, request_id: int, notes: str, actor: str) 
 
 
 @request.command()
-@click.argument("request_id", type=int)
-@click.option("--notes", default="", help="Optional remarks.")
+@REQUEST_ID
+@click.option("--notes", default="", type=FREE_TEXT, help="Optional remarks.")
 @ACTOR
 @click.pass_context
 def forward(ctx: click.Context, request_id: int, notes: str, actor: str) -> None:
@@ -236,7 +255,7 @@ def forward(ctx: click.Context, request_id: int, notes: str, actor: str) -> None
 
 
 @request.command(name="sign")
-@click.argument("request_id", type=int)
+@REQUEST_ID
 @click.option(
     "--acknowledged",
     is_flag=True,
@@ -274,7 +293,7 @@ def sign_command(
 
 
 @request.command()
-@click.argument("request_id", type=int)
+@REQUEST_ID
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def show(ctx: click.Context, request_id: int, as_json: bool) -> None:
@@ -311,7 +330,7 @@ def _jsonable(value: object) -> object:
 
 
 @request.command(name="list")
-@click.option("--status", help="Only requests in this status.")
+@click.option("--status", type=NAME, help="Only requests in this status.")
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_command(ctx: click.Context, status: str | None, as_json: bool) -> None:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import AS_HELP, metadata_connection, now, ready_engine, seal_store
 from gateway.services import staff as service
@@ -68,7 +69,7 @@ def signer() -> None:
 @click.pass_context
 def add_signer(ctx: click.Context, principal: str, key_file: Path, actor: str) -> None:
     """Allow PRINCIPAL (a Kepala Dinas on the staff list) to sign with this key."""
-    line = key_file.read_text(encoding="utf-8").strip()
+    line = limits.read_limited_text(key_file, limits.KEY_FILE).strip()
     settings = settings_of(ctx)
     with ready_engine(settings) as engine:
         fingerprint = service.add_signer(

@@ -93,6 +93,7 @@ class DeliveryEnvironment:
     mapping: SourceMapping
     region_codes: frozenset[str]
     deliveries_dir: Path
+    work_dir: Path  # the re-identification counters' spill directories
     keys_dir: Path
     audit_origin: str
     software_version: str
@@ -135,7 +136,7 @@ def preview_delivery(
     with engine.connect() as connection:
         stored = load_version(connection, short_id, None)
     plan = plan_delivery(env, stored, delivery_id="preview", now=now)
-    return stored, preview(plan, env.source_url, env.catalog, env.mapping)
+    return stored, preview(plan, env.source_url, env.catalog, env.mapping, spill_dir=env.work_dir)
 
 
 def extract_delivery(
@@ -153,7 +154,7 @@ def extract_delivery(
     appended meanwhile); the plan, its delivery date and the manifest's `created_at` are the
     start's."""
     now = clock()
-    close_abandoned(engine, env.deliveries_dir, now)
+    close_abandoned(engine, env.deliveries_dir, now, work_dir=env.work_dir)
     today = now.astimezone(env.time_zone).date()
     delivery_id = f"{short_id}-{today:%Y%m%d}-{secrets.token_hex(3)}"
     lock = ExitStack()
@@ -209,6 +210,7 @@ def extract_delivery(
                     subjects_sink=subjects.file,
                     subject_key=subject_key,
                     progress=progress,
+                    spill_dir=env.work_dir,
                 )
                 data.commit()
                 subjects.commit()

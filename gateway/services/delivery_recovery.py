@@ -4,13 +4,16 @@ A run holds an exclusive `flock` on `<id>.lock` while it works. At the next star
 serve` before it serves, `delivery extract` before it runs), every row still `running` or
 `recorded` whose lock nobody holds belonged to a process that died: if its manifest made it into
 place the delivery is complete and becomes `published`; otherwise it is closed as `abandoned`
-(audited) and its staged files are removed, so nothing of it stays visible.
+(audited) and its staged files are removed, so nothing of it stays visible. The spill
+directories of re-identification counters whose process died are removed from the work
+directory the same way: by a lock (`exports.spill`) that a live run, in any process, holds.
 """
 
 from __future__ import annotations
 
 import fcntl
 import logging
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
@@ -22,6 +25,7 @@ from audit import log as audit_log
 from audit.entry import LeafFormatError, parse_leaf
 from exports.manifest import parse_manifest
 from exports.publish import DeliveryFiles
+from exports.spill import remove_abandoned
 from gateway.store.tables import agreements, deliveries
 
 log = logging.getLogger(__name__)
@@ -35,11 +39,17 @@ RUNNING, RECORDED, PUBLISHED, FAILED, ABANDONED = (
 )
 COUNTED = (RUNNING, RECORDED, PUBLISHED)  # against the quota
 SYSTEM = "gateway"
+log = logging.getLogger(__name__)
 
 
-def close_abandoned(engine: Engine, deliveries_dir: Path, now: datetime) -> list[str]:
+def close_abandoned(
+    engine: Engine, deliveries_dir: Path, now: datetime, *, work_dir: Path
+) -> list[str]:
     """Close deliveries a crashed run left behind (no lock held): published if their manifest
-    made it into place, else `abandoned`, audited, their partial and staged files removed."""
+    made it into place, else `abandoned`, audited, their partial and staged files removed; and
+    remove the spill directories in `work_dir` that no live run holds."""
+    for name in remove_abandoned(work_dir):
+        log.info("removed %s, the spill directory of a run that stopped", work_dir / name)
     closed = []
     with engine.connect() as connection:
         rows = connection.execute(
@@ -113,7 +123,7 @@ def held(path: Path) -> Iterator[None]:
     """Hold the run's lock file; it is removed when the run ends, however it ends."""
     path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     try:
-        with path.open("a") as handle:
+        with os.fdopen(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600), "a") as handle:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
             try:
                 yield

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import hashlib
 import json
-import shutil
+import os
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -56,20 +57,26 @@ class Letter:
     data_balikan_plan: str
 
 
-def attach(path: Path, documents_dir: Path) -> Document:
-    """Keep a copy of the file under its SHA-256 and return the reference the history records."""
-    digest = hashlib.sha256()
-    try:
-        with path.open("rb") as file:
-            for block in iter(lambda: file.read(1 << 20), b""):
-                digest.update(block)
-    except OSError as error:
-        raise Invalid("document", f"cannot read {path.name}: {error.strerror}") from None
-    documents_dir.mkdir(parents=True, exist_ok=True)
-    kept = documents_dir / digest.hexdigest()
+def attach(name: str, data: bytes, documents_dir: Path) -> Document:
+    """Keep the document's bytes under their SHA-256 and return the reference the history
+    records. The caller reads the file within its limit (gateway/limits.py); what is hashed is
+    what is kept. A copy appears complete or not at all (written aside, then renamed); like the
+    folder (0700), it is readable by the gateway's user only (0600, as mkstemp makes it)."""
+    digest = hashlib.sha256(data).hexdigest()
+    documents_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
+    kept = documents_dir / digest
     if not kept.exists():
-        shutil.copyfile(path, kept)
-    return Document(path.name, digest.hexdigest())
+        handle, temporary = tempfile.mkstemp(prefix=f".{digest}.", dir=documents_dir)
+        try:
+            with os.fdopen(handle, "wb") as file:
+                file.write(data)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary, kept)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+    return Document(name, digest)
 
 
 def submit(

@@ -95,3 +95,41 @@ def test_audit_before_init_says_what_to_do(tmp_path: Path) -> None:
     result = invoke(tmp_path / "fresh", "audit", "verify")
     assert result.exit_code == 1
     assert "pks-gateway init" in result.output
+
+
+@pytest.mark.parametrize(
+    ("tamper", "named"),
+    [
+        ("UPDATE audit_entries SET leaf = CAST(leaf AS TEXT) WHERE seq = 1", "seq 1: leaf"),
+        ("UPDATE audit_entries SET created_at = 'yesterday' WHERE seq = 2", "seq 2: created_at"),
+        ("UPDATE audit_entries SET details = 'not json' WHERE seq = 0", "seq 0: details"),
+        ("UPDATE audit_checkpoints SET tree_size = 'many'", "checkpoint 1: tree_size"),
+        ("UPDATE audit_head SET tree_size = 'unknown'", "the audit head: tree_size"),
+    ],
+)
+def test_values_of_the_wrong_type_fail_verify_and_stop_checkpoint_and_export(
+    home: Path, tmp_path: Path, tamper: str, named: str
+) -> None:
+    assert invoke(home, "audit", "checkpoint").exit_code == 0
+    assert invoke(home, "staff", "add", "admin", "--role", "admin").exit_code == 0  # entry 3
+    with sqlite3.connect(home / "gateway.db") as connection:
+        connection.execute(tamper)
+    verified = invoke(home, "audit", "verify")
+    assert verified.exit_code == 1
+    assert "PROBLEM column_type" in verified.output and named in verified.output
+    assert "does NOT verify" in verified.output
+
+    signed = invoke(home, "audit", "checkpoint")  # the log grew: it would sign size 4
+    assert signed.exit_code == 1
+    [line] = signed.output.splitlines()
+    assert line.startswith("Error: refusing to sign: ") and named in line
+    with sqlite3.connect(home / "gateway.db") as connection:
+        assert connection.execute("SELECT count(*) FROM audit_checkpoints").fetchone() == (1,)
+    target = tmp_path / "export"
+    exported = invoke(home, "audit", "export", str(target))
+    assert exported.exit_code == 1
+    [line] = exported.output.splitlines()
+    assert line.startswith("Error: refusing to export: ") and named in line
+    assert not target.exists()
+    shown = verified.output + signed.output + exported.output
+    assert not [value for value in ("many", "unknown", "yesterday", "not json") if value in shown]

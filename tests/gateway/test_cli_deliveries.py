@@ -319,14 +319,14 @@ def test_decrypt_names_an_unreadable_identity_file(
     tmp_path: Path, encrypted: tuple[Path, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     data, identity = encrypted
-    read_text = Path.read_text
+    real_open = os.open
 
-    def unreadable(self: Path, *args: Any, **kwargs: Any) -> str:
-        if self == identity:  # what chmod 000 does to anyone but root
-            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(self))
-        return read_text(self, *args, **kwargs)
+    def unreadable(path: Any, *args: Any, **kwargs: Any) -> int:
+        if Path(path) == identity:  # what chmod 000 does to anyone but root
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(path))
+        return real_open(path, *args, **kwargs)
 
-    monkeypatch.setattr(Path, "read_text", unreadable)
+    monkeypatch.setattr(os, "open", unreadable)
     result = Gateway(tmp_path / "home", {})(
         "delivery", "decrypt", str(data), "--identity", str(identity), ok=False
     )

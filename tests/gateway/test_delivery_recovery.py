@@ -9,6 +9,7 @@ import base64
 import errno
 import json
 import os
+import signal
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -20,13 +21,16 @@ from click.testing import CliRunner
 from sqlalchemy import create_engine, event
 
 from audit.entry import parse_leaf
+from exports import pipeline
 from exports.publish import DeliveryFiles
+from exports.risk import RiskCounter
 from exports.sinks import StagedFile
 from gateway.cli import main
 from gateway.cli.deliveries import environment
 from gateway.services import deliveries as service
 from gateway.services.delivery_recovery import held, locked_elsewhere
 from gateway.settings import load_settings
+from tests.exports.test_spill import spilling_process
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT
 from tests.gateway.test_cli_deliveries import source_niks
 from tests.gateway.test_delivery_failures import Home, copy_home, crash_extract, template
@@ -184,3 +188,42 @@ def test_a_failed_publish_whose_files_cannot_be_removed_is_left_to_recovery(
     rows = {d["id"]: d["status"] for d in home.deliveries()}
     assert rows == {row["id"]: "abandoned", later["delivery"]: "published"}
     assert all(name.split("/")[-1].startswith(later["delivery"]) for name in home.visible())
+
+
+# --- the re-identification counters' spill directories -----------------------------------------
+
+
+def test_extract_and_serve_remove_the_spills_of_dead_runs_and_keep_live_ones(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    work = home.home / "work"
+    with spilling_process(work) as (live, kept), spilling_process(work) as (dead, gone):
+        dead.send_signal(signal.SIGKILL)  # kill -9 during a delivery: nothing cleans up
+        dead.wait(timeout=30)
+        assert gone.is_dir()
+        home.extract()
+        assert not gone.exists()
+        assert kept.is_dir() and any(kept.iterdir())  # another process's live run
+        live.kill()
+        live.wait(timeout=30)
+        assert kept.is_dir()
+        serve(home, monkeypatch)
+        assert not kept.exists()
+    assert list(work.iterdir()) == []
+
+
+def test_a_delivery_and_a_preview_spill_into_the_work_directory(
+    home: Home, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    directories: list[Path | None] = []
+
+    class Recorded(RiskCounter):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            directories.append(kwargs.get("directory"))
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "RiskCounter", Recorded)
+    home.extract()
+    home("delivery", "preview", SHORT)
+    assert len(directories) >= 2  # the stream's counter, and the preview's
+    assert set(directories) == {home.home / "work"}
