@@ -4,7 +4,9 @@ that release only their authenticated prefix and leave no output behind."""
 from __future__ import annotations
 
 import io
+import os
 import random
+import socket
 import stat
 import tempfile
 from pathlib import Path
@@ -215,6 +217,43 @@ def test_a_failed_decrypt_leaves_an_existing_output_untouched(tmp_path: Path) ->
         decrypt_file(tmp_path / "in.age", IDENTITY, tmp_path / "out.bin")
     assert (tmp_path / "out.bin").read_bytes() == b"previous delivery"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.age", "out.bin"]
+
+
+def special_file(path: Path, kind: str) -> None:
+    """Make a `kind` of non-regular file at `path`: what `decrypt_file` must not replace."""
+    if kind == "symlink to a file":
+        (path.parent / "elsewhere").write_bytes(b"previous")
+        path.symlink_to(path.parent / "elsewhere")
+    elif kind == "dangling symlink":
+        path.symlink_to(path.parent / "nowhere")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        with socket.socket(socket.AF_UNIX) as listening:
+            listening.bind(str(path))
+    else:  # a character device: /dev/null's numbers, made where the test may write
+        try:
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("making a device node needs CAP_MKNOD")
+
+
+@pytest.mark.parametrize(
+    "kind", ["symlink to a file", "dangling symlink", "fifo", "socket", "character device"]
+)
+def test_decrypt_file_refuses_to_replace_what_is_not_a_regular_file(
+    tmp_path: Path, kind: str
+) -> None:
+    (tmp_path / "in.age").write_bytes(encrypt(b"secret rows", [RECIPIENT]))
+    out = tmp_path / "out"
+    special_file(out, kind)
+    before = os.lstat(out)
+    with pytest.raises(FileExistsError, match="not a regular file") as refused:
+        decrypt_file(tmp_path / "in.age", IDENTITY, out)
+    assert refused.value.filename == str(out)
+    after = os.lstat(out)
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
 def test_identity_files_skip_comments_and_blank_lines() -> None:

@@ -395,6 +395,45 @@ def test_decrypt_names_a_missing_output_directory_or_identity_file(
     assert data.with_suffix("").read_bytes() == b"a,b\n1,2\n"
 
 
+def test_decrypt_refuses_an_output_that_is_not_a_regular_file_in_one_line(
+    tmp_path: Path, encrypted: tuple[Path, Path]
+) -> None:
+    data, identity = encrypted
+    gateway = Gateway(tmp_path / "home", {})
+    kept = tmp_path / "kept.csv"
+    kept.write_bytes(b"previous")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.csv"
+    link.symlink_to(kept)
+    for out in (link, fifo):
+        result = gateway(
+            "delivery",
+            "decrypt",
+            str(data),
+            "--identity",
+            str(identity),
+            "--out",
+            str(out),
+            ok=False,
+        )
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+        [line] = result.output.splitlines()
+        assert line.startswith("Error: ") and str(out) in line and "not a regular file" in line
+    assert link.is_symlink() and kept.read_bytes() == b"previous"
+    assert fifo.is_fifo()
+
+
+def test_decrypt_to_standard_output(tmp_path: Path, encrypted: tuple[Path, Path]) -> None:
+    data, identity = encrypted
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = Gateway(tmp_path / "home", {})(
+        "delivery", "decrypt", str(data), "--identity", str(identity), "--out", "-"
+    )
+    assert result.stdout_bytes == b"a,b\n1,2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no file named "-", no d.csv
+
+
 def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_path: Path) -> None:
     age = require_tool("age", "age")
     gateway = Gateway(tmp_path / "home", {})
