@@ -16,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agreements.errors import Invalid
+from agreements.recipients import encode_age_recipient
 from exports.age import (
     CHUNK_SIZE,
     AgeError,
@@ -27,7 +28,7 @@ from exports.age import (
     parse_identity,
     recipient_fingerprint,
 )
-from exports.age_header import parse_header
+from exports.age_header import encode_header, parse_header
 
 SEALED = CHUNK_SIZE + 16
 EDGE_SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE]
@@ -156,6 +157,17 @@ def test_after_a_failed_write_close_refuses_to_seal() -> None:
         writer.close()
     with pytest.raises(AgeError, match="chunk 0 failed to authenticate"):
         list(decrypt_chunks(io.BytesIO(sink.getvalue()), IDENTITY))
+
+
+def test_a_low_order_recipient_is_refused_before_and_at_the_key_exchange() -> None:
+    zero = encode_age_recipient(bytes(32))
+    with pytest.raises(AgeError, match="recipient 1: is a low-order X25519 point") as refused:
+        AgeWriter(io.BytesIO(), [RECIPIENT, zero])
+    assert refused.value.stage == "key" and zero not in str(refused.value)
+    # Past the recipient check, the all-zero shared secret itself is refused (the age spec's rule).
+    for key in (bytes(32), b"\x01" + bytes(31)):
+        with pytest.raises(AgeError, match="low-order"):
+            encode_header(bytes(16), [key])
 
 
 def test_every_recipient_alone_decrypts_and_a_stranger_does_not() -> None:
