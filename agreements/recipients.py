@@ -2,11 +2,15 @@
 
 Written here because no Bech32 library is locked and the decoder is short; `pyrage` (a dev
 dependency) and the stock `age` tool check it in the tests. The exports package uses the same
-function to get the 32-byte X25519 key it encrypts to, so a scope cannot accept a key that
-encryption would later refuse.
+function to get the 32-byte X25519 key it encrypts to, and the same low-order check at each key
+exchange, so a scope cannot accept a key that encryption would later refuse.
 """
 
 from __future__ import annotations
+
+import hmac
+
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
 
 from agreements.errors import Invalid
 
@@ -66,7 +70,25 @@ def decode_age_recipient(text: str, field: str = "age_recipient") -> bytes:
     key = bech32_decode(text, AGE_HRP, field)
     if len(key) != 32:
         raise Invalid(field, "an age X25519 recipient holds a 32-byte key")
+    # Every X25519 scalar is a multiple of 8, so a point of order 1, 2, 4 or 8 (in any encoding)
+    # gives the all-zero secret with any key: a probe key tells them all apart from real keys.
+    if x25519_shared_secret(X25519PrivateKey.generate(), key) is None:
+        raise Invalid(field, "is a low-order X25519 point: anyone could open what is sent to it")
     return key
+
+
+def x25519_shared_secret(private_key: X25519PrivateKey, public_key: bytes) -> bytes | None:
+    """The X25519 shared secret, or None when it is all zeros: `public_key` is a low-order point.
+
+    The age spec says to refuse that secret (the file key would be wrapped under a key anyone can
+    compute). OpenSSL already refuses to return it, which `cryptography` raises as ValueError;
+    the comparison keeps the rule with a backend that does not.
+    """
+    try:
+        shared = private_key.exchange(X25519PublicKey.from_public_bytes(public_key))
+    except ValueError:
+        return None
+    return None if hmac.compare_digest(shared, bytes(32)) else shared
 
 
 def bech32_encode(hrp: str, data: bytes) -> str:

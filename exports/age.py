@@ -17,7 +17,9 @@ What we implement is the X25519 recipient type and the binary format only: no pa
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
+import stat
 import tempfile
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -221,9 +223,11 @@ def decrypt_file(
 
     Writes a temporary file (mode 0600) beside `out_path`, fsyncs it and renames it into place
     only after the final chunk authenticated; on any failure the temporary file is removed and
-    `out_path` is left as it was. An existing `out_path` is replaced.
+    `out_path` is left as it was. An existing regular file at `out_path` is replaced; anything
+    else there (a symlink, FIFO, socket, device node) raises FileExistsError naming the path.
     """
     out = Path(out_path)
+    _refuse_non_regular(out)
     fd, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as target, open(src_path, "rb") as source:
@@ -231,9 +235,22 @@ def decrypt_file(
                 target.write(chunk)
             target.flush()
             os.fsync(target.fileno())
+        _refuse_non_regular(out)  # again: decrypting takes a while, and the name may have changed
         os.replace(temporary, out)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
     fsync_directory(out.parent)
+
+
+def _refuse_non_regular(out: Path) -> None:
+    """Refuse an existing `out` that is not a regular file, looked at without following a symlink:
+    the rename would put the plaintext in its place (as root, `--out /dev/null` would replace the
+    device), where the caller meant to write into a device, a pipe or a link's target."""
+    try:
+        mode = os.lstat(out).st_mode
+    except FileNotFoundError:
+        return
+    if not stat.S_ISREG(mode):
+        raise FileExistsError(errno.EEXIST, "exists and is not a regular file", str(out))

@@ -22,10 +22,11 @@ from typing import BinaryIO
 
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives import hashes
-from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey, X25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
+from agreements.recipients import x25519_shared_secret
 from exports.age_keys import AgeError, X25519Identity
 
 VERSION_LINE = b"age-encryption.org/v1"
@@ -97,10 +98,9 @@ def wrap_x25519(file_key: bytes, recipient: bytes) -> Stanza:
     """The `-> X25519` stanza wrapping `file_key` for one 32-byte recipient key."""
     ephemeral = X25519PrivateKey.generate()
     share = ephemeral.public_key().public_bytes_raw()
-    try:
-        shared = ephemeral.exchange(X25519PublicKey.from_public_bytes(recipient))
-    except ValueError:
-        raise AgeError("key", "recipient key is a low-order X25519 point") from None
+    shared = x25519_shared_secret(ephemeral, recipient)
+    if shared is None:  # decode_age_recipient refuses such keys; this holds for any caller
+        raise AgeError("key", "recipient key is a low-order X25519 point")
     wrap_key = hkdf_sha256(shared, share + recipient, X25519_INFO)
     body = ChaCha20Poly1305(wrap_key).encrypt(_ZERO_NONCE, file_key, None)
     return Stanza(("X25519", b64encode(share).decode("ascii")), body)
@@ -196,12 +196,9 @@ def _x25519_parts(stanza: Stanza, number: int) -> tuple[bytes, bytes]:
 
 
 def _unwrap(share: bytes, body: bytes, identity: X25519Identity, number: int) -> bytes | None:
-    try:
-        shared = identity.private_key.exchange(X25519PublicKey.from_public_bytes(share))
-    except ValueError:
-        # cryptography refuses the all-zero shared secret of a low-order share; the spec says
-        # abort rather than try the next stanza.
-        raise AgeError("header", f"stanza {number}: X25519 share is a low-order point") from None
+    shared = x25519_shared_secret(identity.private_key, share)
+    if shared is None:  # the spec says abort rather than try the next stanza
+        raise AgeError("header", f"stanza {number}: X25519 share is a low-order point")
     wrap_key = hkdf_sha256(shared, share + identity.recipient, X25519_INFO)
     try:
         return ChaCha20Poly1305(wrap_key).decrypt(_ZERO_NONCE, body, None)

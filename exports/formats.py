@@ -8,7 +8,9 @@ file (Parquet footer, ZIP directory) and leaves the stream open; the caller seal
   element labels and masks); batches are gathered to at least ROW_GROUP_ROWS rows per row group,
   since small row groups make Parquet slower to write and larger (DESIGN.md §6);
 - csv: UTF-8 with a header row of the column names; text is quoted, so identifiers stay text for
-  any reader that respects quoting (Excel does not: that is what xlsx is for);
+  any reader that respects quoting (Excel does not: that is what xlsx is for); text starting with
+  `=`, `+`, `-`, `@`, TAB or CR gets a leading `'`, so a spreadsheet shows it instead of running
+  it as a formula (OWASP's CSV injection advice);
 - xlsx: exports.xlsx_stream (why it is hand-written is said there), refused past Excel's limits.
 
 Errors name the format, column or limit, never a value.
@@ -19,6 +21,7 @@ from __future__ import annotations
 from typing import Protocol
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
@@ -28,6 +31,8 @@ from exports.xlsx_stream import XlsxLimitError, XlsxStreamWriter
 FORMATS = ("parquet", "csv", "xlsx")
 SUFFIXES = {"parquet": ".parquet", "csv": ".csv", "xlsx": ".xlsx"}
 ROW_GROUP_ROWS = 65_536
+# The first characters that make a spreadsheet read a CSV cell as a formula (OWASP).
+_FORMULA_STARTS = pa.array(["=", "+", "-", "@", "\t", "\r"])
 PARQUET_COMPRESSION = "zstd"
 
 
@@ -110,11 +115,30 @@ class _CsvWriter:
 
     def write_batch(self, batch: pa.RecordBatch) -> None:
         _check("csv", batch, self._schema)
-        self._writer.write_batch(batch)
+        self._writer.write_batch(_without_formulas(batch))
         self.rows += batch.num_rows
 
     def close(self) -> None:
         self._writer.close()
+
+
+def _without_formulas(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """`batch` with `'` before each text value a spreadsheet would take for a formula.
+
+    Per column in Arrow: the first character of every value against the set, and only a column
+    that has such a value is rebuilt, so the usual batch costs one slice and one lookup a column.
+    """
+    columns = list(batch.columns)
+    for index, field in enumerate(batch.schema):
+        if not (pa.types.is_string(field.type) or pa.types.is_large_string(field.type)):
+            continue
+        column = columns[index]
+        starts = pc.is_in(pc.utf8_slice_codeunits(column, 0, 1), value_set=_FORMULA_STARTS)
+        if pc.any(starts).as_py():
+            quote, empty = pa.scalar("'", field.type), pa.scalar("", field.type)
+            prefixed = pc.binary_join_element_wise(quote, column, empty)
+            columns[index] = pc.if_else(starts, prefixed, column)
+    return pa.RecordBatch.from_arrays(columns, schema=batch.schema)
 
 
 class _XlsxWriter:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
+import socket
 import stat
 from pathlib import Path
 
@@ -167,9 +169,41 @@ def keys_public(ctx: click.Context, name: str) -> None:
     click.echo(public_key_line(settings_of(ctx).keys_dir, name))  # type: ignore[arg-type]
 
 
+def _host_problem(host: str) -> str | None:
+    """Why the server cannot listen on `host`, or None: it must be an IP address or a hostname
+    that resolves. A name ending in a number (`999.1.1.1`, `10.0.0`) is a mistyped address, not
+    a hostname (no top-level domain is numeric), so it is refused without a DNS lookup."""
+    try:
+        ipaddress.ip_address(host)
+        return None
+    except ValueError:
+        pass
+    if not host or host.rsplit(".", 1)[-1].isdigit():
+        return f"{host!r} is not a valid IP address"
+    try:
+        socket.getaddrinfo(host, None, type=socket.SOCK_STREAM)
+    except (OSError, UnicodeError):
+        return f"{host!r} is neither an IP address nor a hostname that resolves"
+    return None
+
+
+def _listen_host(ctx: click.Context, param: click.Parameter, value: str | None) -> str | None:
+    if value is not None and (problem := _host_problem(value)):
+        raise click.BadParameter(problem, ctx=ctx, param=param)
+    return value
+
+
 @click.command()
-@click.option("--host", help="Address to listen on (default: the `host` setting, 127.0.0.1).")
-@click.option("--port", type=int, help="Port to listen on (default: the `port` setting).")
+@click.option(
+    "--host",
+    callback=_listen_host,
+    help="IP address or hostname to listen on (default: the `host` setting, 127.0.0.1).",
+)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="Port to listen on, 1-65535 (default: the `port` setting).",
+)
 @click.pass_context
 def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     """Serve the gateway over HTTP with waitress (put a TLS reverse proxy in front).
@@ -180,12 +214,19 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     from gateway.app import create_app
 
     settings = settings_of(ctx)
+    if host is None:
+        host = settings.host
+        if problem := _host_problem(host):
+            raise click.ClickException(f"setting 'host' {problem}")
+    port = settings.port if port is None else port
     app = create_app(settings)
     close_crashed_deliveries(app.extensions["pks_engine"], settings)
-    host = host or settings.host
-    port = port or settings.port
     click.echo(f"PKS Gateway listening on http://{host}:{port}/ (Ctrl+C stops)")
-    waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
+    try:
+        waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
+    except OSError as error:  # the address is in use, not this machine's, or privileged
+        reason = error.strerror or type(error).__name__
+        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 def close_crashed_deliveries(engine: Engine, settings: Settings) -> None:

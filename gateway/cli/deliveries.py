@@ -19,7 +19,13 @@ import click
 from sqlalchemy import select
 
 from agreements.signing import parse_public_key
-from exports.age import AgeError, X25519Identity, decrypt_file, load_identities
+from exports.age import (
+    AgeError,
+    X25519Identity,
+    decrypt_chunks,
+    decrypt_file,
+    load_identities,
+)
 from exports.manifest_verify import verify_delivery
 from exports.source_mapping import load_source_mapping
 from gateway import limits
@@ -277,8 +283,9 @@ def verify(
 )
 @click.option(
     "--out",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Output file (default: FILE without .age).",
+    type=click.Path(dir_okay=False, allow_dash=True, path_type=Path),
+    help="Output file (default: FILE without .age; an existing one must be a regular file), "
+    "or - for standard output.",
 )
 def decrypt(file: Path, identity: Path, out: Path | None) -> None:
     """Decrypt a delivery, all or nothing: the output appears only if every chunk authenticates."""
@@ -287,6 +294,9 @@ def decrypt(file: Path, identity: Path, out: Path | None) -> None:
     )
     limits.require_regular_file(file, "delivery file")
     identities = _identities(identity)
+    if str(target) == "-":
+        _decrypt_to_stdout(file, identities)
+        return
     if not target.parent.is_dir():
         raise click.ClickException(f"output directory {target.parent} does not exist")
     try:
@@ -298,6 +308,22 @@ def decrypt(file: Path, identity: Path, out: Path | None) -> None:
             f"cannot decrypt {file} to {target}: {error.strerror or type(error).__name__}"
         ) from None
     click.echo(f"decrypted to {target}")
+
+
+def _decrypt_to_stdout(file: Path, identities: list[X25519Identity]) -> None:
+    """Stream the plaintext to standard output, each chunk once it authenticates (as `age -d`
+    does): on a failure part-way, what was written is the authenticated prefix and the exit is 1."""
+    stdout = sys.stdout.buffer
+    try:
+        with file.open("rb") as source:
+            for chunk in decrypt_chunks(source, identities):
+                stdout.write(chunk)
+        stdout.flush()
+    except AgeError as error:
+        raise click.ClickException(f"{file}: {error}") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise click.ClickException(f"cannot decrypt {file} to standard output: {reason}") from None
 
 
 def _identities(path: Path) -> list[X25519Identity]:

@@ -28,6 +28,11 @@ from gateway.keys import load_pseudonym_secret
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.store.tables import agreements, deliveries
 
+_NIK_RULE = (
+    "not a valid NIK (16 digits 0-9 with a valid region and date; spaces, dashes and dots "
+    "between them are ignored)"
+)
+
 
 @dataclass(frozen=True)
 class Received:
@@ -50,16 +55,18 @@ def subject_deliveries(
 ) -> list[Received]:
     """The published deliveries holding this NIK's record, oldest first; audited."""
     secret = load_pseudonym_secret(keys_dir)
-    nik_hash = keyed_nik_hash(secret, nik) if nik.isdigit() else "not-a-nik"
+    # As written on a form: "6371 0255 0588 0001", dashes, dots, surrounding whitespace. Other
+    # digits (fullwidth, Arabic-Indic …) are refused rather than mapped to 0-9: a KTP prints
+    # ASCII digits, and an answer must be about the number the officer typed, not a conversion.
+    number = stdnum_nik.compact(nik) if nik.isascii() else ""
+    nik_hash = keyed_nik_hash(secret, number) if number.isdigit() else "not-a-nik"
 
     def work(connection: Connection, actor: Actor) -> Outcome:
         try:
-            stdnum_nik.validate(nik)
+            stdnum_nik.validate(number)
         except ValidationError:
-            raise Invalid(
-                "nik", "not a valid NIK (16 digits with a valid region and date)"
-            ) from None
-        wanted = Tokenizer(derive_subject_key(secret), SUBJECT_HASH_HEX).token(nik.encode("ascii"))
+            raise Invalid("nik", _NIK_RULE) from None
+        wanted = Tokenizer(derive_subject_key(secret), SUBJECT_HASH_HEX).token(number.encode())
         found = [
             row
             for row in _published(connection)

@@ -44,3 +44,29 @@ def test_age_keygen_recipient_is_accepted_and_encrypts() -> None:
 def test_garbage_is_invalid_not_a_crash(text: str) -> None:
     with pytest.raises(Invalid):
         decode_age_recipient(text)
+
+
+# The X25519 points of order 1, 2, 4 and 8 (libsodium's and RFC 7748's list, little-endian u):
+# 0, 1, the two points of order 8, p - 1, p and p + 1 (p = 2^255 - 19).
+LOW_ORDER = [
+    "0000000000000000000000000000000000000000000000000000000000000000",
+    "0100000000000000000000000000000000000000000000000000000000000000",
+    "e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800",
+    "5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157",
+    "ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+    "eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f",
+]
+# X25519 ignores the top bit of u, so each point has a second spelling with it set.
+LOW_ORDER_KEYS = [bytes.fromhex(h) for h in LOW_ORDER] + [
+    bytes.fromhex(h)[:31] + bytes([bytes.fromhex(h)[31] | 0x80]) for h in LOW_ORDER
+]
+
+
+@pytest.mark.parametrize("key", LOW_ORDER_KEYS, ids=lambda key: key.hex()[:8] + key.hex()[-2:])
+def test_a_low_order_point_is_not_a_recipient(key: bytes) -> None:
+    recipient = encode_age_recipient(key)  # well-formed Bech32 of 32 bytes
+    with pytest.raises(Invalid, match="low-order") as refused:
+        decode_age_recipient(recipient, "recipients[0].age_recipient")
+    assert refused.value.field == "recipients[0].age_recipient"
+    assert recipient not in refused.value.message

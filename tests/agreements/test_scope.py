@@ -127,6 +127,13 @@ def test_an_age_key_of_the_wrong_length_is_refused() -> None:
     refused(scope_data(recipients=[recipient]), "recipients[0].age_recipient", "32-byte key")
 
 
+def test_a_low_order_age_key_is_refused() -> None:
+    zero = "age1qqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqqq5cu47z"  # 32 zero bytes
+    recipient = {"name": "A", "contact": "a@x", "age_recipient": zero}
+    error = refused(scope_data(recipients=[recipient]), "recipients[0].age_recipient", "low-order")
+    assert zero not in error.message
+
+
 def test_recipients_are_unique_and_ip_lists_are_networks() -> None:
     one = {"name": "Tim KYC", "contact": "a@x", "age_recipient": AGE_KYC}
     refused(scope_data(recipients=[one, dict(one, age_recipient=AGE_AUDIT)]),

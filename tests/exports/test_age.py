@@ -4,7 +4,9 @@ that release only their authenticated prefix and leave no output behind."""
 from __future__ import annotations
 
 import io
+import os
 import random
+import socket
 import stat
 import tempfile
 from pathlib import Path
@@ -14,6 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from agreements.errors import Invalid
+from agreements.recipients import encode_age_recipient
 from exports.age import (
     CHUNK_SIZE,
     AgeError,
@@ -25,7 +28,7 @@ from exports.age import (
     parse_identity,
     recipient_fingerprint,
 )
-from exports.age_header import parse_header
+from exports.age_header import encode_header, parse_header
 
 SEALED = CHUNK_SIZE + 16
 EDGE_SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE]
@@ -156,6 +159,17 @@ def test_after_a_failed_write_close_refuses_to_seal() -> None:
         list(decrypt_chunks(io.BytesIO(sink.getvalue()), IDENTITY))
 
 
+def test_a_low_order_recipient_is_refused_before_and_at_the_key_exchange() -> None:
+    zero = encode_age_recipient(bytes(32))
+    with pytest.raises(AgeError, match="recipient 1: is a low-order X25519 point") as refused:
+        AgeWriter(io.BytesIO(), [RECIPIENT, zero])
+    assert refused.value.stage == "key" and zero not in str(refused.value)
+    # Past the recipient check, the all-zero shared secret itself is refused (the age spec's rule).
+    for key in (bytes(32), b"\x01" + bytes(31)):
+        with pytest.raises(AgeError, match="low-order"):
+            encode_header(bytes(16), [key])
+
+
 def test_every_recipient_alone_decrypts_and_a_stranger_does_not() -> None:
     pairs = [generate_identity() for _ in range(3)]
     data = plaintext(CHUNK_SIZE + 5, 7)
@@ -215,6 +229,43 @@ def test_a_failed_decrypt_leaves_an_existing_output_untouched(tmp_path: Path) ->
         decrypt_file(tmp_path / "in.age", IDENTITY, tmp_path / "out.bin")
     assert (tmp_path / "out.bin").read_bytes() == b"previous delivery"
     assert sorted(p.name for p in tmp_path.iterdir()) == ["in.age", "out.bin"]
+
+
+def special_file(path: Path, kind: str) -> None:
+    """Make a `kind` of non-regular file at `path`: what `decrypt_file` must not replace."""
+    if kind == "symlink to a file":
+        (path.parent / "elsewhere").write_bytes(b"previous")
+        path.symlink_to(path.parent / "elsewhere")
+    elif kind == "dangling symlink":
+        path.symlink_to(path.parent / "nowhere")
+    elif kind == "fifo":
+        os.mkfifo(path)
+    elif kind == "socket":
+        with socket.socket(socket.AF_UNIX) as listening:
+            listening.bind(str(path))
+    else:  # a character device: /dev/null's numbers, made where the test may write
+        try:
+            os.mknod(path, 0o600 | stat.S_IFCHR, os.makedev(1, 3))
+        except PermissionError:
+            pytest.skip("making a device node needs CAP_MKNOD")
+
+
+@pytest.mark.parametrize(
+    "kind", ["symlink to a file", "dangling symlink", "fifo", "socket", "character device"]
+)
+def test_decrypt_file_refuses_to_replace_what_is_not_a_regular_file(
+    tmp_path: Path, kind: str
+) -> None:
+    (tmp_path / "in.age").write_bytes(encrypt(b"secret rows", [RECIPIENT]))
+    out = tmp_path / "out"
+    special_file(out, kind)
+    before = os.lstat(out)
+    with pytest.raises(FileExistsError, match="not a regular file") as refused:
+        decrypt_file(tmp_path / "in.age", IDENTITY, out)
+    assert refused.value.filename == str(out)
+    after = os.lstat(out)
+    assert (after.st_mode, after.st_ino) == (before.st_mode, before.st_ino)
+    assert not [p.name for p in tmp_path.iterdir() if p.name.endswith(".part")]
 
 
 def test_identity_files_skip_comments_and_blank_lines() -> None:

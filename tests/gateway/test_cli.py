@@ -126,6 +126,50 @@ def test_serve_answers_health_on_loopback(tmp_path: Path) -> None:
         server.wait(timeout=10)
 
 
+def test_serve_refuses_a_port_or_host_it_cannot_listen_on_as_a_usage_error(
+    tmp_path: Path,
+) -> None:
+    invoke(tmp_path, "init")
+    for args, option in [
+        (["--port", "99999"], "--port"),
+        (["--port", "-1"], "--port"),
+        (["--port", "0"], "--port"),
+        (["--port", "http"], "--port"),
+        (["--host", "999.1.1.1"], "--host"),
+        (["--host", "10.0.0"], "--host"),
+        (["--host", ""], "--host"),
+        (["--host", "no-such-host.invalid"], "--host"),
+    ]:
+        result = CliRunner().invoke(main, ["serve", *args], env={"PKS_GATEWAY_HOME": str(tmp_path)})
+        assert result.exit_code == 2, (args, result.output)
+        assert isinstance(result.exception, SystemExit), args  # a usage error, no traceback
+        assert f"Invalid value for '{option}'" in result.output, args
+        assert "listening" not in result.output
+    # The host setting is checked the same way, and named as a setting (exit 1).
+    result = CliRunner().invoke(
+        main, ["serve"], env={"PKS_GATEWAY_HOME": str(tmp_path), "PKS_GATEWAY_HOST": "999.1.1.1"}
+    )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.startswith("Error: setting 'host' ") and result.output.count("\n") == 1
+
+
+def test_serve_names_an_address_it_cannot_bind(tmp_path: Path) -> None:
+    invoke(tmp_path, "init")
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        result = CliRunner().invoke(
+            main,
+            ["serve", "--host", "127.0.0.1", "--port", str(port)],
+            env={"PKS_GATEWAY_HOME": str(tmp_path)},
+        )
+    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.output.splitlines()[-1] == (
+        f"Error: cannot listen on 127.0.0.1:{port}: Address already in use"
+    )
+
+
 def test_every_command_is_documented() -> None:
     doc = (REPO / "docs" / "cli.md").read_text()
 

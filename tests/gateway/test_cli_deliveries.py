@@ -232,6 +232,41 @@ def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> 
     assert bad.exit_code == 1 and "not a valid NIK" in bad.output
 
 
+def test_a_nik_written_with_separators_finds_the_same_deliveries(tmp_path: Path) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
+    nik = next(
+        n
+        for n in source_niks(gateway)
+        if json.loads(gateway("subject", "deliveries", n, "--as", "pf", "--json").stdout)
+    )
+    groups = (nik[:4], nik[4:8], nik[8:12], nik[12:])
+    for written in (" ".join(groups), "-".join(groups), ".".join(groups), f"  {nik}\t\n"):
+        asked = json.loads(gateway("subject", "deliveries", written, "--as", "pf", "--json").stdout)
+        assert [a["delivery"] for a in asked] == [result["delivery"]], written
+    questions = [
+        json.loads(line)
+        for line in gateway("audit", "list", "--json").stdout.splitlines()
+        if json.loads(line)["action"] == "subject.deliveries"
+    ]
+    # However it was written, the question names the same person: one keyed hash for the 5.
+    assert len({q["object_id"] for q in questions[-5:]}) == 1
+
+
+def test_a_nik_in_other_digits_is_refused_in_one_line_and_audited(tmp_path: Path) -> None:
+    gateway = setup_gateway(tmp_path)
+    fullwidth = "".join(chr(ord("０") + int(d)) for d in "6401025505880001")
+    for written in (fullwidth, "6401\u00a00255\u00a00588\u00a00001", "6401025505880001\u0663"):
+        refused = gateway("subject", "deliveries", written, "--as", "pf", ok=False)
+        assert refused.exit_code == 1 and isinstance(refused.exception, SystemExit), written
+        assert refused.output.count("\n") == 1 and "digits 0-9" in refused.output
+        assert written not in refused.output and "6401025505880001" not in refused.output
+    entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
+    questions = [e for e in entries if e["action"] == "subject.deliveries"]
+    assert [q["outcome"] for q in questions] == ["refused"] * 3
+    assert all("6401025505880001" not in json.dumps(q) for q in questions)
+
+
 def person_values(gateway: Gateway, nik: str) -> set[str]:
     """Every value of one person's source record that could identify them (5 characters or more:
     NIK, KK, names, birth place and date, certificate numbers …)."""
@@ -358,6 +393,45 @@ def test_decrypt_names_a_missing_output_directory_or_identity_file(
         in gateway("delivery", "decrypt", str(data), "--identity", str(identity)).output
     )
     assert data.with_suffix("").read_bytes() == b"a,b\n1,2\n"
+
+
+def test_decrypt_refuses_an_output_that_is_not_a_regular_file_in_one_line(
+    tmp_path: Path, encrypted: tuple[Path, Path]
+) -> None:
+    data, identity = encrypted
+    gateway = Gateway(tmp_path / "home", {})
+    kept = tmp_path / "kept.csv"
+    kept.write_bytes(b"previous")
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)
+    link = tmp_path / "link.csv"
+    link.symlink_to(kept)
+    for out in (link, fifo):
+        result = gateway(
+            "delivery",
+            "decrypt",
+            str(data),
+            "--identity",
+            str(identity),
+            "--out",
+            str(out),
+            ok=False,
+        )
+        assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+        [line] = result.output.splitlines()
+        assert line.startswith("Error: ") and str(out) in line and "not a regular file" in line
+    assert link.is_symlink() and kept.read_bytes() == b"previous"
+    assert fifo.is_fifo()
+
+
+def test_decrypt_to_standard_output(tmp_path: Path, encrypted: tuple[Path, Path]) -> None:
+    data, identity = encrypted
+    before = sorted(p.name for p in tmp_path.iterdir())
+    result = Gateway(tmp_path / "home", {})(
+        "delivery", "decrypt", str(data), "--identity", str(identity), "--out", "-"
+    )
+    assert result.stdout_bytes == b"a,b\n1,2\n"
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # no file named "-", no d.csv
 
 
 def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_path: Path) -> None:
