@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
-from agreements.errors import Invalid, NotFound
+from agreements.errors import Invalid, NotFound, SafeError
 from agreements.masks import ALL_TYPES
 from agreements.tables import Table
 
@@ -37,7 +37,7 @@ ELEMENT_KEYS = (
 )
 
 
-class CatalogError(Exception):
+class CatalogError(SafeError):
     """The catalog file cannot be used; the message names the file and the element or field."""
 
 

@@ -12,7 +12,12 @@ an HTTP response or an audit entry, where population data must never appear.
 from __future__ import annotations
 
 
-class DomainError(Exception):
+class SafeError(Exception):
+    """An error whose text we wrote to name fields, ids, files and rules, never values, keys or
+    tokens: safe to show to a user and to record (gateway/errors.py reads this mark)."""
+
+
+class DomainError(SafeError):
     """Base of the four kinds; `message` is safe to show (no values)."""
 
     def __init__(self, message: str) -> None:

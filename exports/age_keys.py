@@ -16,7 +16,7 @@ from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from agreements.errors import Invalid
+from agreements.errors import Invalid, SafeError
 from agreements.recipients import (
     bech32_decode,
     bech32_encode,
@@ -32,7 +32,7 @@ IDENTITY_HRP = "age-secret-key-"
 AgeStage = Literal["key", "header", "no match", "mac", "payload"]
 
 
-class AgeError(ValueError):
+class AgeError(SafeError, ValueError):
     """An age file or key that cannot be used; the message says what failed, never key material."""
 
     def __init__(self, stage: AgeStage, message: str) -> None:

@@ -13,12 +13,13 @@ from __future__ import annotations
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from agreements.errors import SafeError
 from exports.source_mapping import REGION_PART_WIDTHS
 
 REGION_PART_SEPARATOR = "__"
 
 
-class SourceValueError(RuntimeError):
+class SourceValueError(SafeError, RuntimeError):
     """A source value does not fit its element's type; the message names the element only."""
 
 

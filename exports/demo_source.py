@@ -40,6 +40,7 @@ from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.schema import CreateTable
 
+from agreements.errors import SafeError
 from exports.demo_people import FAMILY_COLUMNS, PEOPLE_COLUMNS, Batch, DemoPopulation
 from exports.demo_regions import Regions
 from exports.demo_regions import load_regions as load_regions
@@ -134,7 +135,7 @@ SETUP_KEL = Table(
 )
 
 
-class DemoSourceError(RuntimeError):
+class DemoSourceError(SafeError, RuntimeError):
     """The demo database cannot be built there; the message names the place, never a password."""
 
 

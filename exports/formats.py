@@ -25,6 +25,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
+from agreements.errors import SafeError
 from exports.sinks import WriteSink
 from exports.xlsx_stream import XlsxLimitError, XlsxStreamWriter
 
@@ -36,7 +37,7 @@ _FORMULA_STARTS = pa.array(["=", "+", "-", "@", "\t", "\r"])
 PARQUET_COMPRESSION = "zstd"
 
 
-class FormatError(ValueError):
+class FormatError(SafeError, ValueError):
     """A format cannot take this delivery (unknown format, a limit, a column it cannot hold)."""
 
 

@@ -27,6 +27,7 @@ from typing import Any, TypeVar
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agreements.errors import SafeError
 from agreements.masks import Mask
 from agreements.signing import sign
 from exports.age import recipient_fingerprint
@@ -50,7 +51,7 @@ _CREATED_AT = "%Y-%m-%dT%H:%M:%SZ"
 _T = TypeVar("_T")
 
 
-class ManifestFormatError(ValueError):
+class ManifestFormatError(SafeError, ValueError):
     """Not a version-1 manifest; `field` is the dotted path of the first problem (no values)."""
 
     def __init__(self, field: str, rule: str) -> None:

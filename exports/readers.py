@@ -33,6 +33,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 
+from agreements.errors import SafeError
 from exports.batch_shape import SourceValueError, conform
 from exports.source import SourceUnavailable, open_source, redacted
 
@@ -47,7 +48,7 @@ _SQLSTATE = re.compile(r"SQLSTATE: ([0-9A-Z]{5})")
 _SERVER_ERROR = re.compile(r"\bERROR: ")
 
 
-class SourceQueryError(RuntimeError):
+class SourceQueryError(SafeError, RuntimeError):
     """The source database refused the query; the message names the error class only."""
 
 

@@ -14,8 +14,10 @@ from sqlalchemy import Engine, create_engine, event, text
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 
+from agreements.errors import SafeError
 
-class SourceUnavailable(RuntimeError):
+
+class SourceUnavailable(SafeError, RuntimeError):
     """The source database cannot be opened or queried; the message names it (password hidden)."""
 
 

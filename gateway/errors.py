@@ -27,6 +27,9 @@ from agreements.errors import (
 )
 from audit.checkpoint import CheckpointError
 from audit.log import LogIntegrityError
+from exports.readers import SourceQueryError
+from exports.source import SourceUnavailable
+from gateway.keys import KeyFileError
 
 PROBLEM_BASE = "https://pks-gateway.paserkab.go.id/problems/"
 
@@ -75,6 +78,9 @@ TABLE: dict[type[BaseException], ErrorKind] = {
     Conflict: CONFLICT,
     FileExistsError: CONFLICT,
     OperationalError: UNAVAILABLE,
+    SourceUnavailable: UNAVAILABLE,
+    SourceQueryError: UNAVAILABLE,
+    KeyFileError: UNAVAILABLE,
     OSError: UNAVAILABLE,
     SafeError: INVALID_INPUT,  # our own errors not named above: bad files, keys, settings
 }
@@ -92,7 +98,7 @@ def kind_of(error: BaseException) -> ErrorKind | None:
 
 def is_safe(error: BaseException) -> bool:
     """Whether the error's text may be shown and recorded (see the module docstring)."""
-    return isinstance(error, SafeError | SAFE_OUTSIDE)
+    return isinstance(error, (SafeError, *SAFE_OUTSIDE))
 
 
 def shown(error: BaseException) -> str:
@@ -100,6 +106,8 @@ def shown(error: BaseException) -> str:
     name and file; of anything else only its class, since a driver's text could quote a value."""
     if is_safe(error):
         return str(error)
+    if isinstance(error, OSError) and error.errno is None:
+        return str(error)  # the OS sets errno: without one, the text is ours (a path, a reason)
     if isinstance(error, OSError) and error.errno is not None:
         import errno
 

@@ -24,6 +24,7 @@ from typing import Literal
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from agreements.errors import SafeError
 from exports.sinks import fsync_directory
 
 KeyName = Literal["manifest", "audit"]
@@ -33,7 +34,7 @@ STATE_KEY = "state.key"
 SECRETS = {"pseudonym": PSEUDONYM_SECRET, "state": STATE_KEY}
 
 
-class KeyFileError(RuntimeError):
+class KeyFileError(SafeError, RuntimeError):
     """A key file is missing, unreadable, too widely readable or malformed (the path is named)."""
 
 

@@ -17,11 +17,13 @@ import stat
 from dataclasses import dataclass
 from pathlib import Path
 
+from agreements.errors import SafeError
+
 KIB = 1024
 MIB = 1024 * KIB
 
 
-class InputRefused(ValueError):
+class InputRefused(SafeError, ValueError):
     """A file or value over its limit or of the wrong kind; the message names it, never content."""
 
 

@@ -23,7 +23,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import ArgumentError
 
-from agreements.errors import Invalid
+from agreements.errors import Invalid, SafeError
 from agreements.roles import delivery_roles
 from agreements.workflow import Role
 from gateway.limits import SETTINGS_FILE, InputRefused, read_limited_text
@@ -33,7 +33,7 @@ CONFIG_ENV = "PKS_GATEWAY_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
 
 
-class SettingsError(ValueError):
+class SettingsError(SafeError, ValueError):
     """A setting is unknown, malformed or unusable; the message names the key and the layer."""
 
 

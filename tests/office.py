@@ -109,9 +109,10 @@ class Office:
         return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def refused(result: click.testing.Result, *needles: str) -> str:
-    """A one-line refusal (exit 1, no traceback) naming every needle; its text."""
-    assert result.exit_code == 1, result.output
+def refused(result: click.testing.Result, *needles: str, code: int = 1) -> str:
+    """A one-line refusal (exit `code`: 1 verification failed, by the error table; no traceback)
+    naming every needle; its text."""
+    assert result.exit_code == code, result.output
     assert "Traceback" not in result.output
     for needle in needles:
         assert needle in result.output, (needle, result.output)

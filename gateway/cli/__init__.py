@@ -2,8 +2,10 @@
 
 Every command loads the layered settings once (`pks-gateway --help` lists the subjects). Known
 failures (bad settings, unusable keys, an unreachable source, a bad catalog, a source value of
-the wrong type, an input over its limit) print one line naming the problem and exit 1; nothing
-prints a traceback at an officer. SIGTERM and SIGHUP unwind a command as Ctrl+C does, so that
+the wrong type, an input over its limit, a refusal) print one line naming the problem and exit
+with the error table's code (gateway/errors.py: 1 verification failed, 2 usage, 3 invalid input,
+4 not permitted, 5 not found, 6 conflict, 7 source or database unavailable); nothing prints a
+traceback at an officer. SIGTERM and SIGHUP unwind a command as Ctrl+C does, so that
 what it leaves behind on an interruption (temporary and partial files) is removed.
 """
 
@@ -18,37 +20,10 @@ from typing import Any
 
 import click
 
-from agreements.catalog import CatalogError
-from agreements.errors import DomainError
-from audit.log import LogIntegrityError
-from exports.age import AgeError
-from exports.batch_shape import SourceValueError
-from exports.demo_source import DemoSourceError
-from exports.formats import FormatError
-from exports.readers import SourceQueryError
-from exports.source import SourceUnavailable
-from gateway.keys import KeyFileError
-from gateway.limits import InputRefused
+from gateway import errors
 from gateway.log_config import configure_logging
-from gateway.settings import Settings, SettingsError, load_settings
+from gateway.settings import Settings, load_settings
 
-EXPECTED_ERRORS: tuple[type[Exception], ...] = (
-    SettingsError,
-    KeyFileError,
-    SourceUnavailable,
-    DemoSourceError,
-    CatalogError,
-    DomainError,
-    FileExistsError,
-    PermissionError,
-    OSError,  # a full disk, an unreadable file: the text names the errno and path
-    AgeError,
-    FormatError,
-    SourceQueryError,
-    SourceValueError,  # a source value that does not fit its element; names the element only
-    InputRefused,  # a file or value over its limit (gateway/limits.py)
-    LogIntegrityError,  # the audit log holds a gap or a value of the wrong type; names the seq
-)
 UNWINDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
 
@@ -56,13 +31,27 @@ class Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where the command is, so that it unwinds as on Ctrl+C."""
 
 
+class Failed(click.ClickException):
+    """One line on stderr and the error table's exit code (gateway/errors.py, docs/cli.md)."""
+
+    def __init__(self, message: str, exit_code: int) -> None:
+        super().__init__(message)
+        # click declares exit_code on the class; an instance of ours carries its own.
+        self.exit_code = exit_code  # type: ignore[misc]
+
+
 class GatewayGroup(click.Group):
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with signals_unwind():
                 return super().invoke(ctx)
-        except EXPECTED_ERRORS as exc:
-            raise click.ClickException(str(exc)) from None
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            kind = errors.kind_of(exc)
+            if kind is None:
+                raise  # a bug, not a user's error: its traceback is what a developer needs
+            raise Failed(errors.shown(exc), kind.exit_code) from None
 
 
 @contextmanager

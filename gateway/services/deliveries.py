@@ -39,15 +39,13 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from agreements.catalog import Catalog, CatalogError
-from agreements.errors import Conflict, DomainError, NotFound, Tampered
+from agreements.catalog import Catalog
+from agreements.errors import Conflict, NotFound, Tampered
 from agreements.roles import Action, require
 from agreements.workflow import Role
 from audit import log as audit_log
 from audit import tree
-from exports.age import AgeError
-from exports.batch_shape import SourceValueError
-from exports.formats import SUFFIXES, FormatError
+from exports.formats import SUFFIXES
 from exports.manifest import AgreementRef, AuditRef, entry_details
 from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
 from exports.plan import Plan, make_plan
@@ -56,6 +54,7 @@ from exports.sinks import StagedFile
 from exports.source_mapping import SourceMapping
 from exports.tokens import derive_subject_key, derive_token_key
 from gateway.checkpoints import ensure_log_extends_kept, sign_and_keep
+from gateway.errors import is_safe
 from gateway.keys import load_pseudonym_secret, load_signing_key
 from gateway.seals import SealStore
 from gateway.services.actions import Actor, Outcome, find_actor, perform
@@ -78,10 +77,6 @@ from gateway.services.delivery_recovery import (
 from gateway.store.tables import deliveries
 
 log = logging.getLogger(__name__)
-
-# Errors whose text we wrote (catalog/mapping, age keys and streams, format limits, a source value
-# that does not fit its element: that one names the element and types, never the value).
-OWN_ERRORS = (CatalogError, AgeError, FormatError, SourceValueError)
 
 
 @dataclass(frozen=True)
@@ -403,9 +398,7 @@ def _cause(error: BaseException) -> str:
     """Our own error texts are kept: they name fields, rules and limits, never values. Of an OS
     error, its errno name; of anything else only the class, since a driver's text could quote a
     value."""
-    if isinstance(error, DomainError):
-        return error.message
-    if isinstance(error, OWN_ERRORS):
+    if is_safe(error):
         return str(error)
     if isinstance(error, OSError) and error.errno is not None:
         return f"{type(error).__name__} {errno.errorcode.get(error.errno, error.errno)}"

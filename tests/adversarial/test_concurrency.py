@@ -62,7 +62,7 @@ def test_parallel_extracts_against_a_quota_of_one_publish_exactly_one(office: Of
     for run in runs:
         run.stderr.close()  # type: ignore[union-attr]
     codes = sorted(code for code, _ in results)
-    assert codes == [0] + [1] * (PARALLEL - 1), results
+    assert codes == [0] + [6] * (PARALLEL - 1), results  # 6: conflict (the quota)
     for code, stderr in results:
         if code:
             assert "allows 1 delivery per month" in stderr, stderr
@@ -138,7 +138,7 @@ def test_a_suspension_during_the_read_ends_the_run_refused(office: Office) -> No
     assert office.published() == [] and office.visible() == []
     [row] = [e for e in office.audit() if e["action"] == "delivery.extract"]
     assert row["outcome"] == "failed" and "suspended" in row["details"]["cause"]
-    refused(office.extract(), "suspended")
+    refused(office.extract(), "suspended", code=6)
 
 
 def test_a_suspension_just_before_the_manifest_publishes_nothing(office: Office) -> None:

@@ -89,7 +89,7 @@ def test_both_amendment_routes_and_a_withdrawn_draft(office: Office) -> None:
     office("agreement", "withdraw", SHORT, "--reason", "entered by mistake", "--as", "pf")
     assert show(office, 3)["status"] == "withdrawn"
     again = office("agreement", "import", v3, "--as", "pf", ok=False)
-    assert again.exit_code == 1 and "version 3 is withdrawn: the next version is 4" in again.output
+    assert again.exit_code == 6 and "version 3 is withdrawn: the next version is 4" in again.output
 
     # Amended on paper: version 4 chains to version 2 (3 was withdrawn), in force once signed.
     v4 = write(office.root, "v4.toml", amendment(office, 4, 2, ""))

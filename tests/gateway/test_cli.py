@@ -56,13 +56,13 @@ def test_keys_public_prints_openssh_lines(tmp_path: Path) -> None:
 
 def test_keys_public_before_init_names_the_fix(tmp_path: Path) -> None:
     result = invoke(tmp_path, "keys", "public")
-    assert result.exit_code == 1
+    assert result.exit_code == 7
     assert "pks-gateway init" in result.output
 
 
 def test_unknown_setting_stops_every_command(tmp_path: Path) -> None:
     result = invoke(tmp_path, "init", PKS_GATEWAY_COLOUR="blue")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert "unknown setting 'colour'" in result.output
     assert not (tmp_path / "gateway.db").exists()
 
@@ -77,7 +77,7 @@ def test_unwritable_data_directory_is_named(tmp_path: Path) -> None:
         tmp_path.chmod(0o500)
         home = tmp_path / "home"
     result = invoke(home, "init")
-    assert result.exit_code == 1
+    assert result.exit_code == 7
     assert "cannot create data directory" in result.output
 
 
@@ -227,5 +227,5 @@ def test_catalog_file_errors_are_named(tmp_path: Path) -> None:
         ["catalog", "list"],
         env={"PKS_GATEWAY_HOME": str(tmp_path), "PKS_GATEWAY_CATALOG_PATH": str(broken)},
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert f"catalog file {broken}: source: required" in result.output

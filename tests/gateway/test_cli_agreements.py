@@ -216,7 +216,7 @@ def test_bad_scope_is_refused_and_nothing_stored(tmp_path: Path, change, named: 
     result = gateway(
         "agreement", "import", write(tmp_path, "bad.toml", change(EXAMPLE)), "--as", "pf", ok=False
     )
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert named in result.output
     assert gateway("agreement", "list", "--json").stdout.strip() == "[]"
     refused = gateway("audit", "list", "--outcome", "refused", "--json").stdout.splitlines()
@@ -236,7 +236,7 @@ def test_wrong_signer_and_role_are_refused_and_audited(tmp_path: Path) -> None:
     by_pf = gateway(
         "agreement", "sign", SHORT, "--key", str(tmp_path / "kadis"), "--as", "pf", ok=False
     )
-    assert by_pf.exit_code == 1 and "kepala_dinas" in by_pf.output
+    assert by_pf.exit_code == 4 and "kepala_dinas" in by_pf.output
     fingerprint = re.search(r"SHA256:\S+", gateway("signer", "list").stdout)
     assert fingerprint is not None
     gateway("signer", "revoke", fingerprint.group(0), "--as", "admin")

@@ -88,7 +88,7 @@ def test_export_and_verify_export(home: Path, tmp_path: Path) -> None:
     lines = (target / "entries.jsonl").read_bytes().splitlines(keepends=True)
     (target / "entries.jsonl").write_bytes(lines[0] + lines[2] + lines[1])
     assert invoke(home, "audit", "verify-export", str(target)).exit_code == 1
-    assert invoke(home, "audit", "export", str(target)).exit_code == 1  # not empty: refused
+    assert invoke(home, "audit", "export", str(target)).exit_code == 6  # not empty: refused
 
 
 def test_audit_before_init_says_what_to_do(tmp_path: Path) -> None:

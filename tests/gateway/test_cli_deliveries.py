@@ -193,7 +193,7 @@ def test_the_quota_refuses_a_second_delivery_and_the_refusal_is_audited(tmp_path
     gateway, _ = signed_gateway(tmp_path)
     gateway("delivery", "extract", SHORT, "--as", "adb")
     refused = gateway("delivery", "extract", SHORT, "--as", "adb", ok=False)
-    assert refused.exit_code == 1
+    assert refused.exit_code == 6
     assert "allows 1 delivery per month" in refused.output
     entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
     assert any(e["action"] == "delivery.start" and e["outcome"] == "refused" for e in entries)
@@ -206,7 +206,7 @@ def test_an_agreement_that_is_not_executable_is_refused(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
     gateway("agreement", "suspend", SHORT, "--reason", "audit finding", "--as", "kadis")
     refused = gateway("delivery", "extract", SHORT, "--as", "adb", ok=False)
-    assert refused.exit_code == 1 and "suspended" in refused.output
+    assert refused.exit_code == 6 and "suspended" in refused.output
     assert not list((gateway.home / "deliveries").rglob("*.age"))
 
 
@@ -229,7 +229,7 @@ def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> 
     entries = gateway("audit", "list", "--json").stdout
     assert not any(nik in entries for nik in niks[:60])
     bad = gateway("subject", "deliveries", "1234", "--as", "pf", ok=False)
-    assert bad.exit_code == 1 and "not a valid NIK" in bad.output
+    assert bad.exit_code == 3 and "not a valid NIK" in bad.output
 
 
 def test_a_nik_written_with_separators_finds_the_same_deliveries(tmp_path: Path) -> None:
@@ -258,7 +258,7 @@ def test_a_nik_in_other_digits_is_refused_in_one_line_and_audited(tmp_path: Path
     fullwidth = "".join(chr(ord("０") + int(d)) for d in "6401025505880001")
     for written in (fullwidth, "6401\u00a00255\u00a00588\u00a00001", "6401025505880001\u0663"):
         refused = gateway("subject", "deliveries", written, "--as", "pf", ok=False)
-        assert refused.exit_code == 1 and isinstance(refused.exception, SystemExit), written
+        assert refused.exit_code == 3 and isinstance(refused.exception, SystemExit), written
         assert refused.output.count("\n") == 1 and "digits 0-9" in refused.output
         assert written not in refused.output and "6401025505880001" not in refused.output
     entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
@@ -287,7 +287,7 @@ def test_a_subject_question_is_audited_without_the_nik_or_any_value(tmp_path: Pa
         if json.loads(gateway("subject", "deliveries", nik, "--as", "pf", "--json").stdout):
             break
     invalid = asked[-1][:6] + "999999" + asked[-1][12:]  # 16 digits, no such date
-    assert gateway("subject", "deliveries", invalid, "--as", "pf", ok=False).exit_code == 1
+    assert gateway("subject", "deliveries", invalid, "--as", "pf", ok=False).exit_code == 3
     entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
     questions = [e for e in entries if e["action"] == "subject.deliveries"]
     assert [(e["outcome"], e["actor_id"]) for e in questions] == [("ok", "pf")] * len(asked) + [
@@ -365,7 +365,7 @@ def test_decrypt_names_an_unreadable_identity_file(
     result = Gateway(tmp_path / "home", {})(
         "delivery", "decrypt", str(data), "--identity", str(identity), ok=False
     )
-    assert result.exit_code == 1 and isinstance(result.exception, SystemExit)
+    assert result.exit_code == 3 and isinstance(result.exception, SystemExit)
     assert result.output == f"Error: cannot read identity file {identity}: Permission denied\n"
 
 

@@ -125,7 +125,7 @@ def submit(home: Path, letter: Path) -> click.testing.Result:
 def test_agreement_import_refuses_dev_zero_and_oversized_scopes(home: Path) -> None:
     started = time.monotonic()
     result = invoke(home, "agreement", "import", "/dev/zero", "--as", "pf")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert error_line(result) == "Error: scope file /dev/zero is not a regular file"
     big = home.parent / "big.toml"
     big.write_bytes(b"#" * (limits.SCOPE_FILE.max_bytes + 1))
@@ -138,7 +138,7 @@ def test_agreement_import_refuses_dev_zero_and_oversized_scopes(home: Path) -> N
 def test_request_letters_are_limited_and_kept_as_read(home: Path) -> None:
     documents = home / "documents"
     result = submit(home, Path("/dev/zero"))
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert error_line(result) == "Error: document /dev/zero is not a regular file"
     oversized = home.parent / "letter.pdf"
     oversized.write_bytes(b"%PDF" + b"\0" * limits.DOCUMENT.max_bytes)
@@ -205,7 +205,7 @@ def test_names_ids_and_pages_are_held_to_their_range(home: Path) -> None:
 
 def test_a_settings_file_that_is_a_device_stops_the_command(tmp_path: Path) -> None:
     result = invoke(tmp_path, "settings", PKS_GATEWAY_CONFIG="/dev/zero")
-    assert result.exit_code == 1
+    assert result.exit_code == 3
     assert error_line(result) == "Error: settings file /dev/zero is not a regular file"
 
 

@@ -24,7 +24,7 @@ def test_a_signer_key_of_another_type_is_refused_and_audited(tmp_path: Path) -> 
         key = tmp_path / kind
         subprocess.run([keygen, "-q", "-t", kind, "-N", "", "-f", str(key)], check=True)
         result = gateway("signer", "add", "kadis", "--key", f"{key}.pub", "--as", "admin", ok=False)
-        assert result.exit_code == 1
+        assert result.exit_code == 3
         assert "ssh-ed25519" in result.output and "Traceback" not in result.output
     entries = [e for e in refusals(gateway) if e["action"] == "signer.added"]
     assert len(entries) == 2
@@ -34,7 +34,7 @@ def test_a_signer_key_of_another_type_is_refused_and_audited(tmp_path: Path) -> 
 def test_an_empty_actor_is_refused_and_audited(tmp_path: Path) -> None:
     gateway = setup_gateway(tmp_path)
     result = gateway("staff", "add", "budi", "--role", "admin", "--as", "", ok=False)
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 5 and "Traceback" not in result.output
     [entry] = [e for e in refusals(gateway) if e["action"] == "staff.added"]
     assert entry["actor_id"] == "(unrecordable)" and entry["object_id"] == "budi"
 
@@ -43,7 +43,7 @@ def test_a_sixteen_digit_name_is_refused_and_audited_without_the_digits(tmp_path
     gateway = setup_gateway(tmp_path)
     digits = "6401015505880001"
     result = gateway("staff", "add", digits, "--role", "admin", "--as", "admin", ok=False)
-    assert result.exit_code == 1 and "Traceback" not in result.output
+    assert result.exit_code == 3 and "Traceback" not in result.output
     assert "NIK" in result.output and digits not in result.output
     [entry] = [e for e in refusals(gateway) if e["action"] == "staff.added"]
     assert entry["object_id"] == "(unrecordable)"
@@ -51,5 +51,5 @@ def test_a_sixteen_digit_name_is_refused_and_audited_without_the_digits(tmp_path
     assert digits not in gateway("staff", "list").output
     # As an actor name it is refused too, recorded without it.
     as_actor = gateway("staff", "add", "budi", "--role", "admin", "--as", digits, ok=False)
-    assert as_actor.exit_code == 1 and digits not in as_actor.output
+    assert as_actor.exit_code == 5 and digits not in as_actor.output
     assert digits not in json.dumps(refusals(gateway))
