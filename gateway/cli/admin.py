@@ -14,10 +14,12 @@ from sqlalchemy import Engine
 from sqlalchemy.exc import OperationalError
 
 from audit import log as audit_log
+from audit.checkpoint import note_verifier
+from exports.manifest import NAMESPACE, SIGNER_PRINCIPAL
 from gateway import db
 from gateway.cli import settings_of
 from gateway.cli.common import now
-from gateway.keys import SIGNING_KEYS, KeyFile, ensure_keys, public_key_line
+from gateway.keys import SIGNING_KEYS, KeyFile, ensure_keys, load_signing_key, public_key_line
 from gateway.seals import SealStore
 from gateway.services.delivery_recovery import close_abandoned
 from gateway.services.trust import anchor_first_time, sealed_before
@@ -163,10 +165,36 @@ def keys() -> None:
 
 @keys.command(name="public")
 @click.argument("name", type=click.Choice(SIGNING_KEYS), default="manifest")
+@click.option(
+    "--allowed-signers",
+    "allowed_signers",
+    is_flag=True,
+    help="manifest: the line a partner puts in an allowed_signers file for ssh-keygen -Y verify.",
+)
+@click.option(
+    "--verifier-key",
+    "verifier_key",
+    is_flag=True,
+    help="audit: the C2SP note verifier key auditors and partners check checkpoints with.",
+)
 @click.pass_context
-def keys_public(ctx: click.Context, name: str) -> None:
-    """Print a public key as an OpenSSH line (for allowed_signers files and partners)."""
-    click.echo(public_key_line(settings_of(ctx).keys_dir, name))  # type: ignore[arg-type]
+def keys_public(ctx: click.Context, name: str, allowed_signers: bool, verifier_key: bool) -> None:
+    """Print a public key as an OpenSSH line (for allowed_signers files and partners), or in the
+    form an outsider's tool takes it."""
+    settings = settings_of(ctx)
+    line = public_key_line(settings.keys_dir, name)  # type: ignore[arg-type]
+    if allowed_signers:
+        if name != "manifest":
+            raise click.UsageError("--allowed-signers is for the manifest key")
+        key = " ".join(line.split()[:2])
+        click.echo(f'{SIGNER_PRINCIPAL} namespaces="{NAMESPACE}" {key}')
+    elif verifier_key:
+        if name != "audit":
+            raise click.UsageError("--verifier-key is for the audit key")
+        public = load_signing_key(settings.keys_dir, "audit").public_key()
+        click.echo(note_verifier(settings.audit_origin, public).key_string)
+    else:
+        click.echo(line)
 
 
 def _host_problem(host: str) -> str | None:

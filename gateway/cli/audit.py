@@ -28,7 +28,14 @@ from audit.verify import VerifyReport, verify_log
 from exports.manifest import parse_manifest
 from gateway import checkpoints, limits
 from gateway.cli import settings_of
-from gateway.cli.common import AS_HELP, LimitedText, metadata_connection, ready_engine, seal_store
+from gateway.cli.common import (
+    AS_HELP,
+    LimitedText,
+    audit_key_of,
+    metadata_connection,
+    ready_engine,
+    seal_store,
+)
 from gateway.keys import load_signing_key
 from gateway.services import trust
 from gateway.settings import Settings
@@ -199,7 +206,8 @@ def export(ctx: click.Context, directory: Path) -> None:
 @click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
 @click.option(
     "--verifier-key",
-    help="The log's verifier key (name+id+key), as obtained from the office, not from the export.",
+    help="The log's verifier key (name+id+key) or the audit key's OpenSSH line, as text or a "
+    "file holding it, obtained from the office, not from the export.",
 )
 @click.option("--origin", help="The log's origin line (default: the `audit_origin` setting).")
 @click.pass_context
@@ -208,7 +216,7 @@ def verify_export_command(
 ) -> None:
     """Verify an export made by `audit export`, as an auditor would."""
     settings = settings_of(ctx)
-    key: Any = verifier_key or audit_public_key(settings)
+    key: Any = audit_key_of(verifier_key) if verifier_key else audit_public_key(settings)
     try:
         report = verify_export(directory, key, origin or settings.audit_origin)
     except CheckpointError as error:

@@ -12,11 +12,15 @@ from functools import cache
 from pathlib import Path
 
 import click
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine
 from sqlalchemy.exc import OperationalError
 
 from agreements.catalog import Catalog, load_catalog
+from agreements.errors import Invalid
+from agreements.signing import parse_public_key
 from agreements.workdays import WorkCalendar
+from audit.checkpoint import NoteVerifier, parse_verifier_key
 from gateway import db, limits
 from gateway.seals import SealStore
 from gateway.settings import Settings
@@ -101,3 +105,31 @@ def now() -> datetime:
 
 def work_calendar(settings: Settings) -> WorkCalendar:
     return WorkCalendar.with_days_off(settings.days_off_dates, time_zone=settings.zone)
+
+
+def key_text(value: str) -> str:
+    """What a key option was given, in either form every key option takes: the file it names
+    (read within the key-file limit) or the key's text itself."""
+    path = Path(value)
+    if path.is_file():
+        return limits.read_limited_text(path, limits.KEY_FILE).strip()
+    return value.strip()
+
+
+def audit_key_of(value: str) -> Ed25519PublicKey | NoteVerifier:
+    """An audit key option: an OpenSSH `ssh-ed25519` line or a C2SP note verifier key (either as
+    text or in a file); Invalid naming the option otherwise."""
+    text = key_text(value)
+    try:
+        if text.startswith("ssh-ed25519 "):
+            return parse_public_key(text)
+        return parse_verifier_key(text)
+    except ValueError:
+        raise Invalid(
+            "audit key", "neither an OpenSSH ssh-ed25519 line nor a note verifier key"
+        ) from None
+
+
+def manifest_key_of(value: str) -> Ed25519PublicKey:
+    """A manifest key option: an OpenSSH `ssh-ed25519` line, as text or in a file."""
+    return parse_public_key(key_text(value))

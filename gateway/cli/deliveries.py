@@ -18,7 +18,6 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from agreements.signing import parse_public_key
 from exports.age import (
     AgeError,
     X25519Identity,
@@ -34,7 +33,9 @@ from gateway.cli.common import (
     ACTOR,
     AGREEMENT,
     NAME,
+    audit_key_of,
     catalog_of,
+    manifest_key_of,
     metadata_connection,
     now,
     ready_engine,
@@ -200,13 +201,13 @@ def show(ctx: click.Context, delivery_id: str) -> None:
 )
 @click.option(
     "--manifest-key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The gateway's manifest public key (OpenSSH line; default: this gateway's own).",
+    help="The gateway's manifest public key: an OpenSSH line, or a file holding it "
+    "(default: this gateway's own).",
 )
 @click.option(
     "--audit-key",
-    type=click.Path(exists=True, dir_okay=False, path_type=Path),
-    help="The gateway's audit public key (OpenSSH line; default: this gateway's own).",
+    help="The audit key: an OpenSSH line or the note verifier key (`keys public audit "
+    "--verifier-key`), or a file holding either (default: this gateway's own).",
 )
 @click.option(
     "--audit-origin", help="The audit log's origin line (default: this gateway's setting)."
@@ -226,8 +227,8 @@ def verify(
     ctx: click.Context,
     manifest: Path,
     data: Path | None,
-    manifest_key: Path | None,
-    audit_key: Path | None,
+    manifest_key: str | None,
+    audit_key: str | None,
     audit_origin: str | None,
     newer_checkpoint: Path | None,
     consistency_proof: Path | None,
@@ -387,9 +388,9 @@ def subject_deliveries_command(ctx: click.Context, nik: str, actor: str, as_json
         )
 
 
-def _public_key(path: Path | None, settings: Settings, name: str) -> Any:
-    if path is not None:
-        return parse_public_key(limits.read_limited_text(path, limits.KEY_FILE).strip())
+def _public_key(value: str | None, settings: Settings, name: str) -> Any:
+    if value is not None:
+        return audit_key_of(value) if name == "audit" else manifest_key_of(value)
     return load_signing_key(settings.keys_dir, name).public_key()  # type: ignore[arg-type]
 
 

@@ -229,3 +229,19 @@ def test_catalog_file_errors_are_named(tmp_path: Path) -> None:
     )
     assert result.exit_code == 3
     assert f"catalog file {broken}: source: required" in result.output
+
+
+def test_keys_public_prints_what_outsiders_tools_take(tmp_path: Path) -> None:
+    invoke(tmp_path, "init")
+    line = invoke(tmp_path, "keys", "public", "manifest", "--allowed-signers").output.strip()
+    key = " ".join(invoke(tmp_path, "keys", "public").output.split()[:2])
+    assert line == f'pks-gateway namespaces="pks-manifest" {key}'
+    verifier = invoke(tmp_path, "keys", "public", "audit", "--verifier-key").output.strip()
+    origin, key_id, encoded = verifier.split("+")
+    assert origin == "paserkab.go.id/pks-gateway/audit" and len(key_id) == 8 and encoded
+    wrong = CliRunner().invoke(
+        main,
+        ["keys", "public", "audit", "--allowed-signers"],
+        env={"PKS_GATEWAY_HOME": str(tmp_path)},
+    )
+    assert wrong.exit_code == 2 and "manifest key" in wrong.output

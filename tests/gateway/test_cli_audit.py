@@ -133,3 +133,18 @@ def test_values_of_the_wrong_type_fail_verify_and_stop_checkpoint_and_export(
     assert not target.exists()
     shown = verified.output + signed.output + exported.output
     assert not [value for value in ("many", "unknown", "yesterday", "not json") if value in shown]
+
+
+def test_every_key_option_takes_the_key_as_text_or_as_a_file(home: Path, tmp_path: Path) -> None:
+    invoke(home, "audit", "checkpoint")
+    export = tmp_path / "export"
+    invoke(home, "audit", "export", str(export))
+    verifier = invoke(home, "keys", "public", "audit", "--verifier-key").output.strip()
+    line = invoke(home, "keys", "public", "audit").output.strip()
+    key_file = tmp_path / "verifier.txt"
+    key_file.write_text(verifier + "\n", encoding="utf-8")
+    for given in (verifier, str(key_file), line):
+        result = invoke(home, "audit", "verify-export", str(export), "--verifier-key", given)
+        assert result.exit_code == 0, result.output
+    bad = invoke(home, "audit", "verify-export", str(export), "--verifier-key", "not a key")
+    assert bad.exit_code == 3 and "Traceback" not in bad.output and "audit key" in bad.output
