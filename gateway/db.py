@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import contextlib
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from alembic import command
@@ -16,6 +18,9 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+
+from agreements.errors import SafeError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
 
@@ -58,10 +63,28 @@ def alembic_config(engine: Engine) -> Config:
     return config
 
 
+class MetadataUnavailable(SafeError):
+    """The metadata database cannot be reached or opened (the message names it, password hidden,
+    and the driver's first line: a connection error, never a stored value)."""
+
+
+@contextmanager
+def reachable(engine: Engine) -> Iterator[None]:
+    """Turn a connection failure into MetadataUnavailable naming the database."""
+    try:
+        yield
+    except OperationalError as error:
+        lines = str(error.orig or error).strip().splitlines()
+        reason = lines[0] if lines else type(error).__name__
+        url = engine.url.render_as_string(hide_password=True)
+        raise MetadataUnavailable(f"cannot use the metadata database {url}: {reason}") from None
+
+
 def upgrade(engine: Engine) -> str | None:
     """Bring the schema to the newest revision; return that revision (None if there is none)."""
-    command.upgrade(alembic_config(engine), "head")
-    return current_revision(engine)
+    with reachable(engine):
+        command.upgrade(alembic_config(engine), "head")
+        return current_revision(engine)
 
 
 def current_revision(engine: Engine) -> str | None:
@@ -74,5 +97,7 @@ def head_revision(engine: Engine) -> str | None:
 
 
 def is_current(engine: Engine) -> bool:
-    """Whether the metadata database is at the newest migration (raises if unreachable)."""
-    return current_revision(engine) == head_revision(engine)
+    """Whether the metadata database is at the newest migration (MetadataUnavailable if it
+    cannot be reached)."""
+    with reachable(engine):
+        return current_revision(engine) == head_revision(engine)

@@ -29,6 +29,7 @@ from audit.checkpoint import CheckpointError
 from audit.log import LogIntegrityError
 from exports.readers import SourceQueryError
 from exports.source import SourceUnavailable
+from gateway.db import MetadataUnavailable
 from gateway.keys import KeyFileError
 
 PROBLEM_BASE = "https://pks-gateway.paserkab.go.id/problems/"
@@ -81,6 +82,7 @@ TABLE: dict[type[BaseException], ErrorKind] = {
     SourceUnavailable: UNAVAILABLE,
     SourceQueryError: UNAVAILABLE,
     KeyFileError: UNAVAILABLE,
+    MetadataUnavailable: UNAVAILABLE,
     OSError: UNAVAILABLE,
     SafeError: INVALID_INPUT,  # our own errors not named above: bad files, keys, settings
 }

@@ -21,7 +21,7 @@ from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import ArgumentError
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
 
 from agreements.errors import Invalid, SafeError
 from agreements.roles import delivery_roles
@@ -244,9 +244,14 @@ def _checked(settings: Settings) -> Settings:
         url = getattr(settings, key)
         if url:
             try:
-                make_url(url)
+                make_url(url).get_dialect()
             except ArgumentError:
                 raise SettingsError(f"setting {key!r} is not a SQLAlchemy database URL") from None
+            except NoSuchModuleError:
+                raise SettingsError(
+                    f"setting {key!r} names a database driver SQLAlchemy does not know "
+                    "(e.g. postgresql+psycopg://…, mysql+pymysql://…, sqlite:///…)"
+                ) from None
     try:
         _ = settings.days_off_dates
     except ValueError:

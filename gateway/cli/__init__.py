@@ -11,7 +11,9 @@ what it leaves behind on an interruption (temporary and partial files) is remove
 
 from __future__ import annotations
 
+import os
 import signal
+import sys
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -47,6 +49,12 @@ class GatewayGroup(click.Group):
                 return super().invoke(ctx)
         except click.ClickException:
             raise
+        except BrokenPipeError:
+            # The reader stopped reading (`… | head`): not an error of ours. Quiet, and the exit
+            # status a command killed by SIGPIPE has, as `yes | head` reports it.
+            devnull = os.open(os.devnull, os.O_WRONLY)
+            os.dup2(devnull, sys.stdout.fileno())
+            raise SystemExit(128 + signal.SIGPIPE) from None
         except Exception as exc:
             kind = errors.kind_of(exc)
             if kind is None:

@@ -11,7 +11,6 @@ from pathlib import Path
 
 import click
 from sqlalchemy import Engine
-from sqlalchemy.exc import OperationalError
 
 from audit import log as audit_log
 from audit.checkpoint import note_verifier
@@ -264,7 +263,7 @@ def close_crashed_deliveries(engine: Engine, settings: Settings) -> None:
     holds nothing to close, and /health then reports it, so the server starts all the same."""
     try:
         migrated = db.is_current(engine)
-    except OperationalError:
+    except db.MetadataUnavailable:
         migrated = False
     if not migrated:
         return

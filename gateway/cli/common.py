@@ -14,7 +14,6 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, Engine
-from sqlalchemy.exc import OperationalError
 
 from agreements.catalog import Catalog, load_catalog
 from agreements.errors import Invalid
@@ -57,14 +56,11 @@ ACTOR = click.option("--as", "actor", required=True, metavar="NAME", type=NAME, 
 
 @contextmanager
 def ready_engine(settings: Settings) -> Iterator[Engine]:
-    """The metadata database engine, or a clear error if `init` has not set it up."""
+    """The metadata database engine, or a clear error: unreachable (MetadataUnavailable, exit 7,
+    naming the database and the driver's reason), or reachable but not set up by `init`."""
     engine = db.metadata_engine(settings.metadata_url)
     try:
-        try:
-            ready = db.is_current(engine)
-        except OperationalError:
-            ready = False
-        if not ready:
+        if not db.is_current(engine):
             raise click.ClickException(
                 f"the metadata database {settings.describe()['database_url']} is not set up: "
                 "run `pks-gateway init`"

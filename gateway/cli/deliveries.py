@@ -42,6 +42,7 @@ from gateway.cli.common import (
     region_codes,
 )
 from gateway.keys import load_signing_key
+from gateway.services import agreements as agreement_service
 from gateway.services import deliveries as service
 from gateway.services.subjects import subject_deliveries
 from gateway.settings import Settings
@@ -159,6 +160,7 @@ def list_command(ctx: click.Context, agreement: str | None, as_json: bool) -> No
             .order_by(deliveries.c.started_at.desc())
         )
         if agreement:
+            agreement_service.latest_version(connection, agreement)  # NotFound names it
             query = query.where(agreements.c.short_id == agreement)
         rows = [dict(r) for r in connection.execute(query).mappings()]
     if as_json:

@@ -18,7 +18,7 @@ from sqlalchemy import Connection
 
 from agreements.errors import Invalid
 from agreements.scope_toml import read_scope_toml
-from agreements.workflow import Document, Role, Transition
+from agreements.workflow import Document, Role, Status, Transition
 from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -330,7 +330,9 @@ def _jsonable(value: object) -> object:
 
 
 @request.command(name="list")
-@click.option("--status", type=NAME, help="Only requests in this status.")
+@click.option(
+    "--status", type=click.Choice([s.value for s in Status]), help="Only requests in this status."
+)
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_command(ctx: click.Context, status: str | None, as_json: bool) -> None:

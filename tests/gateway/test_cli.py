@@ -237,7 +237,7 @@ def test_keys_public_prints_what_outsiders_tools_take(tmp_path: Path) -> None:
     key = " ".join(invoke(tmp_path, "keys", "public").output.split()[:2])
     assert line == f'pks-gateway namespaces="pks-manifest" {key}'
     verifier = invoke(tmp_path, "keys", "public", "audit", "--verifier-key").output.strip()
-    origin, key_id, encoded = verifier.split("+")
+    origin, key_id, encoded = verifier.split("+", 2)  # base64 may hold a "+" too
     assert origin == "paserkab.go.id/pks-gateway/audit" and len(key_id) == 8 and encoded
     wrong = CliRunner().invoke(
         main,
@@ -245,3 +245,40 @@ def test_keys_public_prints_what_outsiders_tools_take(tmp_path: Path) -> None:
         env={"PKS_GATEWAY_HOME": str(tmp_path)},
     )
     assert wrong.exit_code == 2 and "manifest key" in wrong.output
+
+
+def test_an_unreachable_or_unknown_metadata_database_is_named_not_called_unset(
+    tmp_path: Path,
+) -> None:
+    closed_port = "postgresql+psycopg://postgres:secret@127.0.0.1:9/test"  # discard: nothing there
+    unreachable = invoke(tmp_path, "agreement", "list", PKS_GATEWAY_DATABASE_URL=closed_port)
+    assert unreachable.exit_code == 7 and "Traceback" not in unreachable.output
+    assert "cannot use the metadata database" in unreachable.output
+    assert "127.0.0.1:9" in unreachable.output and "secret" not in unreachable.output
+    assert "run `pks-gateway init`" not in unreachable.output
+    unknown = invoke(tmp_path, "init", PKS_GATEWAY_DATABASE_URL="postgres://u@127.0.0.1/x")
+    assert unknown.exit_code == 3 and "database_url" in unknown.output
+
+
+def test_a_filter_naming_nothing_says_so_instead_of_listing_nothing(tmp_path: Path) -> None:
+    invoke(tmp_path, "init")
+    status = invoke(tmp_path, "request", "list", "--status", "bogus")
+    assert status.exit_code == 2 and "'bogus' is not one of" in status.output
+    agreement = invoke(tmp_path, "delivery", "list", "--agreement", "nope")
+    assert agreement.exit_code == 5 and "agreement 'nope' not found" in agreement.output
+    assert invoke(tmp_path, "delivery", "list").exit_code == 0  # no filter, nothing: fine
+
+
+def test_a_reader_that_stops_reading_ends_the_command_quietly(tmp_path: Path) -> None:
+    invoke(tmp_path, "init")
+    command = [sys.executable, "-m", "gateway.cli", "audit", "list"]
+    env = {**os.environ, "PKS_GATEWAY_HOME": str(tmp_path)}
+    run = subprocess.Popen(
+        command, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    assert run.stdout is not None and run.stderr is not None
+    run.stdout.close()  # as `… | head` does once it has what it wants (here: before anything)
+    errors = run.stderr.read().decode()
+    run.stderr.close()
+    assert run.wait(timeout=60) == 141
+    assert "Error" not in errors and "Traceback" not in errors
