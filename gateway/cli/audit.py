@@ -30,6 +30,7 @@ from gateway import checkpoints, limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
     AS_HELP,
+    OFFICE_TIME,
     LimitedText,
     audit_key_of,
     metadata_connection,
@@ -234,8 +235,8 @@ FIELD = LimitedText(max(FIELD_LIMITS.values()))  # the longest an entry's field 
 @click.option("--actor", "actor_id", type=FIELD)
 @click.option("--action", type=FIELD)
 @click.option("--outcome", type=FIELD)
-@click.option("--since", type=click.DateTime(), help="Office time (WITA), inclusive.")
-@click.option("--until", type=click.DateTime(), help="Office time (WITA), exclusive.")
+@click.option("--since", type=OFFICE_TIME, help="Office time (WITA), inclusive.")
+@click.option("--until", type=OFFICE_TIME, help="Office time (WITA), exclusive.")
 @click.option("--limit", type=click.IntRange(1, 10_000), default=50, show_default=True)
 @click.option("--page", type=click.IntRange(1, limits.MAX_PAGE), default=1, show_default=True)
 @click.option("--json", "as_json", is_flag=True, help="One JSON object per line.")

@@ -129,3 +129,9 @@ def audit_key_of(value: str) -> Ed25519PublicKey | NoteVerifier:
 def manifest_key_of(value: str) -> Ed25519PublicKey:
     """A manifest key option: an OpenSSH `ssh-ed25519` line, as text or in a file."""
     return parse_public_key(key_text(value))
+
+
+# Office times as people write them: to the minute or to the second, with a space or a T.
+OFFICE_TIME = click.DateTime(
+    ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
+)

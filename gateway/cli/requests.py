@@ -26,6 +26,7 @@ from gateway.cli.common import (
     FREE_TEXT,
     ID,
     NAME,
+    OFFICE_TIME,
     LimitedText,
     catalog_of,
     metadata_connection,
@@ -85,7 +86,7 @@ def _attach(settings: Settings, path: Path) -> Document:
     "--data-balikan", "data_balikan", required=True, type=FREE_TEXT, help="The data balikan plan."
 )
 @click.option("--letter", "letter_file", required=True, type=FILE, help="The letter (PDF/scan).")
-@click.option("--received", type=click.DateTime(), help="When the letter arrived (office time).")
+@click.option("--received", type=OFFICE_TIME, help="When the letter arrived (office time).")
 @ACTOR
 @click.pass_context
 def submit(

@@ -148,3 +148,10 @@ def test_every_key_option_takes_the_key_as_text_or_as_a_file(home: Path, tmp_pat
         assert result.exit_code == 0, result.output
     bad = invoke(home, "audit", "verify-export", str(export), "--verifier-key", "not a key")
     assert bad.exit_code == 3 and "Traceback" not in bad.output and "audit key" in bad.output
+
+
+def test_office_times_are_taken_as_the_docs_write_them(home: Path) -> None:
+    for written in ("2026-12-01 08:00", "2026-12-01T08:00", "2026-12-01 08:00:00", "2026-12-01"):
+        result = invoke(home, "audit", "list", "--since", written, "--until", "2099-01-01 00:00")
+        assert result.exit_code == 0, (written, result.output)
+        assert "(5 entries)" in result.output
