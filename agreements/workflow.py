@@ -19,10 +19,12 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from enum import StrEnum
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from agreements.errors import Conflict, Invalid, NotPermitted
-from agreements.workdays import WorkCalendar
+
+if TYPE_CHECKING:  # only annotations: the holiday tables load when a report is made
+    from agreements.workdays import WorkCalendar
 
 
 class Role(StrEnum):

@@ -19,7 +19,6 @@ from types import MappingProxyType
 from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, func, insert, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 
 from audit import merkle
 from audit.entry import build_leaf, utc_moment, validate_fields
@@ -148,6 +147,9 @@ def _create_head(connection: Connection) -> int:
     ).scalar_one()
     values = {"id": 1, "tree_size": int(stored)}
     name = connection.dialect.name
+    # Imported here: the dialects' modules cost every command's start, and this runs once ever.
+    from sqlalchemy.dialects import postgresql, sqlite
+
     if name == "postgresql":
         connection.execute(postgresql.insert(audit_head).values(values).on_conflict_do_nothing())
     elif name == "sqlite":

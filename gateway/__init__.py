@@ -1,8 +1,15 @@
 """The gateway: HTTP, CLI, settings, keys, database sessions and processes (the outermost layer)."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("pks-gateway")
-except PackageNotFoundError:  # running from a tree that was never installed
-    __version__ = "0+unknown"
+
+def __getattr__(name: str) -> str:
+    # Looked up on first use: reading the installed metadata costs ~50 ms at every command's start.
+    if name != "__version__":
+        raise AttributeError(name)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("pks-gateway")
+    except PackageNotFoundError:  # running from a tree that was never installed
+        return "0+unknown"

@@ -11,6 +11,7 @@ what it leaves behind on an interruption (temporary and partial files) is remove
 
 from __future__ import annotations
 
+import importlib
 import os
 import signal
 import sys
@@ -18,13 +19,12 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from types import FrameType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from gateway import errors
-from gateway.log_config import configure_logging
-from gateway.settings import Settings, load_settings
+if TYPE_CHECKING:
+    from gateway.settings import Settings
 
 UNWINDING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
 
@@ -43,6 +43,23 @@ class Failed(click.ClickException):
 
 
 class GatewayGroup(click.Group):
+    """The command group: commands load on first use, and one error wrapper."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        if cmd_name not in COMMANDS:
+            return None
+        module = importlib.import_module(f"gateway.cli.{COMMANDS[cmd_name][0]}")
+        found: dict[str | None, click.Command] = {c.name: c for c in module.COMMANDS}
+        return found[cmd_name]
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, COMMANDS[name][1]) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
     def invoke(self, ctx: click.Context) -> Any:
         try:
             with signals_unwind():
@@ -56,6 +73,8 @@ class GatewayGroup(click.Group):
             os.dup2(devnull, sys.stdout.fileno())
             raise SystemExit(128 + signal.SIGPIPE) from None
         except Exception as exc:
+            from gateway import errors  # the error table pulls in what the errors live beside
+
             kind = errors.kind_of(exc)
             if kind is None:
                 raise  # a bug, not a user's error: its traceback is what a developer needs
@@ -95,35 +114,63 @@ def main(ctx: click.Context) -> None:
     Settings come from PKS_GATEWAY_CONFIG (a TOML file) and PKS_GATEWAY_* variables; see
     docs/configuration.md.
     """
+    from gateway.log_config import configure_logging
+    from gateway.settings import load_settings
+
     settings = load_settings()
     configure_logging(settings.log_level)
     ctx.obj = settings
 
 
 def settings_of(ctx: click.Context) -> Settings:
+    from gateway.settings import Settings
+
     settings = ctx.find_root().obj
     assert isinstance(settings, Settings)
     return settings
 
 
-def _register() -> None:
-    # Imported here, not at the top, so that each module can import `main`'s helpers above.
-    from gateway.cli import (
-        admin,
-        agreements,
-        audit,
-        catalog,
-        deliveries,
-        demo,
-        demo_agreement,
-        requests,
-        staff,
-    )
-
-    modules = (admin, demo, demo_agreement, catalog, staff, requests, agreements, deliveries, audit)
-    for module in modules:
-        for command in module.COMMANDS:
-            main.add_command(command)
-
-
-_register()
+# Each command, the module that holds it and its one-line help: `pks-gateway --help` prints this
+# list without importing a single command module (pandas, pyarrow, ADBC, SQLAlchemy and Alembic
+# stay unloaded until a command needs them). tests/gateway/test_startup.py holds the help lines
+# to the commands' own docstrings.
+COMMANDS: dict[str, tuple[str, str]] = {
+    "init": (
+        "admin",
+        "Create the data directory, migrate the metadata database, create missing keys.",
+    ),
+    "settings": ("admin", "Print the effective settings (passwords in URLs hidden)."),
+    "keys": ("admin", "The gateway's own keys."),
+    "serve": (
+        "admin",
+        "Serve the gateway over HTTP with waitress (put a TLS reverse proxy in front).",
+    ),
+    "demo-source": (
+        "demo",
+        "Build a demo Dukcapil database of synthetic people of Kabupaten Paser.",
+    ),
+    "demo-agreement": (
+        "demo_agreement",
+        "Staff, keys and the signed demo agreement, ready for `delivery extract` (idempotent).",
+    ),
+    "catalog": (
+        "catalog",
+        "The data-element catalog (config/catalog.toml or the `catalog_path` setting).",
+    ),
+    "staff": ("staff", "The staff registry (attribution for every SOP step)."),
+    "signer": ("staff", "Kepala Dinas keys allowed to sign agreements (OpenSSH allowed_signers)."),
+    "request": ("requests", "Cooperation requests through the SOP (docs/agreements.md)."),
+    "agreement": (
+        "agreements",
+        "Agreements (PKS): scopes, signatures, versions, status (docs/agreements.md).",
+    ),
+    "delivery": (
+        "deliveries",
+        "Deliveries (SOP step 8): preview, extract, list, show, verify, decrypt.",
+    ),
+    "subject": (
+        "deliveries",
+        "A person's rights under UU PDP: which deliveries held their record.",
+    ),
+    "audit": ("audit", "The tamper-evident audit log (docs/audit.md)."),
+}

@@ -10,6 +10,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -18,11 +19,13 @@ from sqlalchemy import Connection, Engine
 from agreements.catalog import Catalog, load_catalog
 from agreements.errors import Invalid
 from agreements.signing import parse_public_key
-from agreements.workdays import WorkCalendar
 from audit.checkpoint import NoteVerifier, parse_verifier_key
 from gateway import db, limits
 from gateway.seals import SealStore
 from gateway.settings import Settings
+
+if TYPE_CHECKING:
+    from agreements.workdays import WorkCalendar
 
 AS_HELP = (
     "The staff member doing this (see `staff list`). Attribution, not authentication: login "
@@ -56,15 +59,19 @@ ACTOR = click.option("--as", "actor", required=True, metavar="NAME", type=NAME, 
 
 @contextmanager
 def ready_engine(settings: Settings) -> Iterator[Engine]:
-    """The metadata database engine, or a clear error: unreachable (MetadataUnavailable, exit 7,
-    naming the database and the driver's reason), or reachable but not set up by `init`."""
+    """The metadata database engine, or a clear error (MetadataUnavailable, exit 7): not set up
+    by `init` (an embedded database whose file is not there yet, or one not at the newest
+    schema), or unreachable (naming the database and the driver's reason)."""
+    not_set_up = db.MetadataUnavailable(
+        f"the metadata database {settings.describe()['database_url']} is not set up: "
+        "run `pks-gateway init`"
+    )
+    if not settings.database_url and not (settings.home / "gateway.db").exists():
+        raise not_set_up  # SQLite would fail to create it, or create an empty one, instead
     engine = db.metadata_engine(settings.metadata_url)
     try:
         if not db.is_current(engine):
-            raise click.ClickException(
-                f"the metadata database {settings.describe()['database_url']} is not set up: "
-                "run `pks-gateway init`"
-            )
+            raise not_set_up
         yield engine
     finally:
         engine.dispose()
@@ -100,6 +107,8 @@ def now() -> datetime:
 
 
 def work_calendar(settings: Settings) -> WorkCalendar:
+    from agreements.workdays import WorkCalendar  # the holiday tables load only when needed
+
     return WorkCalendar.with_days_off(settings.days_off_dates, time_zone=settings.zone)
 
 

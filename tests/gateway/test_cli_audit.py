@@ -93,7 +93,7 @@ def test_export_and_verify_export(home: Path, tmp_path: Path) -> None:
 
 def test_audit_before_init_says_what_to_do(tmp_path: Path) -> None:
     result = invoke(tmp_path / "fresh", "audit", "verify")
-    assert result.exit_code == 1
+    assert result.exit_code == 7  # unavailable: not set up
     assert "pks-gateway init" in result.output
 
 

@@ -138,9 +138,9 @@ def test_ungranted_values_and_clear_niks_are_nowhere(
     home.agree(EXAMPLE.replace('format = "parquet"', f'format = "{format}"'))
 
     # Logs at DEBUG, kept by caplog too: the CLI replaces the root logger's handlers.
-    import gateway.cli
+    import gateway.log_config  # the CLI looks it up there at each command's start
 
-    configure = gateway.cli.configure_logging
+    configure = gateway.log_config.configure_logging
     levels: list[str] = []
 
     def configure_and_capture(level: str) -> None:
@@ -148,7 +148,7 @@ def test_ungranted_values_and_clear_niks_are_nowhere(
         levels.append(level)
         logging.getLogger().addHandler(caplog.handler)
 
-    monkeypatch.setattr(gateway.cli, "configure_logging", configure_and_capture)
+    monkeypatch.setattr(gateway.log_config, "configure_logging", configure_and_capture)
     home.gateway.env["PKS_GATEWAY_LOG_LEVEL"] = "DEBUG"
     caplog.set_level(logging.DEBUG)
     preview = home("delivery", "preview", "bank-kaltimtara-2026")

@@ -94,3 +94,12 @@ def test_0004_links_each_version_to_the_request_that_drafted_it(tmp_path: Path) 
     assert [tuple(row) for row in links] == [(1, 1), (2, None)]
     assert "request_id" not in columns
     engine.dispose()
+
+
+def test_the_head_the_gateway_checks_against_is_alembics(tmp_path: Path) -> None:
+    engine = db.metadata_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
+    assert db.head_revision(engine) == db.HEAD_REVISION
+    assert db.current_revision(engine) is None and not db.is_current(engine)
+    db.upgrade(engine)
+    assert db.current_revision(engine) == db.HEAD_REVISION and db.is_current(engine)
+    engine.dispose()
