@@ -291,8 +291,8 @@ def child(kind: str, env: dict[str, str], *extra: str) -> dict[str, Any]:
 def _plan(short_id: str) -> tuple[Any, Any, str]:
     """(plan, extraction request, source URL) of the agreement's current version, as the
     product makes them, for the baselines."""
-    from gateway.cli.common import ready_engine
-    from gateway.cli.deliveries import environment
+    from gateway.context import delivery_environment as environment
+    from gateway.context import ready_engine
     from gateway.services.agreements import load_version
     from gateway.services.deliveries import plan_delivery
     from gateway.settings import load_settings
@@ -306,8 +306,8 @@ def _plan(short_id: str) -> tuple[Any, Any, str]:
 
 
 def run_full(short_id: str, profile: str | None) -> dict[str, Any]:
-    from gateway.cli.common import ready_engine
-    from gateway.cli.deliveries import environment
+    from gateway.context import delivery_environment as environment
+    from gateway.context import ready_engine
     from gateway.services.deliveries import extract_delivery
     from gateway.settings import load_settings
 

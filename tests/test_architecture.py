@@ -58,3 +58,35 @@ def test_the_rule_catches_a_wrong_way_arrow(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
     bad.write_text('"""x."""\nfrom gateway.settings import Settings\nimport exports.source\n')
     assert imported_top_levels(bad) == {"gateway", "exports"}
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module)
+    return names
+
+
+OUTSIDE_THE_CLI = [
+    p
+    for p in [*modules(), *sorted((REPO / "bench").glob("*.py"))]
+    if "cli" not in p.relative_to(REPO).parts
+]
+
+
+@pytest.mark.parametrize("path", OUTSIDE_THE_CLI, ids=lambda p: str(p.relative_to(REPO)))
+def test_nothing_but_the_console_entry_point_imports_the_cli(path: Path) -> None:
+    """The CLI is one door among several: services, the app and bench/ take what they need from
+    gateway.context, never from gateway.cli (the console script is `gateway.cli:main`)."""
+    cli = {name for name in _imported_modules(path) if name.split(".")[:2] == ["gateway", "cli"]}
+    assert not cli, f"{path.relative_to(REPO)} imports {sorted(cli)}"
+
+
+def test_the_cli_rule_sees_an_import_of_the_cli(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text('"""x."""\nfrom gateway.cli.common import now\nimport gateway.context\n')
+    assert _imported_modules(bad) == {"gateway.cli.common", "gateway.context"}

@@ -4,28 +4,28 @@ catalog and region codes, the office clock, and the option types that hold input
 
 from __future__ import annotations
 
-import csv
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import UTC, datetime
-from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
-from sqlalchemy import Connection, Engine
 
-from agreements.catalog import Catalog, load_catalog
 from agreements.errors import Invalid
 from agreements.signing import parse_public_key
 from audit.checkpoint import NoteVerifier, parse_verifier_key
-from gateway import db, limits
-from gateway.seals import SealStore
-from gateway.settings import Settings
+from gateway import limits
+
+# Re-exported for the CLI modules (explicit `as` for mypy): the composition root's makers.
+from gateway.context import catalog_of as catalog_of
+from gateway.context import metadata_connection as metadata_connection
+from gateway.context import now as now
+from gateway.context import ready_engine as ready_engine
+from gateway.context import region_codes as region_codes
+from gateway.context import seal_store as seal_store
+from gateway.context import work_calendar as work_calendar
 
 if TYPE_CHECKING:
-    from agreements.workdays import WorkCalendar
+    pass
 
 AS_HELP = (
     "The staff member doing this (see `staff list`). Attribution, not authentication: login "
@@ -55,61 +55,6 @@ NAME = LimitedText(limits.STAFF_NAME)
 AGREEMENT = LimitedText(limits.AGREEMENT_ID)
 ID = click.IntRange(1, limits.MAX_ID)
 ACTOR = click.option("--as", "actor", required=True, metavar="NAME", type=NAME, help=AS_HELP)
-
-
-@contextmanager
-def ready_engine(settings: Settings) -> Iterator[Engine]:
-    """The metadata database engine, or a clear error (MetadataUnavailable, exit 7): not set up
-    by `init` (an embedded database whose file is not there yet, or one not at the newest
-    schema), or unreachable (naming the database and the driver's reason)."""
-    not_set_up = db.MetadataUnavailable(
-        f"the metadata database {settings.describe()['database_url']} is not set up: "
-        "run `pks-gateway init`"
-    )
-    if not settings.database_url and not (settings.home / "gateway.db").exists():
-        raise not_set_up  # SQLite would fail to create it, or create an empty one, instead
-    engine = db.metadata_engine(settings.metadata_url)
-    try:
-        if not db.is_current(engine):
-            raise not_set_up
-        yield engine
-    finally:
-        engine.dispose()
-
-
-@contextmanager
-def metadata_connection(settings: Settings, *, write: bool = False) -> Iterator[Connection]:
-    with ready_engine(settings) as engine, engine.begin() if write else engine.connect() as c:
-        yield c
-
-
-def catalog_of(settings: Settings) -> Catalog:
-    return load_catalog(settings.catalog_file)
-
-
-def region_codes(settings: Settings) -> frozenset[str]:
-    return _region_codes(settings.regions_file)
-
-
-@cache
-def _region_codes(path: Path) -> frozenset[str]:
-    with path.open(encoding="utf-8", newline="") as file:
-        return frozenset(row["kode"] for row in csv.DictReader(file))
-
-
-def seal_store(settings: Settings) -> SealStore:
-    """The state key and kept seals of this gateway's keys directory (gateway/seals.py)."""
-    return SealStore(settings.keys_dir)
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
-
-
-def work_calendar(settings: Settings) -> WorkCalendar:
-    from agreements.workdays import WorkCalendar  # the holiday tables load only when needed
-
-    return WorkCalendar.with_days_off(settings.days_off_dates, time_zone=settings.zone)
 
 
 def key_text(value: str) -> str:

@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import sys
 import time
-from importlib.metadata import version as package_version
 from pathlib import Path
 from typing import Any
 
@@ -26,7 +25,6 @@ from exports.age import (
     load_identities,
 )
 from exports.manifest_verify import verify_delivery
-from exports.source_mapping import load_source_mapping
 from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -34,13 +32,12 @@ from gateway.cli.common import (
     AGREEMENT,
     NAME,
     audit_key_of,
-    catalog_of,
     manifest_key_of,
     metadata_connection,
     now,
     ready_engine,
-    region_codes,
 )
+from gateway.context import delivery_environment
 from gateway.keys import load_signing_key
 from gateway.services import agreements as agreement_service
 from gateway.services import deliveries as service
@@ -49,22 +46,6 @@ from gateway.settings import Settings
 from gateway.store.tables import agreements, deliveries
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
-
-
-def environment(settings: Settings) -> service.DeliveryEnvironment:
-    return service.DeliveryEnvironment(
-        source_url=settings.source_database_url,
-        catalog=catalog_of(settings),
-        mapping=load_source_mapping(settings.catalog_file),
-        region_codes=region_codes(settings),
-        deliveries_dir=settings.deliveries_dir,
-        work_dir=settings.work_dir,
-        keys_dir=settings.keys_dir,
-        audit_origin=settings.audit_origin,
-        software_version=package_version("pks-gateway"),
-        time_zone=settings.zone,
-        delivery_roles=settings.delivery_role_set,
-    )
 
 
 @click.group()
@@ -82,7 +63,9 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
     """Rows and re-identification report of AGREEMENT's current version on today's source."""
     settings = settings_of(ctx)
     with ready_engine(settings) as engine:
-        stored, result = service.preview_delivery(engine, environment(settings), agreement, now())
+        stored, result = service.preview_delivery(
+            engine, delivery_environment(settings), agreement, now()
+        )
     report = result.report.to_json()
     dropped = result.would_suppress
     if as_json:
@@ -120,7 +103,7 @@ def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> No
     progress = _Progress()
     with ready_engine(settings) as engine:
         published = service.extract_delivery(
-            engine, environment(settings), agreement, actor, now, progress=progress
+            engine, delivery_environment(settings), agreement, actor, now, progress=progress
         )
     progress.done()
     output, files = published.output, published.files

@@ -19,7 +19,7 @@ import pytest
 from click.testing import CliRunner
 
 from gateway.cli import main
-from gateway.cli.deliveries import environment
+from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
 from tests.gateway.test_cli_agreements import REPO, SHORT

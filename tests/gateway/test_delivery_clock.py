@@ -12,7 +12,7 @@ from pathlib import Path
 
 from sqlalchemy import create_engine
 
-from gateway.cli.deliveries import environment
+from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
 from tests.gateway.test_cli_agreements import SHORT

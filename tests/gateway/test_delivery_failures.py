@@ -36,7 +36,7 @@ from sqlalchemy import create_engine, text
 from exports.age import generate_identity
 from exports.sinks import StagedFile
 from exports.source import SourceUnavailable
-from gateway.cli.deliveries import environment
+from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
 from tests.gateway.test_cli_agreements import EXAMPLE, REPO, SHORT, Gateway, setup_gateway, write

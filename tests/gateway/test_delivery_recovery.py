@@ -26,7 +26,7 @@ from exports.publish import DeliveryFiles
 from exports.risk import RiskCounter
 from exports.sinks import StagedFile
 from gateway.cli import main
-from gateway.cli.deliveries import environment
+from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.services.delivery_recovery import held, locked_elsewhere
 from gateway.settings import load_settings

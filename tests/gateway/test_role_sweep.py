@@ -13,7 +13,7 @@ from pathlib import Path
 from agreements.errors import DomainError, NotPermitted
 from agreements.roles import Action, permitted
 from agreements.workflow import AgreementAction, Role, Transition
-from gateway.cli.deliveries import environment
+from gateway.context import delivery_environment as environment
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
 from gateway.services import deliveries, staff, trust
