@@ -49,6 +49,8 @@ class Action(StrEnum):
     AGREEMENT_REVOKE = "agreement.revoke"
     AGREEMENT_WITHDRAW = "agreement.withdraw"
     STAFF_ADD = "staff.added"
+    STAFF_ROLE = "staff.role_changed"
+    STAFF_DEACTIVATE = "staff.deactivated"
     SIGNER_ADD = "signer.added"
     SIGNER_REVOKE = "signer.revoked"
     DELIVERY_EXTRACT = "delivery.start"
@@ -75,6 +77,8 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     Action.AGREEMENT_SIGNATURE: frozenset({Role.KEPALA_DINAS}),
     **_MOVES,
     Action.STAFF_ADD: frozenset({Role.ADMIN}),
+    Action.STAFF_ROLE: frozenset({Role.ADMIN}),
+    Action.STAFF_DEACTIVATE: frozenset({Role.ADMIN}),
     Action.SIGNER_ADD: frozenset({Role.ADMIN}),
     Action.SIGNER_REVOKE: frozenset({Role.ADMIN}),
     Action.DELIVERY_EXTRACT: frozenset({Role.PETUGAS_ADB}),

@@ -42,13 +42,41 @@ def add_staff(ctx: click.Context, name: str, role: str, actor: str | None) -> No
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
 def list_staff(ctx: click.Context, as_json: bool) -> None:
-    """List staff members and their roles."""
+    """List staff members, their roles and whether they are active."""
     with metadata_connection(settings_of(ctx)) as connection:
-        rows = service.list_staff(connection)
+        rows = service.staff_rows(connection)
     if as_json:
-        click.echo(json.dumps([{"name": n, "role": r} for n, r in rows], indent=2))
-    for name, role in [] if as_json else rows:
-        click.echo(f"{name:<40} {role}")
+        click.echo(json.dumps(rows, indent=2))
+        return
+    for row in rows:
+        state = "" if row["active"] else "  (deactivated)"
+        click.echo(f"{row['name']:<40} {row['role']}{state}")
+
+
+@staff.command(name="role")
+@click.argument("name")
+@click.option("--role", required=True, help="The new role (as for `staff add`).")
+@click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
+@click.pass_context
+def change_role(ctx: click.Context, name: str, role: str, actor: str) -> None:
+    """Give a staff member another role (Admin only, audited with the old and the new)."""
+    new_role = service.parse_role(role)
+    with ready_engine(settings_of(ctx)) as engine:
+        service.change_role(engine, name, new_role, by=actor, now=now())
+    click.echo(f"staff member {name} is now {new_role.value}")
+
+
+@staff.command(name="deactivate")
+@click.argument("name")
+@click.option("--reason", required=True, help="Why (recorded in the audit log).")
+@click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
+@click.pass_context
+def deactivate(ctx: click.Context, name: str, reason: str, actor: str) -> None:
+    """Deactivate a staff member: from now on the name can do nothing (Admin only, audited; the
+    last active Admin cannot be deactivated)."""
+    with ready_engine(settings_of(ctx)) as engine:
+        service.deactivate(engine, name, by=actor, now=now(), reason=reason)
+    click.echo(f"staff member {name} is deactivated")
 
 
 @click.group()

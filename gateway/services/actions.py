@@ -22,7 +22,7 @@ from typing import Any, TypeVar
 
 from sqlalchemy import Connection, Engine, select
 
-from agreements.errors import DomainError, NotFound
+from agreements.errors import DomainError, NotFound, NotPermitted
 from agreements.workflow import Role
 from audit import log as audit_log
 from audit.entry import check_details, check_field
@@ -48,7 +48,11 @@ class Outcome:
 
 
 def find_actor(connection: Connection, name: str) -> Actor:
-    row = connection.execute(select(staff.c.role).where(staff.c.name == name)).first()
+    row = connection.execute(
+        select(staff.c.role, staff.c.active).where(staff.c.name == name)
+    ).first()
+    if row is not None and not row.active:
+        raise NotPermitted(f"staff member {name!r} is deactivated and can do nothing")
     if row is None:
         shown = recordable("actor_id", name)  # a NIK typed as a name is not echoed back
         raise NotFound("staff member", shown, f"no staff member named {shown!r} (see `staff list`)")

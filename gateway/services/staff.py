@@ -25,7 +25,7 @@ from audit import log as audit_log
 from audit.entry import check_field
 from audit.log import as_utc
 from gateway.seals import SealStore
-from gateway.services.actions import Actor, Outcome, perform
+from gateway.services.actions import Actor, Outcome, perform, recordable
 from gateway.store.tables import signers, staff
 
 AGREEMENT_NAMESPACE = "pks-agreement"
@@ -86,6 +86,72 @@ def _insert_staff(connection: Connection, name: str, role: Role, now: datetime) 
     if taken is not None:
         raise Conflict(f"a staff member named {name!r} exists")
     connection.execute(insert(staff).values(name=name, role=role.value, created_at=now))
+
+
+def change_role(engine: Engine, name: str, role: Role, *, by: str, now: datetime) -> None:
+    """Give a staff member another role (audited with the old and the new)."""
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        require(Action.STAFF_ROLE, actor.role)
+        before = _member(connection, name)
+        if before.role == role.value:
+            raise Conflict(f"{name!r} already has role {role.value}")
+        if before.role == Role.ADMIN.value:
+            _keep_an_admin(connection, name)
+        connection.execute(update(staff).where(staff.c.name == name).values(role=role.value))
+        return Outcome(name, {"from": before.role, "to": role.value})
+
+    perform(
+        engine, by, action=Action.STAFF_ROLE.value, object_type="staff", object_id=name,
+        now=now, work=work,
+    )  # fmt: skip
+
+
+def deactivate(engine: Engine, name: str, *, by: str, now: datetime, reason: str) -> None:
+    """A member who left or was entered by mistake: can do nothing from now on (audited)."""
+    if not reason.strip():
+        raise Invalid("reason", "required to deactivate")
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        require(Action.STAFF_DEACTIVATE, actor.role)
+        member = _member(connection, name)
+        if not member.active:
+            raise Conflict(f"{name!r} is already deactivated")
+        if member.role == Role.ADMIN.value:
+            _keep_an_admin(connection, name)
+        connection.execute(update(staff).where(staff.c.name == name).values(active=False))
+        return Outcome(name, {"role": member.role, "reason": reason})
+
+    perform(
+        engine, by, action=Action.STAFF_DEACTIVATE.value, object_type="staff", object_id=name,
+        now=now, work=work,
+    )  # fmt: skip
+
+
+def _member(connection: Connection, name: str) -> Any:
+    row = connection.execute(select(staff).where(staff.c.name == name)).first()
+    if row is None:
+        raise NotFound("staff member", recordable("object_id", name))
+    return row
+
+
+def _keep_an_admin(connection: Connection, leaving: str) -> None:
+    """Conflict if `leaving` is the last active Admin: nobody could add or restore staff."""
+    others = connection.execute(
+        select(func.count())
+        .select_from(staff)
+        .where(staff.c.role == Role.ADMIN.value, staff.c.active, staff.c.name != leaving)
+    ).scalar_one()
+    if not others:
+        raise Conflict(f"{leaving!r} is the last active admin")
+
+
+def staff_rows(connection: Connection) -> list[dict[str, Any]]:
+    """Every member with role and whether active, by name."""
+    rows = connection.execute(
+        select(staff.c.name, staff.c.role, staff.c.active).order_by(staff.c.name)
+    )
+    return [dict(row._mapping) for row in rows]
 
 
 def list_staff(connection: Connection) -> list[tuple[str, str]]:

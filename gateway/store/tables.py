@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import (
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -21,6 +22,7 @@ from sqlalchemy import (
     Table,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.types import TypeDecorator
@@ -59,6 +61,8 @@ staff = Table(
     Column("name", String(100), nullable=False, unique=True),
     Column("role", String(32), nullable=False),
     Column("created_at", _WHEN, nullable=False),
+    # A deactivated member can do nothing; the row stays, for the history that names them.
+    Column("active", Boolean, nullable=False, server_default=true()),
 )
 
 signers = Table(

@@ -79,6 +79,12 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
         Action.STAFF_ADD: lambda name: staff.add_staff(
             engine, f"new-{next(counter)}", Role.ADMIN, by=name, now=now
         ),
+        Action.STAFF_ROLE: lambda name: staff.change_role(
+            engine, "pf", Role.PEJABAT_FUNGSIONAL, by=name, now=now
+        ),
+        Action.STAFF_DEACTIVATE: lambda name: staff.deactivate(
+            engine, "no-such-member", by=name, now=now, reason="sweep"
+        ),
         Action.SIGNER_ADD: lambda name: staff.add_signer(
             engine, seals, "kadis", "not a key", by=name, now=now
         ),
