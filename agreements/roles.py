@@ -42,6 +42,7 @@ class Action(StrEnum):
     REQUEST_RETURN = "request.return"
     REQUEST_FORWARD = "request.forward"
     REQUEST_SIGN = "request.sign"
+    REQUEST_CANCEL = "request.cancel"
     AGREEMENT_IMPORT = "agreement.import"
     AGREEMENT_SIGNATURE = "agreement.signature"
     AGREEMENT_SUSPEND = "agreement.suspend"

@@ -45,6 +45,7 @@ class Status(StrEnum):
     RETURNED = "returned"
     FORWARDED = "forwarded"
     SIGNED = "signed"
+    CANCELLED = "cancelled"  # entered by mistake, or withdrawn by the applicant: not an SOP step
 
 
 class Transition(StrEnum):
@@ -56,9 +57,11 @@ class Transition(StrEnum):
     RETURN = "return"
     FORWARD = "forward"
     SIGN = "sign"
+    CANCEL = "cancel"
 
 
-FINAL_STATUSES = frozenset({Status.REJECTED, Status.SIGNED})
+FINAL_STATUSES = frozenset({Status.REJECTED, Status.SIGNED, Status.CANCELLED})
+OPEN_STATUSES = frozenset(Status) - FINAL_STATUSES
 
 
 @dataclass(frozen=True)
@@ -98,6 +101,10 @@ STEPS: tuple[Step, ...] = (
     Step(7, Transition.SIGN, frozenset({Status.FORWARDED}), Role.KEPALA_DINAS, Status.SIGNED, 1,
          ("applicant_acknowledged", "signed_pks_document", "scope_signature_verified"),
          "rights and obligations explained, PKS signed"),
+    # Not an SOP step (number 0): the Petugas ADB who registers letters takes back a request
+    # entered by mistake or withdrawn by the applicant, from any open status, with a reason.
+    Step(0, Transition.CANCEL, frozenset(OPEN_STATUSES), Role.PETUGAS_ADB, Status.CANCELLED,
+         None, ("reason",), "request cancelled"),
 )  # fmt: skip
 STEP_BY_TRANSITION: Mapping[Transition, Step] = {step.transition: step for step in STEPS}
 
@@ -218,7 +225,8 @@ class StepTime:
 def _pending_limit(state: Status) -> tuple[int, int | None, str]:
     # An open step may end in several ways (assigned -> reject within 1 day, or draft without a
     # limit): only a limit every way shares can make it overdue, so any unlimited way wins.
-    steps = [step for step in STEPS if state in step.sources]
+    # Cancelling (step 0) is always possible and never due: it does not make a step open-ended.
+    steps = [step for step in STEPS if state in step.sources and step.number > 0]
     limits = [step.limit_days for step in steps]
     limit = None if None in limits else max(x for x in limits if x is not None)
     title = " or ".join(step.title for step in steps)

@@ -183,6 +183,17 @@ def _check_assignee(name: str) -> Any:
 
 @request.command()
 @REQUEST_ID
+@click.option("--reason", required=True, type=FREE_TEXT, help="Why (recorded and audited).")
+@ACTOR
+@click.pass_context
+def cancel(ctx: click.Context, request_id: int, reason: str, actor: str) -> None:
+    """Not an SOP step: take back a request entered by mistake or withdrawn by the applicant,
+    from any open status (Petugas ADB; final, audited)."""
+    _advance(ctx, request_id, Transition.CANCEL, actor, notes=reason, facts={"reason": reason})
+
+
+@request.command()
+@REQUEST_ID
 @click.option("--reason", required=True, type=FREE_TEXT)
 @click.option("--letter", "letter_file", required=True, type=FILE, help="The rejection letter.")
 @ACTOR

@@ -243,10 +243,15 @@ def test_steps_table_matches_the_sop() -> None:
     assert limits == {
         Transition.SUBMIT: 1, Transition.DISPOSE: 1, Transition.ASSIGN: None,
         Transition.REJECT: 1, Transition.DRAFT: None, Transition.RETURN: 2,
-        Transition.FORWARD: 2, Transition.SIGN: 1,
+        Transition.FORWARD: 2, Transition.SIGN: 1, Transition.CANCEL: None,
     }  # fmt: skip
-    assert set(next_transitions(Status.RETURNED)) == {Transition.DRAFT}
-    assert set(next_transitions(Status.ASSIGNED)) == {Transition.REJECT, Transition.DRAFT}
+    assert set(next_transitions(Status.RETURNED)) == {Transition.DRAFT, Transition.CANCEL}
+    assert set(next_transitions(Status.ASSIGNED)) == {
+        Transition.REJECT,
+        Transition.DRAFT,
+        Transition.CANCEL,
+    }
+    assert next_transitions(Status.CANCELLED) == ()  # final
 
 
 def test_document_hash_is_checked() -> None:

@@ -1,5 +1,6 @@
-"""Staff change role and are deactivated (issue 10, item 2): audited, a deactivated name can do
-nothing, and the last active Admin stays."""
+"""Correcting the registers (issue 10, item 2): staff change role and are deactivated (audited, a
+deactivated name can do nothing, the last active Admin stays), and a request entered by mistake is
+cancelled (final, audited)."""
 
 from __future__ import annotations
 
@@ -47,3 +48,27 @@ def test_the_last_active_admin_stays(tmp_path: Path) -> None:
     assert demoted.exit_code == 6
     gateway("staff", "add", "admin2", "--role", "admin", "--as", "admin")
     gateway("staff", "deactivate", "admin", "--reason", "retired", "--as", "admin2")
+
+
+def test_a_request_entered_by_mistake_is_cancelled_and_stays_so(tmp_path: Path) -> None:
+    gateway = setup_gateway(tmp_path)
+    letter = tmp_path / "letter.pdf"
+    letter.write_bytes(b"%PDF-1.4 letter")
+    submitted = gateway(
+        "request", "submit", "--institution", "RSUD Panglima Sebaya",
+        "--letter-number", "445/1/2026", "--letter-date", "2026-12-01", "--purpose", "BPJS",
+        "--legal-basis", "UU 24/2013", "--elements", "nik,nama_lengkap",
+        "--access-mode", "bulk_delivery", "--duration", "12",
+        "--data-balikan", "semester report", "--letter", str(letter), "--as", "adb",
+    )  # fmt: skip
+    request_id = submitted.stdout.split()[1]
+    wrong = gateway("request", "cancel", request_id, "--reason", "x", "--as", "pf", ok=False)
+    assert wrong.exit_code == 4
+    done = gateway("request", "cancel", request_id, "--reason", "entered twice", "--as", "adb")
+    assert f"request {request_id} is cancelled" in done.stdout
+    later = gateway("request", "dispose", request_id, "--note", "n", "--as", "kadis", ok=False)
+    assert later.exit_code == 6 and "nothing (final)" in later.output
+    shown = json.loads(gateway("request", "show", request_id, "--json").stdout)
+    assert shown["status"] == "cancelled"
+    entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
+    assert [e["outcome"] for e in entries if e["action"] == "request.cancel"] == ["refused", "ok"]
