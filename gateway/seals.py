@@ -105,6 +105,11 @@ class SealStore:
         """The kept seals, with what `connection`'s own transaction has staged over them."""
         return {**self.kept(), **connection.info.get(_STAGED, {})}
 
+    def matches(self, connection: Connection, row: str, fields: Mapping[str, Any]) -> bool:
+        """Whether the row's fields carry the seal kept (or staged here) for it."""
+        kept = self.current(connection).get(row)
+        return kept is not None and hmac.compare_digest(kept, self.seal(row, fields))
+
     def check(self, connection: Connection, row: str, fields: Mapping[str, Any], what: str) -> None:
         """Tampered unless the row's fields carry the seal kept (or staged here) for it."""
         kept = self.current(connection).get(row)

@@ -365,14 +365,27 @@ def change_status(
     def work(connection: Connection, actor: Actor) -> Outcome:
         require(Action(f"agreement.{action.value}"), actor.role)
         stored = load_version(connection, short_id, None)
-        if action is not AgreementAction.SUSPEND and action is not AgreementAction.REVOKE:
-            # Stopping data is never blocked by tampering; resuming it needs an honest row.
+        stopping = action in (AgreementAction.SUSPEND, AgreementAction.REVOKE)
+        # A trigger could undo the very change being made: refused whatever the action.
+        ensure_no_foreign_triggers(connection)
+        try:
             check_agreement(connection, seals, stored.agreement_id, short_id)
+            honest = True
+        except Tampered:
+            if not stopping:
+                raise  # resuming needs an honest row
+            honest = False
         target = apply_agreement(stored.status, action, actor.role)
         _set_status(connection, stored, target)
         _event(connection, stored.agreement_id, stored.version, action.value, actor, now, notes)
-        stage_version(connection, seals, short_id, stored.version)
-        return Outcome(short_id, {"version": stored.version, "status": target.value}, target)
+        details: dict[str, Any] = {"version": stored.version, "status": target.value}
+        if honest:
+            stage_version(connection, seals, short_id, stored.version)
+        else:
+            # Stopping data is never blocked by tampering, but sealing the stopped row would
+            # bless whatever was edited in it: it stays refused until an operator re-anchors.
+            details["left_unsealed"] = True
+        return Outcome(short_id, details, target)
 
     outcome = perform(
         engine,

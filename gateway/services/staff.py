@@ -24,7 +24,7 @@ from agreements.workflow import Role
 from audit import log as audit_log
 from audit.entry import check_field
 from audit.log import as_utc
-from gateway.seals import SealStore
+from gateway.seals import SealStore, ensure_no_foreign_triggers
 from gateway.services.actions import Actor, Outcome, perform, recordable
 from gateway.store.tables import signers, staff
 
@@ -215,9 +215,15 @@ def revoke_signer(
             raise NotFound("signer key", key_fingerprint)
         if row.revoked_at is not None:
             raise Conflict(f"key {key_fingerprint} is already revoked")
+        ensure_no_foreign_triggers(connection)  # one could undo the revocation itself
+        honest = seals.matches(connection, *_signer_seal_of(connection, key_fingerprint))
         connection.execute(
             update(signers).where(signers.c.fingerprint == key_fingerprint).values(revoked_at=now)
         )
+        if not honest:
+            # Revoking is never blocked, but sealing a forged row would make it a trusted key
+            # (with the signing times before its revocation): it stays refused, to re-anchor.
+            return Outcome(key_fingerprint, {"left_unsealed": True})
         _stage_signer(connection, seals, key_fingerprint)
         return Outcome(key_fingerprint, {})
 
@@ -256,10 +262,13 @@ def signer_seal(row: Mapping[str, Any]) -> tuple[str, dict[str, Any]]:
     return SIGNER_ROW + str(row["fingerprint"]), fields
 
 
-def _stage_signer(connection: Connection, seals: SealStore, key_fingerprint: str) -> None:
+def _signer_seal_of(connection: Connection, key_fingerprint: str) -> tuple[str, dict[str, Any]]:
     row = connection.execute(select(signers).where(signers.c.fingerprint == key_fingerprint))
-    name, fields = signer_seal(dict(row.mappings().one()))
-    seals.stage(connection, name, fields)
+    return signer_seal(dict(row.mappings().one()))
+
+
+def _stage_signer(connection: Connection, seals: SealStore, key_fingerprint: str) -> None:
+    seals.stage(connection, *_signer_seal_of(connection, key_fingerprint))
 
 
 def allowed_signers(

@@ -398,3 +398,27 @@ def test_a_row_the_gateway_cannot_read_is_refused_in_one_line(
     refused(office.extract(), "values the gateway never writes")
     starts = [e for e in office.audit() if e["action"] == "delivery.start"]
     assert starts[-1]["outcome"] == "refused"
+
+
+def test_a_suspension_does_not_seal_a_row_tampered_before_it(office: Office) -> None:
+    """Threat: a row edited behind the gateway's back (here a back-dated signing time), then
+    suspended by the Kepala Dinas: stopping data must work, but must not seal the edit, or the
+    resume would put the forged row back in force."""
+    office.agree()
+    office.sql("UPDATE agreement_versions SET signed_at = :t", t=datetime(2026, 1, 2, tzinfo=UTC))
+    office("agreement", "suspend", SHORT, "--reason", "audit finding", "--as", "kadis")
+    assert office.version_row(SHORT, 1)["status"] == "suspended"
+    resume = office("agreement", "resume", SHORT, "--reason", "r", "--as", "kadis", ok=False)
+    refused(resume, f"agreement {SHORT} version 1", "changed outside the gateway")
+    refused(office("agreement", "verify", SHORT, ok=False), "changed outside the gateway")
+    [suspension] = [e for e in office.audit() if e["action"] == "agreement.suspend"]
+    assert suspension["details"]["left_unsealed"] is True  # the record says it needs re-anchoring
+
+
+def test_revoking_a_forged_signer_key_does_not_seal_it(office: Office) -> None:
+    """Threat: a signer row inserted by hand, then revoked by an Admin who noticed it: the
+    revocation must not make the forged row (with its chosen `added_at`) a sealed, trusted one."""
+    office.agree()
+    forged = insert_signer(office, Ed25519PrivateKey.generate())
+    office("signer", "revoke", forged, "--as", "admin")
+    refused(office("agreement", "verify", SHORT, ok=False), forged, "not written by the gateway")
