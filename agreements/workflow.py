@@ -155,6 +155,14 @@ def next_transitions(state: Status | None) -> tuple[Transition, ...]:
     return tuple(step.transition for step in STEPS if state in step.sources)
 
 
+def waiting_on(state: Status | str) -> Role | None:
+    """The role whose SOP step a request in `state` waits for (None once final). Cancelling is
+    always possible and never what a request waits for."""
+    current = _parse(Status, state, "status")
+    roles = {step.role for step in STEPS if current in step.sources and step.number > 0}
+    return roles.pop() if len(roles) == 1 else None
+
+
 def apply(
     state: Status | str | None,
     transition: Transition | str,

@@ -32,16 +32,18 @@ import secrets
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from agreements.catalog import Catalog
-from agreements.errors import Conflict, NotFound, Tampered
+from agreements.errors import NotFound, Tampered
+from agreements.quota import ensure_within_quota
 from agreements.roles import Action, require
+from agreements.scope import Delivery as ScopeDelivery
 from agreements.workflow import Role
 from audit import log as audit_log
 from audit import tree
@@ -64,17 +66,9 @@ from gateway.services.agreements import (
     load_version,
     lock_agreement,
 )
-from gateway.services.delivery_recovery import (
-    COUNTED,
-    FAILED,
-    PUBLISHED,
-    RECORDED,
-    RUNNING,
-    abandon,
-    close_abandoned,
-    held,
-)
-from gateway.store.tables import deliveries
+from gateway.services.delivery_recovery import abandon, close_abandoned, held
+from gateway.services.delivery_views import quota_used
+from gateway.store.tables import FAILED, PUBLISHED, RECORDED, RUNNING, deliveries
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +152,8 @@ def extract_delivery(
         require(Action.DELIVERY_EXTRACT, actor.role, delivery_roles=env.delivery_roles)
         lock_agreement(connection, short_id)
         stored = _still_executable(connection, env, short_id, today, None)
-        _check_quota(connection, stored, today, env.time_zone)
+        terms = stored.parsed_scope(env.catalog, env.region_codes).delivery
+        _check_quota(connection, stored, terms, today, env.time_zone)
         plan = plan_delivery(env, stored, delivery_id=delivery_id, now=now)
         # The lock is held before the `running` row commits, so another process's start-up
         # recovery can never take this live run for a crashed one.
@@ -413,32 +408,12 @@ def _role(connection: Connection, name: str) -> str:
 
 
 def _check_quota(
-    connection: Connection, stored: StoredVersion, today: date, zone: ZoneInfo
+    connection: Connection,
+    stored: StoredVersion,
+    delivery: ScopeDelivery | None,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
-    delivery = stored.scope.get("delivery") or {}
-    quota, period = int(delivery.get("quota", 0)), str(delivery.get("quota_period", "month"))
-    start = _period_start(today, period)
-    since = datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC)
-    used = connection.execute(
-        select(func.count())
-        .select_from(deliveries)
-        .where(
-            deliveries.c.agreement_id == stored.agreement_id,
-            deliveries.c.status.in_(COUNTED),
-            deliveries.c.started_at >= since,
-        )
-    ).scalar_one()
-    if used >= quota:
-        raise Conflict(
-            f"delivery.quota: agreement {stored.short_id} allows {quota} "
-            f"{'delivery' if quota == 1 else 'deliveries'} per {period}; "
-            f"{used} already made since {start.isoformat()}",
-        )
-
-
-def _period_start(today: date, period: str) -> date:
-    if period == "year":
-        return today.replace(month=1, day=1)
-    if period == "quarter":
-        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    return today.replace(day=1)
+    ensure_within_quota(
+        stored.short_id, quota_used(connection, stored.agreement_id, delivery, today, zone)
+    )

@@ -151,6 +151,15 @@ agreement_events = Table(
 
 # One row per run of step 8. `status` moves running -> recorded (its audit entry is committed) ->
 # published (manifest in place), or to failed / abandoned; the audit log holds the history.
+RUNNING, RECORDED, PUBLISHED, FAILED, ABANDONED = (
+    "running",
+    "recorded",
+    "published",
+    "failed",
+    "abandoned",
+)
+COUNTED = (RUNNING, RECORDED, PUBLISHED)  # against the agreement's quota
+
 deliveries = Table(
     "deliveries",
     metadata,
