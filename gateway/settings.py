@@ -178,6 +178,8 @@ def _from_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{source} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SettingsError(f"{source} is nested too deeply to be settings") from None
     return {key: _coerce(key, value, source) for key, value in raw.items()}
 
 

@@ -170,21 +170,6 @@ def test_serve_names_an_address_it_cannot_bind(tmp_path: Path) -> None:
     )
 
 
-def test_every_command_is_documented() -> None:
-    doc = (REPO / "docs" / "cli.md").read_text()
-
-    def walk(group: click.Group, prefix: str) -> list[str]:
-        names = []
-        for name, command in group.commands.items():
-            names.append(f"{prefix} {name}".strip())
-            if isinstance(command, click.Group):
-                names.extend(walk(command, f"{prefix} {name}"))
-        return names
-
-    missing = [n for n in walk(main, "") if f"pks-gateway {n}" not in doc]
-    assert not missing, f"docs/cli.md does not document: {missing}"
-
-
 def test_catalog_list_shows_every_element(tmp_path: Path) -> None:
     result = invoke(tmp_path / "home", "catalog", "list", "--json")
     assert result.exit_code == 0
