@@ -55,6 +55,8 @@ class Action(StrEnum):
     SIGNER_ADD = "signer.added"
     SIGNER_REVOKE = "signer.revoked"
     DELIVERY_EXTRACT = "delivery.start"
+    DELIVERY_QUEUE = "delivery.queue"
+    DELIVERY_EXPIRE = "delivery.expire"
     DELIVERY_RECOVER = "delivery.abandon"
     AUDIT_REANCHOR = "audit.reanchor"
 
@@ -82,19 +84,25 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     Action.STAFF_DEACTIVATE: frozenset({Role.ADMIN}),
     Action.SIGNER_ADD: frozenset({Role.ADMIN}),
     Action.SIGNER_REVOKE: frozenset({Role.ADMIN}),
-    Action.DELIVERY_EXTRACT: frozenset({Role.PETUGAS_ADB}),
+    # Step 8: the Petugas ADB; the gateway itself for an agreement's schedule; a partner's
+    # credential for an on-demand delivery within the quota (both through the job queue).
+    Action.DELIVERY_EXTRACT: frozenset({Role.PETUGAS_ADB, Machine.SYSTEM, Machine.PARTNER}),
+    Action.DELIVERY_QUEUE: frozenset({Role.PETUGAS_ADB, Machine.SYSTEM, Machine.PARTNER}),
+    # Retention: delivery files are deleted by the gateway after their period, by no one else.
+    Action.DELIVERY_EXPIRE: frozenset({Machine.SYSTEM}),
     Action.DELIVERY_RECOVER: frozenset({Machine.SYSTEM}),
     Action.AUDIT_REANCHOR: frozenset({Role.ADMIN}),
 }
 
-# Who may never be given step 8 by a setting: they review deliveries (compliance) or are not staff.
-NEVER_DELIVER: frozenset[Actor] = frozenset({Role.COMPLIANCE, Machine.PARTNER})
+# Who may never be given step 8 by a setting: compliance review deliveries and never make one.
+NEVER_DELIVER: frozenset[Actor] = frozenset({Role.COMPLIANCE})
+STEP_8 = frozenset({Action.DELIVERY_EXTRACT, Action.DELIVERY_QUEUE})
 
 
 def permitted(action: Action, *, delivery_roles: Iterable[Role] = ()) -> frozenset[Actor]:
     """The actors allowed `action`; `delivery_roles` (the setting) widens step 8 only."""
     allowed = PERMITTED[action]
-    if action is Action.DELIVERY_EXTRACT:
+    if action in STEP_8:
         allowed = allowed | frozenset(delivery_roles)
     return allowed
 

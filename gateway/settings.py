@@ -67,6 +67,14 @@ class Settings:
     log_level: str = "INFO"
     # Step 8 is the Petugas ADB's; this may widen it to other staff roles, never to compliance.
     delivery_roles: str = "petugas_adb"
+    # The job queue: empty keeps it in a SQLite file in the data directory (one machine); a
+    # redis:// URL lets workers on several machines share it.
+    jobs_redis_url: str = ""
+    worker_threads: int = 1  # deliveries one worker runs at once
+    schedule_hour: int = (
+        7  # scheduled deliveries fire from this hour (WITA) of the first working day
+    )
+    retention_days: int = 30  # delivery files are deleted this many days after publication
 
     # --- derived places -------------------------------------------------------------------
     @property
@@ -124,6 +132,7 @@ class Settings:
         shown = {f.name: _show(getattr(self, f.name)) for f in _fields()}
         shown["database_url"] = redact_url(self.metadata_url)
         shown["source_url"] = redact_url(self.source_database_url)
+        shown["jobs_redis_url"] = redact_url(self.jobs_redis_url) if self.jobs_redis_url else ""
         shown["catalog_path"] = str(self.catalog_file)
         shown["regions_path"] = str(self.regions_file)
         return shown
@@ -242,6 +251,16 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError(f"setting 'log_level' must be one of {', '.join(LOG_LEVELS)}")
     if not 0 < settings.port < 65536:
         raise SettingsError("setting 'port' must be between 1 and 65535")
+    if not 0 <= settings.schedule_hour <= 23:
+        raise SettingsError("setting 'schedule_hour' must be an hour, 0 to 23")
+    if not 1 <= settings.retention_days <= 3660:
+        raise SettingsError("setting 'retention_days' must be between 1 and 3660 (ten years)")
+    if not 1 <= settings.worker_threads <= 64:
+        raise SettingsError("setting 'worker_threads' must be between 1 and 64")
+    if settings.jobs_redis_url and not settings.jobs_redis_url.startswith(
+        ("redis://", "rediss://")
+    ):
+        raise SettingsError("setting 'jobs_redis_url' must be a redis:// or rediss:// URL")
     for key in ("database_url", "source_url"):
         url = getattr(settings, key)
         if url:

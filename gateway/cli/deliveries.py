@@ -95,12 +95,21 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
 @delivery.command()
 @click.argument("agreement", type=AGREEMENT)
 @ACTOR
+@click.option(
+    "--queue",
+    "queued",
+    is_flag=True,
+    help="Hand it to the worker instead of running it here (see `job show`).",
+)
 @JSON
 @click.pass_context
-def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> None:
+def extract(ctx: click.Context, agreement: str, actor: str, queued: bool, as_json: bool) -> None:
     """Deliver AGREEMENT's current signed version: an age file for its recipients and a signed
     manifest, under the deliveries directory. Progress goes to stderr."""
     settings = settings_of(ctx)
+    if queued:
+        _queue(settings, agreement, actor, as_json)
+        return
     progress = _Progress()
     with ready_engine(settings) as engine:
         published = service.extract_delivery(
@@ -129,6 +138,21 @@ def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> No
     click.echo(f"manifest  {files.manifest}")
     click.echo(f"signature {files.signature}")
     _print_report(output.report.to_json())
+
+
+def _queue(settings: Settings, agreement: str, actor: str, as_json: bool) -> None:
+    from gateway.services.jobs import OFFICER, queue_delivery
+    from gateway.worker import build_queue
+
+    with ready_engine(settings) as engine:
+        job = queue_delivery(
+            engine, delivery_environment(settings), actor, agreement, now(), kind=OFFICER
+        )
+    build_queue(settings).deliver(job.id)
+    if as_json:
+        echo_json(job, settings.zone)
+    else:
+        click.echo(f"job {job.id} queued for the worker (`pks-gateway job show {job.id}`)")
 
 
 @delivery.command(name="list")

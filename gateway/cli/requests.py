@@ -12,7 +12,7 @@ from pathlib import Path
 
 import click
 
-from agreements.workflow import STEP_BY_TRANSITION, Document, Status
+from agreements.workflow import STEP_BY_TRANSITION, Document, Role, Status
 from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -370,7 +370,7 @@ def list_command(
         waiting_for = None
         if mine:
             member = find_actor(connection, str(actor))
-            waiting_for = (member.role, member.name)
+            waiting_for = (Role(member.role), member.name)
         rows = views.list_requests(
             connection,
             now(),

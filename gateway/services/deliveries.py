@@ -59,7 +59,7 @@ from gateway.checkpoints import ensure_log_extends_kept, sign_and_keep
 from gateway.errors import is_safe
 from gateway.keys import load_pseudonym_secret, load_signing_key
 from gateway.seals import SealStore
-from gateway.services.actions import Actor, Outcome, find_actor, perform
+from gateway.services.actions import Actor, Outcome, perform, resolve
 from gateway.services.agreements import (
     StoredVersion,
     executable_version,
@@ -132,7 +132,7 @@ def extract_delivery(
     engine: Engine,
     env: DeliveryEnvironment,
     short_id: str,
-    actor_name: str,
+    by: str | Actor,
     clock: Callable[[], datetime],
     progress: Any = None,
 ) -> Published:
@@ -176,7 +176,7 @@ def extract_delivery(
         # The start is audited (and a refusal too) before any data is read.
         started = perform(
             engine,
-            actor_name,
+            by,
             action="delivery.start",
             object_type="delivery",
             object_id=delivery_id,
@@ -204,9 +204,9 @@ def extract_delivery(
                 )
                 data.commit()
                 subjects.commit()
-                seq = _record(engine, env, plan, files, output, actor_name, clock())
+                seq = _record(engine, env, plan, files, output, by, clock())
             except BaseException as error:
-                _fail(engine, delivery_id, actor_name, error, clock())
+                _fail(engine, delivery_id, by, error, clock())
                 raise
             try:
                 _publish(engine, env, plan, files, output, seq, clock, staged_data=(data, subjects))
@@ -272,7 +272,7 @@ def _record(
     plan: Plan,
     files: DeliveryFiles,
     output: DeliveryOutput,
-    actor_name: str,
+    by: str | Actor,
     now: datetime,
 ) -> int:
     """The delivery.extract entry: what was written, by whom, under which agreement version;
@@ -280,7 +280,7 @@ def _record(
     with engine.begin() as connection:
         lock_agreement(connection, plan.agreement.short_id)
         _still_executable(connection, env, plan.agreement.short_id, _today(env, now), plan)
-        actor = find_actor(connection, actor_name)
+        actor = resolve(connection, by)
         entry = audit_log.append(
             connection,
             actor_role=actor.role.value,
@@ -366,7 +366,7 @@ def _leaf(connection: Connection, seq: int) -> bytes:
 
 
 def _fail(
-    engine: Engine, delivery_id: str, actor_name: str, error: BaseException, now: datetime
+    engine: Engine, delivery_id: str, by: str | Actor, error: BaseException, now: datetime
 ) -> None:
     """Record why a started delivery did not happen (see `_cause`)."""
     cause = _cause(error)
@@ -378,8 +378,8 @@ def _fail(
         )
         audit_log.append(
             connection,
-            actor_role=_role(connection, actor_name),
-            actor_id=actor_name,
+            actor_role=_role(connection, by),
+            actor_id=by.name if isinstance(by, Actor) else by,
             action="delivery.extract",
             object_type="delivery",
             object_id=delivery_id,
@@ -400,9 +400,9 @@ def _cause(error: BaseException) -> str:
     return type(error).__name__
 
 
-def _role(connection: Connection, name: str) -> str:
+def _role(connection: Connection, by: str | Actor) -> str:
     try:
-        return find_actor(connection, name).role.value
+        return resolve(connection, by).role.value
     except NotFound:
         return "unknown"
 

@@ -180,4 +180,33 @@ deliveries = Table(
     # The re-identification report (counts and element keys only) and, on failure, the cause.
     Column("report_json", Text, nullable=True),
     Column("failure", Text, nullable=True),
+    # When retention deleted the encrypted file (the manifest, signature and index stay).
+    Column("expired_at", _WHEN, nullable=True),
+)
+
+# A delivery asked for through the job queue: what its requester polls. `status` moves queued ->
+# running -> done | failed (a running job whose worker died is queued again once, then failed).
+# `schedule_key` (agreement and period) makes a schedule fire once per period however many
+# schedulers run.
+QUEUED, JOB_RUNNING, DONE, JOB_FAILED = "queued", "running", "done", "failed"
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("agreement_id", ForeignKey("agreements.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("schedule_key", String(80), nullable=True, unique=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("rows", Integer, nullable=True),
+    Column("delivery_id", String(80), nullable=True),
+    Column("cause", Text, nullable=True),
+    # The machine whose worker runs it: only that machine can tell (by its lock) that it died.
+    Column("worker_host", String(255), nullable=True),
+    Column("created_at", _WHEN, nullable=False),
+    Column("started_at", _WHEN, nullable=True),
+    Column("finished_at", _WHEN, nullable=True),
 )

@@ -16,14 +16,15 @@ from agreements.workflow import AgreementAction, Role, Transition
 from gateway.context import delivery_environment as environment
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
-from gateway.services import deliveries, staff, trust
+from gateway.services import deliveries, jobs, staff, trust
 from gateway.services import requests as request_service
 from gateway.settings import load_settings
 from tests.gateway.test_cli_agreements import SHORT
 from tests.gateway.test_sop_walk import CATALOG, LETTER, REGIONS, doc
 from tests.office import Office, current_example
 
-SYSTEM_ONLY = {Action.DELIVERY_RECOVER}  # no staff door: crash recovery runs as the gateway
+# No staff door: crash recovery and retention run as the gateway itself.
+SYSTEM_ONLY = {Action.DELIVERY_RECOVER, Action.DELIVERY_EXPIRE}
 
 
 def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_path: Path) -> None:
@@ -112,6 +113,9 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
         ),
         Action.DELIVERY_EXTRACT: lambda name: deliveries.extract_delivery(
             engine, environment(settings), SHORT, name, lambda: datetime.now(UTC)
+        ),
+        Action.DELIVERY_QUEUE: lambda name: jobs.queue_delivery(
+            engine, environment(settings), name, SHORT, now, kind=jobs.OFFICER
         ),
         Action.AUDIT_REANCHOR: lambda name: trust.reanchor(
             engine,
