@@ -17,16 +17,9 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from agreements.errors import Invalid, NotPermitted
-from agreements.workflow import AGREEMENT_MOVES, STEPS, AgreementAction, Role
+from agreements.workflow import AGREEMENT_MOVES, STEPS, AgreementAction, Machine, Role
 
-
-class Machine(StrEnum):
-    """Actors that are not staff: the gateway itself (recovery, schedules) and a partner's
-    credential (the partner API)."""
-
-    SYSTEM = "system"
-    PARTNER = "partner"
-
+__all__ = ["PERMITTED", "Action", "Actor", "Machine", "permitted", "require"]
 
 Actor = Role | Machine
 
@@ -59,6 +52,7 @@ class Action(StrEnum):
     DELIVERY_EXPIRE = "delivery.expire"
     DELIVERY_RECOVER = "delivery.abandon"
     AUDIT_REANCHOR = "audit.reanchor"
+    REPORT_RECEIVE = "report.received"
 
 
 _SOP = {Action(f"request.{step.transition.value}"): frozenset({step.role}) for step in STEPS}
@@ -92,6 +86,8 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     Action.DELIVERY_EXPIRE: frozenset({Machine.SYSTEM}),
     Action.DELIVERY_RECOVER: frozenset({Machine.SYSTEM}),
     Action.AUDIT_REANCHOR: frozenset({Role.ADMIN}),
+    # A partner's report: uploaded by the partner, or entered by the Petugas ADB who received it.
+    Action.REPORT_RECEIVE: frozenset({Machine.PARTNER, Role.PETUGAS_ADB}),
 }
 
 # Who may never be given step 8 by a setting: compliance review deliveries and never make one.

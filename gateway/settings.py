@@ -75,6 +75,8 @@ class Settings:
         7  # scheduled deliveries fire from this hour (WITA) of the first working day
     )
     retention_days: int = 30  # delivery files are deleted this many days after publication
+    # Days a semester report may be late before the gateway suspends the agreement.
+    report_grace_days: int = 14
 
     # --- derived places -------------------------------------------------------------------
     @property
@@ -255,6 +257,8 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("setting 'schedule_hour' must be an hour, 0 to 23")
     if not 1 <= settings.retention_days <= 3660:
         raise SettingsError("setting 'retention_days' must be between 1 and 3660 (ten years)")
+    if not 0 <= settings.report_grace_days <= 365:
+        raise SettingsError("setting 'report_grace_days' must be between 0 and 365")
     if not 1 <= settings.worker_threads <= 64:
         raise SettingsError("setting 'worker_threads' must be between 1 and 64")
     if settings.jobs_redis_url and not settings.jobs_redis_url.startswith(

@@ -3,10 +3,10 @@ queues a job (the API, the CLI) or runs them (`pks-gateway worker`, or the worke
 beside the embedded server).
 
 Huey carries job ids and runs the periodic work; what a job is, and whether it may run, lives in
-the metadata database and gateway/services (jobs, schedules, retention). Huey removes a message
-when a worker takes it, so a worker killed mid-job would lose it: the `recover` task (at start and
-every five minutes) hands such jobs back, and a claim in the database makes a job run once however
-often its id is delivered. See docs/decisions/0005-job-queue.md.
+the metadata database and gateway/services (jobs, schedules, retention, reporting duties). Huey
+removes a message when a worker takes it, so a worker killed mid-job would lose it: the `recover`
+task (at start and every five minutes) hands such jobs back, and a claim in the database makes a
+job run once however often its id is delivered. See docs/decisions/0005-job-queue.md.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from huey.consumer import Consumer
 
 from gateway import context
 from gateway.services import jobs as job_service
+from gateway.services.reports import enforce_reporting
 from gateway.services.retention import expire_deliveries
 from gateway.services.schedules import fire_schedules
 from gateway.settings import Settings
@@ -86,6 +87,18 @@ def build_queue(settings: Settings) -> JobQueue:
         for delivery_id in expired:
             log.info("delivery %s: its file expired (retention)", delivery_id)
 
+    def reporting() -> None:
+        with context.ready_engine(settings) as engine:
+            suspended = enforce_reporting(
+                engine,
+                context.seal_store(settings),
+                clock(),
+                grace_days=settings.report_grace_days,
+                zone=settings.zone,
+            )
+        for short_id in suspended:
+            log.warning("agreement %s suspended: its semester report is overdue", short_id)
+
     # Huey's decorators, applied as calls: huey has no type hints, and the names keep the tasks
     # the same in every process that builds this queue.
     deliver = huey.task(name="deliver")(run)
@@ -93,6 +106,7 @@ def build_queue(settings: Settings) -> JobQueue:
     huey.periodic_task(every_five_minutes, name="recover")(recover)
     huey.periodic_task(every_five_minutes, name="schedules")(schedules)
     huey.periodic_task(crontab(minute="17"), name="retention")(retention)
+    huey.periodic_task(crontab(minute="23"), name="reporting")(reporting)
     return JobQueue(huey, deliver)
 
 

@@ -178,4 +178,5 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "Run queued and scheduled deliveries and retention until stopped (Ctrl+C, SIGTERM).",
     ),
     "job": ("jobs", "Delivery jobs on the queue: on demand, scheduled, or queued by an officer."),
+    "report": ("reports", "Partners' semester reports and data balikan (received, listed)."),
 }

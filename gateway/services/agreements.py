@@ -351,7 +351,7 @@ def withdraw(
 def change_status(
     engine: Engine,
     seals: SealStore,
-    by: str,
+    by: str | Actor,
     short_id: str,
     action: AgreementAction,
     *,

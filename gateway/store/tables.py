@@ -210,3 +210,29 @@ jobs = Table(
     Column("started_at", _WHEN, nullable=True),
     Column("finished_at", _WHEN, nullable=True),
 )
+
+# A partner's report: the semester report (its PDF kept under documents/ by SHA-256) or the data
+# balikan (the NIKs it used: only their keyed hashes, in report_subjects, and the counts).
+SEMESTER, DATA_BALIKAN = "semester", "data_balikan"
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agreement_id", ForeignKey("agreements.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("due", Date, nullable=True),  # the semester_report_due date it answers
+    Column("received_at", _WHEN, nullable=False),
+    Column("received_by", String(100), nullable=False),
+    Column("document_sha256", String(64), nullable=True),
+    Column("size", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("invalid_rows", Integer, nullable=False),
+)
+
+report_subjects = Table(
+    "report_subjects",
+    metadata,
+    Column("report_id", ForeignKey("reports.id"), primary_key=True),
+    Column("subject_hash", String(64), primary_key=True, index=True),
+)

@@ -16,7 +16,7 @@ from agreements.workflow import AgreementAction, Role, Transition
 from gateway.context import delivery_environment as environment
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
-from gateway.services import deliveries, jobs, staff, trust
+from gateway.services import deliveries, jobs, reports, staff, trust
 from gateway.services import requests as request_service
 from gateway.settings import load_settings
 from tests.gateway.test_cli_agreements import SHORT
@@ -116,6 +116,17 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
         ),
         Action.DELIVERY_QUEUE: lambda name: jobs.queue_delivery(
             engine, environment(settings), name, SHORT, now, kind=jobs.OFFICER
+        ),
+        Action.REPORT_RECEIVE: lambda name: reports.receive_semester_report(
+            engine,
+            seals,
+            name,
+            SHORT,
+            b"%PDF-1.7",
+            documents_dir=settings.documents_dir,
+            now=now,
+            grace_days=14,
+            zone=settings.zone,
         ),
         Action.AUDIT_REANCHOR: lambda name: trust.reanchor(
             engine,
