@@ -126,6 +126,36 @@ def test_serve_answers_health_on_loopback(tmp_path: Path) -> None:
         server.wait(timeout=10)
 
 
+def test_gunicorn_serves_the_production_entry_point(tmp_path: Path) -> None:
+    """docs/operations.md's command: gunicorn on gateway.wsgi:app, settings from the environment."""
+    invoke(tmp_path, "init")
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "PKS_GATEWAY_HOME": str(tmp_path)}
+    gunicorn = Path(sys.executable).with_name("gunicorn")
+    server = subprocess.Popen(
+        [str(gunicorn), "gateway.wsgi:app", "--bind", f"127.0.0.1:{port}", "--workers", "1"],
+        env=env,
+        cwd=REPO,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        body = None
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and body is None:
+            try:
+                with urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2) as r:
+                    body = json.loads(r.read())
+            except OSError:
+                time.sleep(0.2)
+        assert body is not None and body["status"] == "ok"
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+
+
 def test_serve_refuses_a_port_or_host_it_cannot_listen_on_as_a_usage_error(
     tmp_path: Path,
 ) -> None:
