@@ -67,7 +67,7 @@ def test(args: list[str]) -> int:
     checks = [
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
-        [str(BIN / "mypy"), "audit", "agreements", "exports", "gateway"],
+        [str(BIN / "mypy"), "ageformat", "audit", "agreements", "exports", "gateway"],
     ]
     for check in checks:
         print("$", " ".join(Path(check[0]).name if i == 0 else a for i, a in enumerate(check)))

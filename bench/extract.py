@@ -238,7 +238,7 @@ def gateway_home(home: Path, source_path: Path, suppress: bool) -> dict[str, str
             sys.exit(f"set-up step `{' '.join(args[:2])}` failed:\n{done.stderr[-2000:]}")
 
     sys.path.insert(0, str(REPO))
-    from exports.age import generate_identity
+    from ageformat import generate_identity
 
     _secret, recipient = generate_identity()  # the partner's key; nobody decrypts in the bench
     run("init")

@@ -27,10 +27,10 @@ from typing import Any, TypeVar
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ageformat import recipient_fingerprint
 from agreements.errors import SafeError
 from agreements.masks import Mask
 from agreements.signing import sign
-from exports.age import recipient_fingerprint
 from exports.formats import SUFFIXES
 
 NAMESPACE = "pks-manifest"
@@ -120,7 +120,7 @@ class AgreementRef:
 
 @dataclass(frozen=True)
 class RecipientRef:
-    """A recipient by name and age key fingerprint (`exports.age.recipient_fingerprint`)."""
+    """A recipient by name and age key fingerprint (`ageformat.recipient_fingerprint`)."""
 
     name: str
     fingerprint: str

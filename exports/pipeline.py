@@ -25,9 +25,9 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ageformat import AgeWriter
 from agreements.catalog import Catalog
 from agreements.errors import Invalid
-from exports.age import AgeWriter
 from exports.extract import extract, value_counts
 from exports.formats import open_writer
 from exports.masking import MaskContext, apply_mask

@@ -1,4 +1,6 @@
-"""The dependency rule of DESIGN.md §2: audit <- agreements <- exports <- gateway, one way only.
+"""The dependency rule of DESIGN.md §2 and docs/decisions/0004-exports-rooms.md: our packages
+import each other one way only, the age format imports nothing of ours and nothing but
+`cryptography` and the standard library.
 
 Walks every module's imports (static, with ast) and fails on an arrow that points the wrong way,
 and on a module without a docstring saying its job.
@@ -7,18 +9,33 @@ and on a module without a docstring saying its job.
 from __future__ import annotations
 
 import ast
+import re
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-LAYERS = ["audit", "agreements", "exports", "gateway"]
+LAYERS = ["ageformat", "audit", "agreements", "exports", "gateway"]
+# Which of our packages each may import (itself included): `ageformat` and `audit` are the two
+# foundations and know nothing of each other or of anything above; `gateway` may import all.
+ALLOWED = {
+    "ageformat": {"ageformat"},
+    "audit": {"audit"},
+    "agreements": {"agreements", "ageformat"},
+    "exports": {"exports", "agreements", "audit", "ageformat"},
+    "gateway": set(LAYERS),
+}
 # Beyond the layer order: packages that must stay free of web and columnar libraries.
 FORBIDDEN_THIRD_PARTY = {
     "audit": {"flask", "pandas", "werkzeug"},
     "agreements": {"flask", "werkzeug", "pyarrow", "pandas"},
     "exports": {"flask", "werkzeug"},
 }
+# The age format ships to partners without the server (the coming partner client): beyond the
+# standard library it may import `cryptography` alone.
+ONLY_THIRD_PARTY = {"ageformat": {"cryptography"}}
 
 
 def modules() -> list[Path]:
@@ -41,11 +58,27 @@ def imported_top_levels(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(REPO)))
 def test_imports_point_one_way(path: Path) -> None:
     layer = path.relative_to(REPO).parts[0]
-    allowed = set(LAYERS[: LAYERS.index(layer) + 1])
-    ours = imported_top_levels(path) & set(LAYERS)
+    imported = imported_top_levels(path)
+    ours = imported & set(LAYERS)
+    allowed = ALLOWED[layer]
     assert ours <= allowed, f"{path.relative_to(REPO)} imports {sorted(ours - allowed)}"
-    banned = imported_top_levels(path) & FORBIDDEN_THIRD_PARTY.get(layer, set())
+    banned = imported & FORBIDDEN_THIRD_PARTY.get(layer, set())
     assert not banned, f"{path.relative_to(REPO)} imports {sorted(banned)}"
+    if layer in ONLY_THIRD_PARTY:
+        outside = imported - set(sys.stdlib_module_names) - ONLY_THIRD_PARTY[layer] - {layer}
+        assert not outside, f"{path.relative_to(REPO)} imports {sorted(outside)}"
+
+
+def test_every_package_has_its_rule_and_ships() -> None:
+    """A new top-level package (a folder with an __init__.py) must be given its place here, be
+    listed for the wheel (hatch builds exactly the packages pyproject.toml names) and be type
+    checked by `dev.py test`."""
+    packages = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
+    assert packages == set(LAYERS) == set(ALLOWED)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert set(project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]) == packages
+    mypy = next(line for line in (REPO / "dev.py").read_text().splitlines() if '"mypy")' in line)
+    assert set(re.findall(r'"(\w+)"', mypy)) - {"mypy"} == packages
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(REPO)))

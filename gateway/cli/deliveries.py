@@ -17,7 +17,7 @@ from typing import Any
 import click
 from sqlalchemy import select
 
-from exports.age import (
+from ageformat import (
     AgeError,
     X25519Identity,
     decrypt_chunks,

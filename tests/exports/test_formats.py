@@ -20,8 +20,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ageformat import AgeWriter, decrypt_file, generate_identity
 from exports import xlsx_stream
-from exports.age import AgeWriter, decrypt_file, generate_identity
 from exports.formats import FORMATS, ROW_GROUP_ROWS, SUFFIXES, FormatError, open_writer
 from exports.sinks import HashingStream
 

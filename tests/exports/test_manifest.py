@@ -20,13 +20,13 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ageformat import AgeWriter, decrypt_chunks, generate_identity
 from agreements.catalog import load_catalog
 from agreements.masks import validate_mask
 from agreements.scope import RowFilter
 from agreements.signing import public_key_line, sign
 from audit import log, tree
 from audit.checkpoint import note_verifier
-from exports.age import AgeWriter, decrypt_chunks, generate_identity
 from exports.manifest import (
     ENTRY_ACTION,
     NAMESPACE,

@@ -28,9 +28,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ageformat import AgeError, decrypt_chunks, generate_identity
 from agreements.catalog import load_catalog
 from agreements.scope import Scope
-from exports.age import AgeError, decrypt_chunks, generate_identity
 from exports.demo_source import build_demo_source
 from exports.extract import count_rows, extract
 from exports.manifest import AgreementRef

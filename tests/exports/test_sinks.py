@@ -17,7 +17,7 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 import pytest
 
-from exports.age import AgeWriter, decrypt_chunks, generate_identity
+from ageformat import AgeWriter, decrypt_chunks, generate_identity
 from exports.formats import FORMATS, open_writer
 from exports.sinks import HashingStream, StagedFile, remove_partials
 

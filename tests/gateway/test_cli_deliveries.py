@@ -16,7 +16,7 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from exports.age import AgeWriter, generate_identity
+from ageformat import AgeWriter, generate_identity
 from exports.manifest import parse_manifest, sign_manifest
 from gateway.keys import load_signing_key
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write

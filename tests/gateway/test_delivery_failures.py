@@ -33,7 +33,7 @@ import click
 import pytest
 from sqlalchemy import create_engine, text
 
-from exports.age import generate_identity
+from ageformat import generate_identity
 from exports.sinks import StagedFile
 from exports.source import SourceUnavailable
 from gateway.context import delivery_environment as environment

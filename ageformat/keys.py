@@ -1,10 +1,10 @@
-"""age X25519 keys: the `AgeError` every age module raises, identities (`AGE-SECRET-KEY-1...`),
-identity files, key generation, and the recipient fingerprint a delivery manifest names.
+"""age X25519 keys: identities (`AGE-SECRET-KEY-1...`), identity files, key generation, and the
+recipient fingerprint a delivery manifest names.
 
-Recipients (`age1...`) are decoded by `agreements.recipients`, which also validates them in
-agreement scopes, so a key that a scope accepts is exactly a key that encryption can use. Errors
-here name the line or the rule that failed, never the key itself: an identity is a secret and a
-recipient ties a file to a partner.
+Recipients (`age1...`) are decoded by `ageformat.recipients`, which the gateway also uses to
+validate them in agreement scopes, so a key that a scope accepts is exactly a key that encryption
+can use. Errors here (`ageformat.errors.AgeError`) name the line or the rule that failed, never
+the key itself: an identity is a secret and a recipient ties a file to a partner.
 """
 
 from __future__ import annotations
@@ -12,12 +12,11 @@ from __future__ import annotations
 import base64
 import hashlib
 from dataclasses import dataclass
-from typing import Literal
 
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
-from agreements.errors import Invalid, SafeError
-from agreements.recipients import (
+from ageformat.errors import AgeError, KeyFormatError
+from ageformat.recipients import (
     bech32_decode,
     bech32_encode,
     decode_age_recipient,
@@ -25,19 +24,6 @@ from agreements.recipients import (
 )
 
 IDENTITY_HRP = "age-secret-key-"
-
-# What failed: a key or identity file given to us ("key"), or a stage of reading a file. The age
-# test vectors tell the file stages apart (header failure, no match, HMAC failure, payload
-# failure), and so can a caller that reports "wrong key" differently from "damaged file".
-AgeStage = Literal["key", "header", "no match", "mac", "payload"]
-
-
-class AgeError(SafeError, ValueError):
-    """An age file or key that cannot be used; the message says what failed, never key material."""
-
-    def __init__(self, stage: AgeStage, message: str) -> None:
-        super().__init__(message)
-        self.stage: AgeStage = stage
 
 
 @dataclass(frozen=True, repr=False)
@@ -63,8 +49,8 @@ def parse_identity(text: str) -> X25519Identity:
         raise AgeError("key", "not an age X25519 identity (AGE-SECRET-KEY-1..., upper case)")
     try:
         secret = bech32_decode(text, IDENTITY_HRP, "identity")
-    except Invalid as error:
-        # Invalid's message names only the field and the rule, never the text.
+    except KeyFormatError as error:
+        # Its message names only the field and the rule, never the text.
         raise AgeError("key", f"age identity: {error.rule}") from None
     if len(secret) != 32:
         raise AgeError("key", "an age X25519 identity holds a 32-byte key")
@@ -105,8 +91,8 @@ def generate_identity() -> tuple[str, str]:
 def recipient_fingerprint(recipient: str) -> str:
     """`SHA256:` and unpadded base64 of SHA-256 of the recipient string (OpenSSH's style).
 
-    Only a valid `age1...` string is fingerprinted (else `agreements.errors.Invalid`), and only in
-    the lower-case form `decode_age_recipient` accepts, so one key has one fingerprint.
+    Only a valid `age1...` string is fingerprinted (else `ageformat.errors.KeyFormatError`), and
+    only in the lower-case form `decode_age_recipient` accepts, so one key has one fingerprint.
     """
     decode_age_recipient(recipient)
     digest = hashlib.sha256(recipient.encode("ascii")).digest()

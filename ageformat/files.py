@@ -26,18 +26,11 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
-from agreements.errors import Invalid
-from agreements.recipients import decode_age_recipient
-from exports.age_header import FILE_KEY_SIZE, encode_header, parse_header, unwrap_file_key
-from exports.age_keys import (
-    AgeError,
-    X25519Identity,
-    generate_identity,
-    load_identities,
-    parse_identity,
-    recipient_fingerprint,
-)
-from exports.age_stream import (
+from ageformat.errors import AgeError, KeyFormatError
+from ageformat.header import FILE_KEY_SIZE, encode_header, parse_header, unwrap_file_key
+from ageformat.keys import X25519Identity, load_identities
+from ageformat.recipients import decode_age_recipient
+from ageformat.stream import (
     CHUNK_SIZE,
     NONCE_SIZE,
     StreamSealer,
@@ -45,20 +38,6 @@ from exports.age_stream import (
     payload_key,
     read_exactly,
 )
-from exports.sinks import fsync_directory
-
-__all__ = [
-    "CHUNK_SIZE",
-    "AgeError",
-    "AgeWriter",
-    "X25519Identity",
-    "decrypt_chunks",
-    "decrypt_file",
-    "generate_identity",
-    "load_identities",
-    "parse_identity",
-    "recipient_fingerprint",
-]
 
 Identities = str | Sequence[X25519Identity]
 
@@ -83,7 +62,7 @@ class AgeWriter:
         for number, recipient in enumerate(recipients):
             try:
                 keys.append(decode_age_recipient(recipient))
-            except Invalid as error:
+            except KeyFormatError as error:
                 raise AgeError("key", f"recipient {number}: {error.rule}") from None
         self._sink = sink
         self._close_sink = close_sink
@@ -241,7 +220,7 @@ def decrypt_file(
         with contextlib.suppress(FileNotFoundError):
             os.unlink(temporary)
         raise
-    fsync_directory(out.parent)
+    _fsync_directory(out.parent)
 
 
 def _refuse_non_regular(out: Path) -> None:
@@ -254,3 +233,15 @@ def _refuse_non_regular(out: Path) -> None:
         return
     if not stat.S_ISREG(mode):
         raise FileExistsError(errno.EEXIST, "exists and is not a regular file", str(out))
+
+
+def _fsync_directory(directory: Path) -> None:
+    """Make a rename in `directory` durable; a filesystem that refuses to open a directory costs
+    durability, not correctness. (The gateway's `exports.formats.sinks` has its own: this package
+    ships to partners alone and imports nothing of the gateway's.)"""
+    with contextlib.suppress(OSError):
+        fd = os.open(directory, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)

@@ -14,8 +14,8 @@ from typing import BinaryIO
 from cryptography.exceptions import InvalidTag
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 
-from exports.age_header import hkdf_sha256
-from exports.age_keys import AgeError
+from ageformat.errors import AgeError
+from ageformat.header import hkdf_sha256
 
 CHUNK_SIZE = 64 * 1024
 TAG_SIZE = 16

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from exports.age import AgeError, decrypt_chunks, generate_identity, load_identities
-from exports.age_header import encode_stanza, parse_header
-from exports.age_stream import CHUNK_SIZE, NONCE_SIZE, StreamSealer, payload_key
+from ageformat import AgeError, decrypt_chunks, generate_identity, load_identities
+from ageformat.header import encode_stanza, parse_header
+from ageformat.stream import CHUNK_SIZE, NONCE_SIZE, StreamSealer, payload_key
 
 VECTORS = Path(__file__).resolve().parents[3] / "shared" / "testvectors" / "age"
 SKIPPED = {

@@ -26,8 +26,9 @@ from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 from cryptography.hazmat.primitives.ciphers.aead import ChaCha20Poly1305
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
-from agreements.recipients import x25519_shared_secret
-from exports.age_keys import AgeError, X25519Identity
+from ageformat.errors import AgeError
+from ageformat.keys import X25519Identity
+from ageformat.recipients import x25519_shared_secret
 
 VERSION_LINE = b"age-encryption.org/v1"
 FILE_KEY_SIZE = 16

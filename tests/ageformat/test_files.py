@@ -15,12 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from agreements.errors import Invalid
-from agreements.recipients import encode_age_recipient
-from exports.age import (
+from ageformat import (
     CHUNK_SIZE,
     AgeError,
     AgeWriter,
+    KeyFormatError,
     decrypt_chunks,
     decrypt_file,
     generate_identity,
@@ -28,7 +27,8 @@ from exports.age import (
     parse_identity,
     recipient_fingerprint,
 )
-from exports.age_header import encode_header, parse_header
+from ageformat.header import encode_header, parse_header
+from ageformat.recipients import encode_age_recipient
 
 SEALED = CHUNK_SIZE + 16
 EDGE_SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE]
@@ -309,7 +309,7 @@ def test_recipient_fingerprint_is_sha256_of_the_string_in_openssh_style() -> Non
 
     digest = base64.b64decode(fingerprint.removeprefix("SHA256:") + "=")
     assert digest == hashlib.sha256(RECIPIENT.encode()).digest()
-    with pytest.raises(Invalid):
+    with pytest.raises(KeyFormatError, match="lower case"):
         recipient_fingerprint(RECIPIENT.upper())
 
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pyrage
 import pytest
 
-from exports.age import CHUNK_SIZE, AgeWriter, decrypt_chunks, decrypt_file, load_identities
-from exports.age_keys import generate_identity
+from ageformat import CHUNK_SIZE, AgeWriter, decrypt_chunks, decrypt_file, load_identities
+from ageformat.keys import generate_identity
 from tests.services import require_tool
 
 SIZES = [0, 1, CHUNK_SIZE - 1, CHUNK_SIZE, CHUNK_SIZE + 1, 3 * CHUNK_SIZE]
