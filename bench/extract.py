@@ -152,7 +152,7 @@ def source(directory: Path, rows: int) -> Path:
         started = time.perf_counter()
         code = (
             "import sys; from pathlib import Path; "
-            "from exports.demo_source import build_demo_source; "
+            "from demo_dukcapil.database import build_demo_source; "
             "build_demo_source('sqlite:///' + sys.argv[1], rows=int(sys.argv[2]), "
             "seed=int(sys.argv[3]), regions_csv=Path(sys.argv[4]))"
         )

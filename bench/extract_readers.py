@@ -25,7 +25,7 @@ CACHE = Path("/tmp/pks-bench-extract")
 BUILD = """
 import datetime, sys
 from pathlib import Path
-from exports.demo_source import build_demo_source
+from demo_dukcapil.database import build_demo_source
 build_demo_source("sqlite:///" + sys.argv[1], rows=int(sys.argv[2]), seed=int(sys.argv[3]),
                   regions_csv=Path(sys.argv[4]), today=datetime.date(2025, 1, 15))
 """

@@ -19,7 +19,7 @@ from sqlalchemy.dialects import mysql, postgresql, sqlite
 from agreements.catalog import load_catalog
 from agreements.errors import Invalid
 from agreements.scope import Predicate, RowFilter
-from exports.demo_source import BIODATA_WNI, build_demo_source
+from demo_dukcapil.database import BIODATA_WNI, build_demo_source
 from exports.extract import count_rows, extract, value_counts
 from exports.query import (
     ColumnRequest,

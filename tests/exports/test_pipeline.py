@@ -31,7 +31,7 @@ from hypothesis import strategies as st
 from ageformat import AgeError, decrypt_chunks, generate_identity
 from agreements.catalog import load_catalog
 from agreements.scope import Scope
-from exports.demo_source import build_demo_source
+from demo_dukcapil.database import build_demo_source
 from exports.extract import count_rows, extract
 from exports.manifest import AgreementRef
 from exports.pipeline import DeliveryOutput, DeliveryRefused, run_pipeline

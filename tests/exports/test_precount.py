@@ -18,7 +18,7 @@ from sqlalchemy import create_engine, update
 from agreements.catalog import load_catalog
 from agreements.masks import validate_mask
 from agreements.scope import Predicate, RowFilter
-from exports.demo_source import BIODATA_WNI, build_demo_source
+from demo_dukcapil.database import BIODATA_WNI, build_demo_source
 from exports.extract import SourceMappingError, extract
 from exports.masking import MaskContext, apply_mask
 from exports.precount import counted_schema, group_counts

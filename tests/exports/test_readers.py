@@ -19,8 +19,8 @@ from sqlalchemy.engine import make_url
 
 from agreements.catalog import load_catalog
 from agreements.scope import Predicate, RowFilter
+from demo_dukcapil.database import BIODATA_WNI, build_demo_source
 from exports.batch_shape import SourceValueError
-from exports.demo_source import BIODATA_WNI, build_demo_source
 from exports.extract import SourceMappingError, extract
 from exports.query import ColumnRequest, ExtractionRequest
 from exports.readers import SourceQueryError, read_batches

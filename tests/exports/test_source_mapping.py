@@ -14,7 +14,7 @@ from sqlalchemy import create_engine, text
 
 from agreements.catalog import CatalogError, load_catalog
 from agreements.errors import Invalid
-from exports.demo_source import build_demo_source
+from demo_dukcapil.database import build_demo_source
 from exports.source import open_source
 from exports.source_mapping import (
     REGION_PART_WIDTHS,

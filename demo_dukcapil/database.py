@@ -1,7 +1,7 @@
 """Build the demo Dukcapil source database: SIAK-shaped tables full of synthetic Paser people.
 
 The tables are those of docs/source-schema.md, defined once with SQLAlchemy Core so the same
-definition creates them on SQLite, PostgreSQL and MariaDB. People come from `exports.demo_people`
+definition creates them on SQLite, PostgreSQL and MariaDB. People come from `demo_dukcapil.people`
 in batches and go in through the raw driver (executemany, or COPY on PostgreSQL), which is what
 makes a million rows take seconds rather than minutes. Nothing half-built looks complete: SQLite is
 built in a temporary file renamed into place at the end; a server database is filled in one
@@ -41,9 +41,9 @@ from sqlalchemy.exc import ArgumentError, DBAPIError, NoSuchModuleError
 from sqlalchemy.schema import CreateTable
 
 from agreements.errors import SafeError
-from exports.demo_people import FAMILY_COLUMNS, PEOPLE_COLUMNS, Batch, DemoPopulation
-from exports.demo_regions import Regions
-from exports.demo_regions import load_regions as load_regions
+from demo_dukcapil.people import FAMILY_COLUMNS, PEOPLE_COLUMNS, Batch, DemoPopulation
+from demo_dukcapil.regions import Regions
+from demo_dukcapil.regions import load_regions as load_regions
 
 PASER_POPULATION_2024 = 309_667
 HOUSEHOLDS_PER_BATCH = 25_000  # ~95k people: a few hundred MB at most, and few round trips

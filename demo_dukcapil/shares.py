@@ -1,7 +1,7 @@
-"""The shares and name pools the demo population is drawn from (exports.demo_people).
+"""The shares and name pools the demo population is drawn from (demo_dukcapil.people).
 
 Plausible guesses for a young, mostly rural regency, explained in docs/demo-source.md; not
-statistics of Paser. Tables of `(value, weight)` pairs are drawn with `demo_people._pick`.
+statistics of Paser. Tables of `(value, weight)` pairs are drawn with `people._pick`.
 """
 
 from __future__ import annotations

@@ -16,8 +16,8 @@ import pytest
 from sqlalchemy import create_engine, inspect, select
 from stdnum.id import nik as stdnum_nik
 
-from exports import demo_source
-from exports.demo_source import (
+from demo_dukcapil import database
+from demo_dukcapil.database import (
     BIODATA_WNI,
     METADATA,
     DemoSourceError,
@@ -290,7 +290,7 @@ def test_a_failure_mid_build_leaves_nothing_that_looks_complete(
     target = tmp_path / "source.db"
     if existing:
         target.write_bytes(b"old")
-    real = demo_source._insert_batch
+    real = database._insert_batch
     calls: list[int] = []
 
     def fail_after_first(*args: Any) -> None:
@@ -299,8 +299,8 @@ def test_a_failure_mid_build_leaves_nothing_that_looks_complete(
             raise OSError("disk full")
         real(*args)
 
-    monkeypatch.setattr(demo_source, "HOUSEHOLDS_PER_BATCH", 50)
-    monkeypatch.setattr(demo_source, "_insert_batch", fail_after_first)
+    monkeypatch.setattr(database, "HOUSEHOLDS_PER_BATCH", 50)
+    monkeypatch.setattr(database, "_insert_batch", fail_after_first)
     with pytest.raises(OSError, match="disk full"):
         build(target, replace=existing)
     assert len(calls) == 2
@@ -315,7 +315,7 @@ def test_a_database_error_names_the_target_and_leaves_no_file(
     def disk_full(*args: Any) -> None:
         raise sqlite3.OperationalError("database or disk is full")
 
-    monkeypatch.setattr(demo_source, "_insert_batch", disk_full)
+    monkeypatch.setattr(database, "_insert_batch", disk_full)
     target = tmp_path / "source.db"
     with pytest.raises(DemoSourceError, match=f"{target}.*disk is full"):
         build(target)
@@ -378,7 +378,7 @@ def test_a_failed_server_build_drops_what_it_created(
     def fail(*args: Any) -> None:
         raise OSError("connection lost")
 
-    monkeypatch.setattr(demo_source, "_insert_batch", fail)
+    monkeypatch.setattr(database, "_insert_batch", fail)
     with pytest.raises(OSError, match="connection lost"):
         build_demo_source(server_database, rows=10, regions_csv=REGIONS, today=TODAY)
     engine = create_engine(server_database)

@@ -18,8 +18,8 @@ import numpy as np
 from faker import Faker
 from numpy.typing import NDArray
 
-from exports.demo_regions import Regions
-from exports.demo_shares import (
+from demo_dukcapil.regions import Regions
+from demo_dukcapil.shares import (
     BLOOD,
     DUSUN_NAMES,
     EDU_BOUNDS,
