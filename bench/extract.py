@@ -17,8 +17,9 @@ Pipelines, each in its own process (so peak RSS is its own), on the same source 
          it: verify the signature, quota, plan, rare-category pre-pass, stream (read-ahead
          thread, masks, re-identification count, Parquet, age, hashes, subject hashes), audit
          entry, checkpoint, signed manifest, publish;
-  limit  the same SELECT (the plan's ExtractionRequest through `exports.extract.extract`, i.e.
-         `read_batches`) written straight to unencrypted Parquet zstd with pq.ParquetWriter;
+  limit  the same SELECT (the plan's ExtractionRequest through
+         `exports.reading.extract.extract`, i.e. `read_batches`) written straight to unencrypted
+         Parquet zstd with pq.ParquetWriter;
   naive  pandas.read_sql of the same SQL over SQLAlchemy, masks with pandas string operations
          (per-row hmac.new for tokens, Series.map through the code tables for decodes),
          DataFrame.to_parquet into a BytesIO, the whole buffer encrypted in memory with
@@ -339,8 +340,8 @@ def run_full(short_id: str, profile: str | None) -> dict[str, Any]:
 def run_limit(short_id: str) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from exports.extract import extract
-    from exports.query import arrow_schema
+    from exports.reading.extract import extract
+    from exports.reading.query import arrow_schema
 
     _, request, url = _plan(short_id)
     out = Path(os.environ["PKS_GATEWAY_HOME"]) / "limit.parquet"
@@ -360,15 +361,16 @@ def run_naive(short_id: str) -> dict[str, Any]:
     import pandas
     from sqlalchemy import create_engine
 
-    from exports.decoding import read_labels
-    from exports.query import build_query
+    from exports.reading.decoding import read_labels
+    from exports.reading.query import build_query
 
     plan, request, url = _plan(short_id)
     out = Path(os.environ["PKS_GATEWAY_HOME"]) / "naive.parquet.enc"
     started = time.perf_counter()
     engine = create_engine(url)
     frame = pandas.read_sql(build_query(request), engine)
-    # The SELECT delivers decoded codes as stored (exports.decoding): label them the pandas way.
+    # The SELECT delivers decoded codes as stored (exports.reading.decoding): label them the
+    # pandas way.
     labels = {
         key: dict(zip(found.codes.to_pylist(), found.labels.to_pylist(), strict=True))
         for key, found in read_labels(engine, request).items()

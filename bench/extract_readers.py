@@ -3,9 +3,9 @@
 Builds the demo source once and keeps it under /tmp (reused while its name matches rows and
 seed). Then, each in a fresh subprocess so that its peak RSS is its own, reads the same request
 (20 elements: codes decoded and raw, flags, dates, region codes, a joined address table; adults
-only) through (a) `exports.extract.extract` — ADBC record batches cast to the request's schema —
-and (b) the naive baseline, `pandas.read_sql` over SQLAlchemy with the same SELECT. Prints rows,
-seconds, rows/s, peak RSS and the ratios.
+only) through (a) `exports.reading.extract.extract` — ADBC record batches cast to the request's
+schema — and (b) the naive baseline, `pandas.read_sql` over SQLAlchemy with the same SELECT.
+Prints rows, seconds, rows/s, peak RSS and the ratios.
 
     .venv/bin/python bench/extract_readers.py [--rows 1000000] [--seed 1] [--batch-rows 65536]
 """
@@ -35,8 +35,8 @@ import datetime, json, resource, sys, time
 from pathlib import Path
 from agreements.catalog import load_catalog
 from agreements.scope import RowFilter
-from exports.query import ColumnRequest, ExtractionRequest, build_query
-from exports.source_mapping import load_source_mapping
+from exports.reading.query import ColumnRequest, ExtractionRequest, build_query
+from exports.reading.source_mapping import load_source_mapping
 catalog_file = Path("config/catalog.toml")
 COLUMNS = (
     ("nik", False), ("no_kk", False), ("nama_lengkap", False), ("jenis_kelamin", True),
@@ -58,7 +58,7 @@ url = "sqlite:///" + sys.argv[1]
 ADBC = (
     REQUEST
     + """
-from exports.extract import extract
+from exports.reading.extract import extract
 started = time.perf_counter()
 rows = 0
 for batch in extract(url, request, batch_rows=int(sys.argv[2])):
@@ -73,7 +73,7 @@ PANDAS = (
     REQUEST
     + """
 import pandas
-from exports.source import open_source
+from exports.reading.source import open_source
 engine = open_source(url)
 started = time.perf_counter()
 frame = pandas.read_sql(build_query(request), engine)
@@ -121,7 +121,10 @@ def main() -> None:
         f"extraction of {int(adbc['rows']):,} rows x {int(adbc['columns'])} columns "
         f"from {args.rows:,} people (SQLite, {path.stat().st_size / 2**20:.0f} MB)"
     )
-    for name, run in (("ADBC -> Arrow (exports.extract)", adbc), ("pandas.read_sql", pandas)):
+    for name, run in (
+        ("ADBC -> Arrow (exports.reading.extract)", adbc),
+        ("pandas.read_sql", pandas),
+    ):
         print(
             f"  {name:32s} {run['seconds']:7.2f} s  {run['rows'] / run['seconds']:10,.0f} rows/s"
             f"  peak RSS {run['peak_mb']:7.0f} MB"

@@ -28,19 +28,19 @@ import pyarrow.parquet as pq
 from ageformat import AgeWriter
 from agreements.catalog import Catalog
 from agreements.errors import Invalid
-from exports.extract import extract, value_counts
-from exports.formats import open_writer
-from exports.masking import MaskContext, apply_mask
+from exports.formats.sinks import HashingStream
+from exports.formats.writers import open_writer
+from exports.masking.operators import MaskContext, apply_mask
+from exports.masking.tokens import Tokenizer
 from exports.plan import SUBJECT_ELEMENT, Plan
-from exports.precount import group_counts
-from exports.prefetch import prefetched
-from exports.query import ExtractionRequest
-from exports.readers import DEFAULT_BATCH_ROWS
-from exports.risk import RiskCounter, RiskReport, Suppression
-from exports.sinks import HashingStream
-from exports.source import open_source
-from exports.source_mapping import SourceMapping
-from exports.tokens import Tokenizer
+from exports.reading.extract import extract, value_counts
+from exports.reading.precount import group_counts
+from exports.reading.prefetch import prefetched
+from exports.reading.query import ExtractionRequest
+from exports.reading.readers import DEFAULT_BATCH_ROWS
+from exports.reading.source import open_source
+from exports.reading.source_mapping import SourceMapping
+from exports.risk.counter import RiskCounter, RiskReport, Suppression
 
 SUBJECT_HASH_HEX = 32  # 128 bits: no two people collide in any realistic population
 SUBJECTS_SCHEMA = pa.schema([pa.field("subject", pa.string(), nullable=False)])

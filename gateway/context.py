@@ -85,7 +85,7 @@ def delivery_environment(settings: Settings) -> DeliveryEnvironment:
     """What a delivery needs besides the metadata database (gateway/services/deliveries.py)."""
     from importlib.metadata import version
 
-    from exports.source_mapping import load_source_mapping
+    from exports.reading.source_mapping import load_source_mapping
     from gateway.services.deliveries import DeliveryEnvironment
 
     return DeliveryEnvironment(

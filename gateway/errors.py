@@ -29,8 +29,8 @@ from agreements.errors import (
 )
 from audit.checkpoint import CheckpointError
 from audit.log import LogIntegrityError
-from exports.readers import SourceQueryError
-from exports.source import SourceUnavailable
+from exports.reading.readers import SourceQueryError
+from exports.reading.source import SourceUnavailable
 from gateway.db import MetadataUnavailable
 from gateway.keys import KeyFileError
 

@@ -84,6 +84,31 @@ def test_every_package_has_its_rule_and_ships() -> None:
     assert checked and set(re.findall(r'"(\w+)"', checked.group(1))) == packages
 
 
+# The rooms of exports/ a delivery passes before its pipeline writes: each stands on its own, so
+# each can be read and tested alone; `plan` and `pipeline` above them put them together, and
+# `publishing` comes after the pipeline on the delivery's path (docs/decisions/0004).
+ROOMS_ALONE = ("reading", "masking", "risk", "formats")
+SHARED_IN_EXPORTS = {"exports.element_types"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for room in ROOMS_ALONE for p in sorted((REPO / "exports" / room).glob("*.py"))],
+    ids=lambda p: str(p.relative_to(REPO)),
+)
+def test_the_rooms_before_the_pipeline_stand_alone(path: Path) -> None:
+    room = f"exports.{path.parent.name}"
+    others = {
+        name
+        for name in _imported_modules(path)
+        if name.split(".")[0] == "exports"
+        and name != room
+        and not name.startswith(room + ".")
+        and name not in SHARED_IN_EXPORTS
+    }
+    assert not others, f"{path.relative_to(REPO)} imports {sorted(others)}"
+
+
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(REPO)))
 def test_every_module_says_its_job(path: Path) -> None:
     docstring = ast.get_docstring(ast.parse(path.read_text()))
@@ -92,7 +117,9 @@ def test_every_module_says_its_job(path: Path) -> None:
 
 def test_the_rule_catches_a_wrong_way_arrow(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text('"""x."""\nfrom gateway.settings import Settings\nimport exports.source\n')
+    bad.write_text(
+        '"""x."""\nfrom gateway.settings import Settings\nimport exports.reading.source\n'
+    )
     assert imported_top_levels(bad) == {"gateway", "exports"}
 
 

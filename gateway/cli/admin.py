@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 
 from audit import log as audit_log
 from audit.checkpoint import note_verifier
-from exports.manifest import NAMESPACE, SIGNER_PRINCIPAL
+from exports.publishing.manifest import NAMESPACE, SIGNER_PRINCIPAL
 from gateway import db
 from gateway.cli import settings_of
 from gateway.cli.common import now

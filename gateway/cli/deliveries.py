@@ -24,7 +24,7 @@ from ageformat import (
     decrypt_file,
     load_identities,
 )
-from exports.manifest_verify import verify_delivery
+from exports.publishing.manifest_verify import verify_delivery
 from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (

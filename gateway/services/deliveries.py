@@ -45,14 +45,19 @@ from agreements.roles import Action, require
 from agreements.workflow import Role
 from audit import log as audit_log
 from audit import tree
-from exports.formats import SUFFIXES
-from exports.manifest import AgreementRef, AuditRef, entry_details
+from exports.formats.sinks import StagedFile
+from exports.formats.writers import SUFFIXES
+from exports.masking.tokens import derive_subject_key, derive_token_key
 from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
 from exports.plan import Plan, make_plan
-from exports.publish import DeliveryFiles, build_manifest, delivery_file, publish_manifest
-from exports.sinks import StagedFile
-from exports.source_mapping import SourceMapping
-from exports.tokens import derive_subject_key, derive_token_key
+from exports.publishing.manifest import AgreementRef, AuditRef, entry_details
+from exports.publishing.publish import (
+    DeliveryFiles,
+    build_manifest,
+    delivery_file,
+    publish_manifest,
+)
+from exports.reading.source_mapping import SourceMapping
 from gateway.checkpoints import ensure_log_extends_kept, sign_and_keep
 from gateway.errors import is_safe
 from gateway.keys import load_pseudonym_secret, load_signing_key

@@ -6,7 +6,7 @@ serve` before it serves, `delivery extract` before it runs), every row still `ru
 place the delivery is complete and becomes `published`; otherwise it is closed as `abandoned`
 (audited) and its staged files are removed, so nothing of it stays visible. The spill
 directories of re-identification counters whose process died are removed from the work
-directory the same way: by a lock (`exports.spill`) that a live run, in any process, holds.
+directory the same way: by a lock (`exports.risk.spill`) that a live run, in any process, holds.
 """
 
 from __future__ import annotations
@@ -23,9 +23,9 @@ from sqlalchemy import Engine, select, update
 
 from audit import log as audit_log
 from audit.entry import LeafFormatError, parse_leaf
-from exports.manifest import parse_manifest
-from exports.publish import DeliveryFiles
-from exports.spill import remove_abandoned
+from exports.publishing.manifest import parse_manifest
+from exports.publishing.publish import DeliveryFiles
+from exports.risk.spill import remove_abandoned
 from gateway.store.tables import agreements, deliveries
 
 log = logging.getLogger(__name__)

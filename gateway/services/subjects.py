@@ -21,9 +21,9 @@ from stdnum.id import nik as stdnum_nik
 
 from agreements.errors import Invalid
 from audit.entry import keyed_nik_hash
+from exports.masking.tokens import Tokenizer, derive_subject_key
 from exports.pipeline import SUBJECT_HASH_HEX
-from exports.publish import DeliveryFiles
-from exports.tokens import Tokenizer, derive_subject_key
+from exports.publishing.publish import DeliveryFiles
 from gateway.keys import load_pseudonym_secret
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.store.tables import agreements, deliveries

@@ -32,14 +32,14 @@ from ageformat import AgeError, decrypt_chunks, generate_identity
 from agreements.catalog import load_catalog
 from agreements.scope import Scope
 from demo_dukcapil.database import build_demo_source
-from exports.extract import count_rows, extract
-from exports.manifest import AgreementRef
+from exports.masking.tokens import derive_subject_key, derive_token_key
 from exports.pipeline import DeliveryOutput, DeliveryRefused, run_pipeline
 from exports.plan import Plan, Recipient, make_plan
-from exports.query import arrow_schema, build_query
-from exports.source import open_source
-from exports.source_mapping import load_source_mapping
-from exports.tokens import derive_subject_key, derive_token_key
+from exports.publishing.manifest import AgreementRef
+from exports.reading.extract import count_rows, extract
+from exports.reading.query import arrow_schema, build_query
+from exports.reading.source import open_source
+from exports.reading.source_mapping import load_source_mapping
 from tests.agreements.scope_fixtures import REGIONS, REPO, scope_data
 
 CATALOG_FILE = REPO / "config" / "catalog.toml"

@@ -17,7 +17,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from ageformat import AgeWriter, generate_identity
-from exports.manifest import parse_manifest, sign_manifest
+from exports.publishing.manifest import parse_manifest, sign_manifest
 from gateway.keys import load_signing_key
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
 from tests.services import require_tool

@@ -34,8 +34,8 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from ageformat import generate_identity
-from exports.sinks import StagedFile
-from exports.source import SourceUnavailable
+from exports.formats.sinks import StagedFile
+from exports.reading.source import SourceUnavailable
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
@@ -455,7 +455,7 @@ def test_a_source_connection_dropped_mid_stream_fails_cleanly(
 CRASH = textwrap.dedent(
     """
     import os, sys
-    from exports import sinks
+    from exports.formats import sinks
     from gateway.services import deliveries
     from gateway.cli import main
 

@@ -22,15 +22,15 @@ from sqlalchemy import create_engine, event
 
 from audit.entry import parse_leaf
 from exports import pipeline
-from exports.publish import DeliveryFiles
-from exports.risk import RiskCounter
-from exports.sinks import StagedFile
+from exports.formats.sinks import StagedFile
+from exports.publishing.publish import DeliveryFiles
+from exports.risk.counter import RiskCounter
 from gateway.cli import main
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.services.delivery_recovery import held, locked_elsewhere
 from gateway.settings import load_settings
-from tests.exports.test_spill import spilling_process
+from tests.exports.risk.test_spill import spilling_process
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT
 from tests.gateway.test_cli_deliveries import source_niks
 from tests.gateway.test_delivery_failures import Home, copy_home, crash_extract, template

@@ -13,7 +13,7 @@ from ageformat import AgeError, KeyFormatError
 from agreements.catalog import CatalogError
 from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPermitted, Tampered
 from audit.log import LogIntegrityError
-from exports.source import SourceUnavailable
+from exports.reading.source import SourceUnavailable
 from gateway import errors
 from gateway.keys import KeyFileError
 from gateway.limits import InputRefused
