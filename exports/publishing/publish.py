@@ -1,10 +1,15 @@
 """Where one delivery's files live, and the last step of the publish order: manifest and renames.
 
+What a partner receives, in the partner-facing deliveries directory:
+
     <deliveries>/<short_id>/<id>.<format>.age         the encrypted data file
-    <deliveries>/<short_id>/<id>.subjects.parquet     keyed hashes of the NIKs it contained
     <deliveries>/<short_id>/<id>.manifest.json        RFC 8785 manifest (appears last)
     <deliveries>/<short_id>/<id>.manifest.json.sig    its SSHSIG signature (namespace pks-manifest)
-    <deliveries>/<short_id>/<id>.lock                 held while the delivery runs
+
+and what stays the gateway's own, outside it:
+
+    <subjects>/<short_id>/<id>.subjects.parquet       keyed hashes of the NIKs it contained
+    <locks>/<id>.lock                                 held while the delivery runs
 
 Every file is written as `<name>.partial` and renamed into place; the manifest is renamed last, so
 a delivery with a manifest is complete and verifiable, and one without is not a delivery.
@@ -12,7 +17,9 @@ a delivery with a manifest is complete and verifiable, and one without is not a 
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 from collections.abc import Callable, Iterable
 from contextlib import ExitStack
 from dataclasses import dataclass
@@ -39,19 +46,32 @@ _DELIVERY_ID = re.compile(r"^[a-z0-9-]{1,40}-[0-9]{8}-[0-9a-f]{6}$")
 
 
 @dataclass(frozen=True)
+class DeliveryPlaces:
+    """The directories deliveries' files go to: the partner-facing one, and the gateway's own for
+    what partners never receive (the subject index, and the locks of running deliveries)."""
+
+    deliveries: Path
+    subjects: Path
+    locks: Path
+
+
+@dataclass(frozen=True)
 class DeliveryFiles:
-    directory: Path
+    directory: Path  # partner-facing: data, manifest, signature
     delivery_id: str
     data: Path
+    subjects: Path  # internal: the keyed hashes of the NIKs delivered
+    lock: Path  # internal: held while the delivery runs
 
     @classmethod
-    def of(cls, deliveries_dir: Path, plan: Plan) -> DeliveryFiles:
-        directory = deliveries_dir / plan.agreement.short_id
-        name = plan.delivery_id + SUFFIXES[plan.format] + ".age"
-        return cls(directory, plan.delivery_id, directory / name)
+    def of(cls, places: DeliveryPlaces, plan: Plan) -> DeliveryFiles:
+        short_id, delivery_id = plan.agreement.short_id, plan.delivery_id
+        directory = places.deliveries / short_id
+        data = directory / (delivery_id + SUFFIXES[plan.format] + ".age")
+        return cls._placed(places, short_id, delivery_id, data)
 
     @classmethod
-    def at(cls, deliveries_dir: Path, short_id: str, delivery_id: str) -> DeliveryFiles:
+    def at(cls, places: DeliveryPlaces, short_id: str, delivery_id: str) -> DeliveryFiles:
         """The files of a delivery whose format is not at hand (recovery, subject lookups).
 
         The ids come from the metadata database, which is not trusted: ValueError unless they
@@ -61,14 +81,22 @@ class DeliveryFiles:
             delivery_id.rpartition("-")[0].rpartition("-")[0] != short_id
         ):
             raise ValueError("not a delivery id the gateway makes")
-        directory = deliveries_dir / short_id
+        directory = places.deliveries / short_id
         found = sorted(directory.glob(f"{delivery_id}.*.age")) if directory.exists() else []
         data = found[0] if found else directory / f"{delivery_id}.unknown.age"
-        return cls(directory, delivery_id, data)
+        return cls._placed(places, short_id, delivery_id, data)
 
-    @property
-    def subjects(self) -> Path:
-        return self.directory / f"{self.delivery_id}.subjects.parquet"
+    @classmethod
+    def _placed(
+        cls, places: DeliveryPlaces, short_id: str, delivery_id: str, data: Path
+    ) -> DeliveryFiles:
+        return cls(
+            directory=data.parent,
+            delivery_id=delivery_id,
+            data=data,
+            subjects=places.subjects / short_id / f"{delivery_id}.subjects.parquet",
+            lock=places.locks / f"{delivery_id}.lock",
+        )
 
     @property
     def manifest(self) -> Path:
@@ -78,9 +106,11 @@ class DeliveryFiles:
     def signature(self) -> Path:
         return self.directory / f"{self.delivery_id}.manifest.json.sig"
 
-    @property
-    def lock(self) -> Path:
-        return self.directory / f"{self.delivery_id}.lock"
+    def make_directories(self) -> None:
+        """The agreement's folders for this delivery's files (mode 0700), made if missing."""
+        for folder in (self.directory, self.subjects.parent):
+            folder.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
+            folder.mkdir(mode=0o700, exist_ok=True)
 
     def remove_unpublished(self) -> None:
         """Remove whatever a run that never published left (its manifest is not in place):
@@ -93,13 +123,38 @@ class DeliveryFiles:
         """Remove every file of this delivery but its lock, the manifest first (without it the
         rest is no delivery), durably: for a run whose publish failed part way, so that what it
         had already renamed into place does not stay visible under an `abandoned` row."""
-        if not self.directory.exists():
-            return
-        self.manifest.unlink(missing_ok=True)
-        for path in self.directory.glob(f"{self.delivery_id}.*"):
-            if path != self.lock:
+        if self.directory.exists():
+            self.manifest.unlink(missing_ok=True)
+            for path in self.directory.glob(f"{self.delivery_id}.*"):
                 path.unlink(missing_ok=True)
-        fsync_directory(self.directory)
+            fsync_directory(self.directory)
+        folder = self.subjects.parent
+        if folder.exists():
+            for path in folder.glob(f"{self.delivery_id}.*"):
+                path.unlink(missing_ok=True)
+            fsync_directory(folder)
+
+
+def move_subject_indexes(places: DeliveryPlaces) -> list[str]:
+    """Move the subject indexes that earlier versions kept beside the partner's files
+    (`<deliveries>/<short_id>/<id>.subjects.parquet`, docs/decisions/0004-exports-rooms.md) to
+    the subjects directory; the names of the files moved. A file whose new place is taken stays
+    where it was, so nothing is overwritten. `init` runs this (run it once after upgrading)."""
+    moved = []
+    for old in sorted(places.deliveries.glob("*/*.subjects.parquet")):
+        delivery_id = old.name.removesuffix(".subjects.parquet")
+        try:
+            files = DeliveryFiles.at(places, old.parent.name, delivery_id)
+        except ValueError:
+            continue  # not a name the gateway gives: not ours to move
+        if not old.is_file() or old.is_symlink() or os.path.lexists(files.subjects):
+            continue
+        files.make_directories()
+        shutil.move(old, files.subjects)
+        fsync_directory(files.subjects.parent)
+        fsync_directory(old.parent)
+        moved.append(old.name)
+    return moved
 
 
 def build_manifest(

@@ -37,7 +37,7 @@ from gateway.cli.common import (
     now,
     ready_engine,
 )
-from gateway.context import delivery_environment
+from gateway.context import delivery_environment, delivery_places
 from gateway.keys import load_signing_key
 from gateway.services import agreements as agreement_service
 from gateway.services import deliveries as service
@@ -346,7 +346,7 @@ def subject_deliveries_command(ctx: click.Context, nik: str, actor: str, as_json
             engine,
             nik,
             keys_dir=settings.keys_dir,
-            deliveries_dir=settings.deliveries_dir,
+            places=delivery_places(settings),
             actor_name=actor,
             now=now(),
         )

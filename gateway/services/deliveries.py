@@ -19,8 +19,9 @@ failure after it takes back whatever of this delivery a rename had already put i
 records `abandoned`; a crash leaves a row `running` or `recorded` with no manifest, which
 `close_abandoned` (run by `delivery extract` before it starts and by `serve` before it serves)
 marks `abandoned` with its own audit entry and cleans up. A running delivery holds an exclusive
-lock on `<id>.lock`, so another process's start-up does not abandon it. Re-running is always safe:
-every run is a new delivery id.
+lock on `<id>.lock` (in the work directory, as the subject index is outside the partner-facing
+deliveries directory: exports/publishing/publish.py), so another process's start-up does not
+abandon it. Re-running is always safe: every run is a new delivery id.
 """
 
 from __future__ import annotations
@@ -53,6 +54,7 @@ from exports.plan import Plan, make_plan
 from exports.publishing.manifest import AgreementRef, AuditRef, entry_details
 from exports.publishing.publish import (
     DeliveryFiles,
+    DeliveryPlaces,
     build_manifest,
     delivery_file,
     publish_manifest,
@@ -92,7 +94,7 @@ class DeliveryEnvironment:
     catalog: Catalog
     mapping: SourceMapping
     region_codes: frozenset[str]
-    deliveries_dir: Path
+    places: DeliveryPlaces  # the partner-facing deliveries; the subject index and locks elsewhere
     work_dir: Path  # the re-identification counters' spill directories
     keys_dir: Path
     audit_origin: str
@@ -154,7 +156,7 @@ def extract_delivery(
     appended meanwhile); the plan, its delivery date and the manifest's `created_at` are the
     start's."""
     now = clock()
-    close_abandoned(engine, env.deliveries_dir, now, work_dir=env.work_dir)
+    close_abandoned(engine, env.places, now, work_dir=env.work_dir)
     today = now.astimezone(env.time_zone).date()
     delivery_id = f"{short_id}-{today:%Y%m%d}-{secrets.token_hex(3)}"
     lock = ExitStack()
@@ -167,7 +169,7 @@ def extract_delivery(
         plan = plan_delivery(env, stored, delivery_id=delivery_id, now=now)
         # The lock is held before the `running` row commits, so another process's start-up
         # recovery can never take this live run for a crashed one.
-        lock.enter_context(held(DeliveryFiles.of(env.deliveries_dir, plan).lock))
+        lock.enter_context(held(DeliveryFiles.of(env.places, plan).lock))
         connection.execute(
             insert(deliveries).values(
                 id=delivery_id,
@@ -194,11 +196,12 @@ def extract_delivery(
             work=start,
         )
         plan: Plan = started.value
-        files = DeliveryFiles.of(env.deliveries_dir, plan)
+        files = DeliveryFiles.of(env.places, plan)
         with ExitStack() as staged:
             # Partial files are removed on any exception inside this block.
             try:
                 subject_key = derive_subject_key(load_pseudonym_secret(env.keys_dir))
+                files.make_directories()
                 data = staged.enter_context(StagedFile(files.data))
                 subjects = staged.enter_context(StagedFile(files.subjects))
                 output = run_pipeline(
