@@ -342,13 +342,15 @@ def run_limit(short_id: str) -> dict[str, Any]:
 
     from exports.reading.extract import extract
     from exports.reading.query import arrow_schema
+    from exports.reading.source import Source
 
     _, request, url = _plan(short_id)
     out = Path(os.environ["PKS_GATEWAY_HOME"]) / "limit.parquet"
     started = time.perf_counter()
     rows = 0
-    with pq.ParquetWriter(out, arrow_schema(request), compression="zstd") as writer:
-        for batch in extract(url, request):
+    schema = arrow_schema(request)
+    with Source.open(url) as source, pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        for batch in extract(source, request):
             writer.write_batch(batch)
             rows += batch.num_rows
     seconds = time.perf_counter() - started

@@ -59,10 +59,12 @@ ADBC = (
     REQUEST
     + """
 from exports.reading.extract import extract
+from exports.reading.source import Source
 started = time.perf_counter()
 rows = 0
-for batch in extract(url, request, batch_rows=int(sys.argv[2])):
-    rows += batch.num_rows
+with Source.open(url) as source:
+    for batch in extract(source, request, batch_rows=int(sys.argv[2])):
+        rows += batch.num_rows
 seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak, "columns": len(COLUMNS)}))

@@ -88,10 +88,6 @@ def read_labels(engine: Engine | None, request: ExtractionRequest) -> dict[str, 
     return found
 
 
-def needs_code_tables(request: ExtractionRequest) -> bool:
-    return any(request.mapping.element(key).codes is not None for key in decoded_keys(request))
-
-
 def decode(batch: pa.RecordBatch, labels: Mapping[str, Labels]) -> pa.RecordBatch:
     """`batch` with each column in `labels` replaced by its labels (strings)."""
     if not labels:

@@ -14,11 +14,11 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from sqlalchemy import Engine, Select, func, select
+from sqlalchemy import Select, func, select
 
 from agreements.catalog import CatalogError
 from exports.reading.batch_shape import conform
-from exports.reading.decoding import Labels, decode, needs_code_tables, read_labels, stored_schema
+from exports.reading.decoding import decode, read_labels, stored_schema
 from exports.reading.query import (
     COUNT_COLUMN,
     ExtractionRequest,
@@ -34,7 +34,7 @@ from exports.reading.readers import (
     fetch_all,
     read_batches,
 )
-from exports.reading.source import open_source
+from exports.reading.source import Source
 from exports.reading.source_mapping import check_source
 
 
@@ -47,67 +47,56 @@ class SourceMappingError(CatalogError):
 
 
 def extract(
-    url: str, request: ExtractionRequest, *, batch_rows: int = DEFAULT_BATCH_ROWS
+    source: Source, request: ExtractionRequest, *, batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
     """The request's rows as batches of `arrow_schema(request)`, streamed from the source.
 
     A query the source refuses is checked against the mapping: a missing table or column comes
     back as SourceMappingError naming the element, not as the driver's text.
     """
-    yield from read_checked(url, request, build_query(request), arrow_schema(request), batch_rows)
+    yield from read_checked(
+        source, request, build_query(request), arrow_schema(request), batch_rows
+    )
 
 
 def read_checked(
-    url: str, request: ExtractionRequest, query: Select[Any], schema: pa.Schema, batch_rows: int
+    source: Source,
+    request: ExtractionRequest,
+    query: Select[Any],
+    schema: pa.Schema,
+    batch_rows: int,
 ) -> Iterator[pa.RecordBatch]:
     """`read_batches` of a query built from `request`, decoded to `schema` (the columns `request`
     decodes arrive as stored values and leave as labels), with `extract`'s mapping check."""
     try:
-        labels = _labels(url, request)
-        for batch in read_batches(url, query, stored_schema(schema, request), batch_rows):
+        labels = read_labels(source.engine, request)
+        for batch in read_batches(source, query, stored_schema(schema, request), batch_rows):
             yield decode(batch, labels)
     except SourceQueryError:
-        mismatches = mapping_mismatches(url, request)
+        mismatches = mapping_mismatches(source, request)
         if mismatches:
             raise SourceMappingError(mismatches) from None
         raise
 
 
-def mapping_mismatches(source: str | Engine, request: ExtractionRequest) -> list[str]:
-    """What the source (a URL, or an engine already open on it) lacks of the mapping of the
-    elements this request uses."""
+def mapping_mismatches(source: Source, request: ExtractionRequest) -> list[str]:
+    """What the source lacks of the mapping of the elements this request uses."""
     used = {wanted.key for wanted in request.columns} | filter_elements(request)
     mapping = request.mapping
     relevant = dataclasses.replace(
         mapping, elements=tuple(s for s in mapping.elements if s.key in used)
     )
-    if isinstance(source, Engine):
-        return [str(m) for m in check_source(source, relevant)]
-    engine = open_source(source)
-    try:
-        return [str(m) for m in check_source(engine, relevant)]
-    finally:
-        engine.dispose()
+    return [str(m) for m in check_source(source.engine, relevant)]
 
 
-def _labels(url: str, request: ExtractionRequest) -> dict[str, Labels]:
-    if not needs_code_tables(request):
-        return read_labels(None, request)
-    engine = open_source(url)
-    try:
-        return read_labels(engine, request)
-    finally:
-        engine.dispose()
-
-
-def count_rows(engine: Engine, query: Select[Any]) -> int:
+def count_rows(source: Source, query: Select[Any]) -> int:
     """How many rows `query` returns, counted by the database."""
     counted = select(func.count()).select_from(query.subquery("counted"))
-    rows = fetch_all(engine, counted)
+    rows = fetch_all(source.engine, counted)
     return int(rows[0][0])
 
 
-def value_counts(engine: Engine, request: ExtractionRequest, element_key: str) -> dict[str, int]:
+def value_counts(source: Source, request: ExtractionRequest, element_key: str) -> dict[str, int]:
     """How many of the filtered rows hold each value of one element (GROUP BY in the database).
 
     Values are keyed as they would be delivered, as text (decoded labels if the request decodes
@@ -116,10 +105,10 @@ def value_counts(engine: Engine, request: ExtractionRequest, element_key: str) -
     one = narrowed(request, (element_key,))
     query = grouped_query(one)
     try:
-        result = fetch_all(engine, query)
-        labels = read_labels(engine, one)
+        result = fetch_all(source.engine, query)
+        labels = read_labels(source.engine, one)
     except SourceQueryError:
-        mismatches = mapping_mismatches(engine, one)
+        mismatches = mapping_mismatches(source, one)
         if mismatches:
             raise SourceMappingError(mismatches) from None
         raise

@@ -25,6 +25,7 @@ from exports.reading.query import (
     narrowed,
 )
 from exports.reading.readers import DEFAULT_BATCH_ROWS
+from exports.reading.source import Source
 
 
 def counted_schema(request: ExtractionRequest, keys: tuple[str, ...]) -> pa.Schema:
@@ -33,7 +34,7 @@ def counted_schema(request: ExtractionRequest, keys: tuple[str, ...]) -> pa.Sche
 
 
 def group_counts(
-    url: str,
+    source: Source,
     request: ExtractionRequest,
     keys: tuple[str, ...],
     *,
@@ -51,4 +52,4 @@ def group_counts(
         raise ValueError("group_counts needs at least one key element")
     counted = narrowed(request, tuple(keys))
     query = grouped_query(counted)
-    yield from read_checked(url, counted, query, counted_schema(request, keys), batch_rows)
+    yield from read_checked(source, counted, query, counted_schema(request, keys), batch_rows)

@@ -1,12 +1,14 @@
 """Reading a SELECT from the source as a stream of Arrow record batches, whatever the backend.
 
-`read_batches` is the one interface. SQLite and PostgreSQL go through ADBC, which hands back Arrow
-batches straight from the driver (DESIGN.md §6: ≈ 8× the rows/s of pandas.read_sql at a sixteenth
-of the memory); any other backend (MariaDB) streams rows through SQLAlchemy (`stream_results`,
-`partitions`) into Arrow. The query is compiled for the backend with bind parameters in the
-driver's style, except on PostgreSQL where SQLAlchemy renders them as quoted literals (ADBC
-streams only unparameterised queries; see `_postgres_literal_sql`); no value is ever put into
-SQL text by string formatting. Every connection is read-only.
+`read_batches` is the one interface, reading from a `Source` the delivery opened once
+(exports.reading.source). SQLite and PostgreSQL go through ADBC, each stream on a connection of its
+own, which hands back Arrow batches straight from the driver (DESIGN.md §6: ≈ 8× the rows/s of
+pandas.read_sql at a sixteenth of the memory); any other backend (MariaDB) streams rows through the
+source's SQLAlchemy engine (`stream_results`, `partitions`) into Arrow. The query is compiled for
+the backend with bind parameters in the driver's style, except on PostgreSQL where SQLAlchemy
+renders them as quoted literals (ADBC streams only unparameterised queries; see
+`_postgres_literal_sql`); no value is ever put into SQL text by string formatting. Every connection
+is read-only.
 
 Errors keep to what is safe to log (DESIGN.md §1): SourceUnavailable when the database cannot be
 reached or the connection breaks mid-stream (URL shown without its password), SourceQueryError when
@@ -30,12 +32,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from sqlalchemy import Engine, Select, Text, cast, func, select
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.engine import URL, Dialect, make_url
-from sqlalchemy.exc import ArgumentError, DBAPIError
+from sqlalchemy.engine import URL, Dialect
+from sqlalchemy.exc import DBAPIError
 
 from agreements.errors import SafeError
 from exports.reading.batch_shape import SourceValueError, conform
-from exports.reading.source import SourceUnavailable, open_source, redacted
+from exports.reading.source import Source, SourceUnavailable, redacted
 
 DEFAULT_BATCH_ROWS = 65_536  # DESIGN.md §6: ADBC's default 1,024 rows make Parquet slower
 # SQLite stands in for NULL with this while ADBC infers types (see `_sqlite_text_guard`); no
@@ -53,22 +55,17 @@ class SourceQueryError(SafeError, RuntimeError):
 
 
 def read_batches(
-    url: str, query: Select[Any], schema: pa.Schema, batch_rows: int = DEFAULT_BATCH_ROWS
+    source: Source, query: Select[Any], schema: pa.Schema, batch_rows: int = DEFAULT_BATCH_ROWS
 ) -> Iterator[pa.RecordBatch]:
-    """`query`'s rows from the source at `url`, as batches cast to `schema`."""
+    """`query`'s rows from `source`, as batches cast to `schema`."""
     if batch_rows < 1:
         raise ValueError("batch_rows must be positive")
-    try:
-        parsed = make_url(url)
-    except ArgumentError:
-        raise SourceUnavailable("the source URL is not a SQLAlchemy database URL") from None
-    backend = parsed.get_backend_name()
-    if backend == "sqlite":
-        raw = _sqlite_batches(parsed, query, schema, batch_rows)
-    elif backend == "postgresql":
-        raw = _postgres_batches(parsed, query, batch_rows)
+    if source.backend == "sqlite":
+        raw = _sqlite_batches(source.url, query, schema, batch_rows)
+    elif source.backend == "postgresql":
+        raw = _postgres_batches(source.url, query, batch_rows)
     else:
-        raw = _sqlalchemy_batches(url, query, batch_rows)
+        raw = _sqlalchemy_batches(source.engine, query, batch_rows)
     for batch in raw:
         if batch.num_rows:
             yield conform(batch, schema)
@@ -280,22 +277,20 @@ def _first_line(exc: Exception, url: URL | None = None) -> str:
 # --- Any other backend (SQLAlchemy) ----------------------------------------------------------
 
 
-def _sqlalchemy_batches(url: str, query: Select[Any], batch_rows: int) -> Iterator[pa.RecordBatch]:
-    engine = open_source(url)
-    try:
-        with _sqlalchemy_errors(engine.url), engine.connect() as connection:
-            result = connection.execution_options(
-                stream_results=True, yield_per=batch_rows
-            ).execute(query)
-            names = list(result.keys())
-            for rows in result.partitions(batch_rows):
-                columns = list(zip(*rows, strict=True))
-                yield pa.RecordBatch.from_arrays(
-                    [_array(values, name) for values, name in zip(columns, names, strict=True)],
-                    names=names,
-                )
-    finally:
-        engine.dispose()
+def _sqlalchemy_batches(
+    engine: Engine, query: Select[Any], batch_rows: int
+) -> Iterator[pa.RecordBatch]:
+    with _sqlalchemy_errors(engine.url), engine.connect() as connection:
+        result = connection.execution_options(stream_results=True, yield_per=batch_rows).execute(
+            query
+        )
+        names = list(result.keys())
+        for rows in result.partitions(batch_rows):
+            columns = list(zip(*rows, strict=True))
+            yield pa.RecordBatch.from_arrays(
+                [_array(values, name) for values, name in zip(columns, names, strict=True)],
+                names=names,
+            )
 
 
 def _array(values: Sequence[Any], name: str) -> pa.Array:

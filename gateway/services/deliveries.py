@@ -59,6 +59,7 @@ from exports.publishing.publish import (
     delivery_file,
     publish_manifest,
 )
+from exports.reading.source import Source
 from exports.reading.source_mapping import SourceMapping
 from gateway.checkpoints import ensure_log_extends_kept, sign_and_keep
 from gateway.errors import is_safe
@@ -138,7 +139,9 @@ def preview_delivery(
     with engine.connect() as connection:
         stored = load_version(connection, short_id, None)
     plan = plan_delivery(env, stored, delivery_id="preview", now=now)
-    return stored, preview(plan, env.source_url, env.catalog, env.mapping, spill_dir=env.work_dir)
+    with Source.open(env.source_url) as source:
+        shown = preview(plan, source, env.catalog, env.mapping, spill_dir=env.work_dir)
+    return stored, shown
 
 
 def extract_delivery(
@@ -204,17 +207,19 @@ def extract_delivery(
                 files.make_directories()
                 data = staged.enter_context(StagedFile(files.data))
                 subjects = staged.enter_context(StagedFile(files.subjects))
-                output = run_pipeline(
-                    plan,
-                    env.source_url,
-                    env.catalog,
-                    env.mapping,
-                    data_sink=data.file,
-                    subjects_sink=subjects.file,
-                    subject_key=subject_key,
-                    progress=progress,
-                    spill_dir=env.work_dir,
-                )
+                # The source is opened once for the delivery and every read shares it.
+                with Source.open(env.source_url) as source:
+                    output = run_pipeline(
+                        plan,
+                        source,
+                        env.catalog,
+                        env.mapping,
+                        data_sink=data.file,
+                        subjects_sink=subjects.file,
+                        subject_key=subject_key,
+                        progress=progress,
+                        spill_dir=env.work_dir,
+                    )
                 data.commit()
                 subjects.commit()
                 seq = _record(engine, env, plan, files, output, actor_name, clock())

@@ -18,6 +18,7 @@ import pytest
 
 from ageformat import AgeWriter, generate_identity
 from exports.publishing.manifest import parse_manifest, sign_manifest
+from exports.reading.source import Source
 from gateway.keys import load_signing_key
 from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
 from tests.services import require_tool
@@ -493,3 +494,21 @@ def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_
         [age, "-d", "-i", str(identity), result["file"]], check=True, capture_output=True
     ).stdout
     assert plain.startswith(b"PAR1") and plain.endswith(b"PAR1")
+
+
+def test_a_delivery_and_a_preview_each_open_the_source_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    opened: list[str] = []
+    really_open = Source.open.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Source], url: Any) -> Source:
+        opened.append(str(url))
+        return really_open(cls, url)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Source, "open", classmethod(counted))
+    gateway("delivery", "preview", SHORT)
+    assert len(opened) == 1
+    gateway("delivery", "extract", SHORT, "--as", "adb")
+    assert opened == [f"sqlite:///{gateway.home / 'demo-source.db'}"] * 2

@@ -15,7 +15,7 @@ from exports.reading.batch_shape import SourceValueError
 from exports.reading.decoding import Labels, _lookup, decode, read_labels, stored_schema
 from exports.reading.extract import SourceMappingError, extract, value_counts
 from exports.reading.query import ColumnRequest, arrow_schema
-from exports.reading.source import open_source
+from exports.reading.source import Source, open_source
 from tests.exports.reading.test_extract import request_for, row_filter, sqlite_url
 
 __all__ = ["sqlite_url"]  # the module-scoped demo source of the extraction tests
@@ -63,7 +63,8 @@ def copied(sqlite_url: str, tmp_path: Path, *statements: str) -> str:
 
 def people(url: str) -> dict[str, dict[str, Any]]:
     request = request_for(row_filter(), columns=DECODED)
-    table = pa.Table.from_batches(list(extract(url, request)))
+    with Source.open(url) as source:
+        table = pa.Table.from_batches(list(extract(source, request)))
     return {row["nik"]: row for row in table.to_pylist()}
 
 
@@ -92,11 +93,8 @@ def test_a_code_table_keyed_by_text_and_a_code_it_lacks(sqlite_url: str, tmp_pat
 
 def test_rare_category_counts_are_keyed_by_label(sqlite_url: str) -> None:
     request = request_for(row_filter(), columns=DECODED)
-    engine = open_source(sqlite_url)
-    try:
-        counts = value_counts(engine, request, "agama")
-    finally:
-        engine.dispose()
+    with Source.open(sqlite_url) as source:
+        counts = value_counts(source, request, "agama")
     labelled = people(sqlite_url)
     expected: dict[str, int] = {}
     for row in labelled.values():

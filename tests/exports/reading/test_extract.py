@@ -28,7 +28,7 @@ from exports.reading.query import (
     build_query,
     latest_birth_date,
 )
-from exports.reading.source import open_source
+from exports.reading.source import Source
 from exports.reading.source_mapping import load_source_mapping
 from tests.services import SERVER_PARAMS, scratch_database, server_url
 
@@ -202,7 +202,8 @@ def expected_row(person: dict[str, Any], codes: dict[str, dict[int, str]]) -> di
 
 def read_all(url: str, request: ExtractionRequest, batch_rows: int = 97) -> pa.Table:
     schema = arrow_schema(request)
-    batches = list(extract(url, request, batch_rows=batch_rows))
+    with Source.open(url) as source:
+        batches = list(extract(source, request, batch_rows=batch_rows))
     for batch in batches:
         assert batch.schema.equals(schema, check_metadata=True)
         assert batch.num_rows <= batch_rows
@@ -257,11 +258,8 @@ def test_filters_match_python_over_the_whole_table(
     got = read_all(sqlite_url, request).to_pylist()
     expected = [expected_row(p, codes) for p in people if selected(p, filter_, as_of)]
     assert by_nik(got) == by_nik(expected)
-    engine = open_source(sqlite_url)
-    try:
-        assert count_rows(engine, build_query(request)) == len(expected)
-    finally:
-        engine.dispose()
+    with Source.open(sqlite_url) as source:
+        assert count_rows(source, build_query(request)) == len(expected)
 
 
 def test_the_filters_are_not_vacuous(people: list[dict[str, Any]]) -> None:
@@ -375,8 +373,7 @@ def test_value_counts_group_the_filtered_rows(
     filter_ = FILTERS["alive and active"]
     request = request_for(filter_)
     rows = [expected_row(p, codes) for p in people if selected(p, filter_, BUILT)]
-    engine = open_source(sqlite_url)
-    try:
+    with Source.open(sqlite_url) as source:
         for key in ("agama", "no_kec", "pekerjaan", "akta_lahir", "disabilitas"):
             expected: dict[str, int] = {}
             for row in rows:
@@ -389,13 +386,11 @@ def test_value_counts_group_the_filtered_rows(
                     else str(value)
                 )
                 expected[text] = expected.get(text, 0) + 1
-            assert value_counts(engine, request, key) == expected, key
+            assert value_counts(source, request, key) == expected, key
         # An element the request does not deliver is counted by its stored value.
-        marital = value_counts(engine, request, "status_perkawinan")
+        marital = value_counts(source, request, "status_perkawinan")
         assert sum(marital.values()) == len(rows)
         assert set(marital) <= {"1", "2", "3", "4"} and len(marital) > 1
-    finally:
-        engine.dispose()
 
 
 # --- the same request on the three backends ---------------------------------------------------
@@ -417,15 +412,8 @@ def test_servers_return_the_same_data_as_sqlite(
         there = read_all(server_source, request, batch_rows=211).sort_by("nik")
         assert there.num_rows > 0
         assert there.equals(here, check_metadata=True)
-        engine = open_source(server_source)
-        try:
-            assert count_rows(engine, build_query(request)) == here.num_rows
-            sqlite_engine = open_source(sqlite_url)
-            try:
-                assert value_counts(engine, request, "agama") == value_counts(
-                    sqlite_engine, request, "agama"
-                )
-            finally:
-                sqlite_engine.dispose()
-        finally:
-            engine.dispose()
+        with Source.open(server_source) as there_source, Source.open(sqlite_url) as here_source:
+            assert count_rows(there_source, build_query(request)) == here.num_rows
+            assert value_counts(there_source, request, "agama") == value_counts(
+                here_source, request, "agama"
+            )

@@ -24,6 +24,7 @@ from exports.masking.tokens import derive_token_key
 from exports.reading.extract import SourceMappingError, extract
 from exports.reading.precount import counted_schema, group_counts
 from exports.reading.query import ColumnRequest, ExtractionRequest, arrow_schema
+from exports.reading.source import Source
 from exports.reading.source_mapping import load_source_mapping
 from exports.risk.counter import RiskCounter
 from tests.services import SERVER_PARAMS, scratch_database, server_url
@@ -116,12 +117,13 @@ def grouped(
     different missing part) is summed, as the risk counter does."""
     counts: Counter[tuple[Any, ...]] = Counter()
     schema = counted_schema(request, keys)
-    for batch in group_counts(url, request, keys, batch_rows=53):
-        assert batch.schema.equals(schema) and batch.num_rows <= 53
-        for row in batch.to_pylist():
-            n = row.pop("n")
-            assert n > 0
-            counts[tuple(row.values())] += n
+    with Source.open(url) as source:
+        for batch in group_counts(source, request, keys, batch_rows=53):
+            assert batch.schema.equals(schema) and batch.num_rows <= 53
+            for row in batch.to_pylist():
+                n = row.pop("n")
+                assert n > 0
+                counts[tuple(row.values())] += n
     return counts
 
 
@@ -134,9 +136,10 @@ def recounted(
         columns=request.columns + tuple(ColumnRequest(k) for k in keys if k not in _keys(request)),
     )
     counts: Counter[tuple[Any, ...]] = Counter()
-    for batch in extract(url, reading):
-        columns = [batch.column(key).to_pylist() for key in keys]
-        counts.update(zip(*columns, strict=True))
+    with Source.open(url) as source:
+        for batch in extract(source, reading):
+            columns = [batch.column(key).to_pylist() for key in keys]
+            counts.update(zip(*columns, strict=True))
     return counts
 
 
@@ -174,10 +177,11 @@ def test_keys_are_shaped_as_the_extraction_delivers_them(sqlite_url: str) -> Non
 
 
 def test_no_keys_and_unknown_keys_are_refused(sqlite_url: str) -> None:
-    with pytest.raises(ValueError, match="at least one key"):
-        list(group_counts(sqlite_url, request_for(EVERYONE), ()))
-    with pytest.raises(Exception, match=r"columns\.no_such"):
-        list(group_counts(sqlite_url, request_for(EVERYONE), ("no_such",)))
+    with Source.open(sqlite_url) as source:
+        with pytest.raises(ValueError, match="at least one key"):
+            list(group_counts(source, request_for(EVERYONE), ()))
+        with pytest.raises(Exception, match=r"columns\.no_such"):
+            list(group_counts(source, request_for(EVERYONE), ("no_such",)))
 
 
 def test_a_key_missing_from_the_source_is_named(sqlite_url: str) -> None:
@@ -189,8 +193,8 @@ def test_a_key_missing_from_the_source_is_named(sqlite_url: str) -> None:
         ),
     )
     request = ExtractionRequest(CATALOG, broken, COLUMNS, EVERYONE, BUILT)
-    with pytest.raises(SourceMappingError) as caught:
-        list(group_counts(sqlite_url, request, ("agama", "jenis_kelamin")))
+    with Source.open(sqlite_url) as source, pytest.raises(SourceMappingError) as caught:
+        list(group_counts(source, request, ("agama", "jenis_kelamin")))
     assert any("agama" in m for m in caught.value.mismatches)
 
 
@@ -215,11 +219,12 @@ def test_the_masked_prepass_reports_what_the_stream_reports(sqlite_url: str) -> 
     context = MaskContext(as_of=BUILT, token_key=derive_token_key(bytes(32), "precount-test"))
     quasi = ("jenis_kelamin", "tanggal_lahir", "no_kec", "akta_lahir")
     request = request_for(FILTERS["adults alive in two kecamatan"])
+    source = Source.open(sqlite_url)
     prepass = RiskCounter(quasi, "no_kk")
-    for batch in group_counts(sqlite_url, request, (*quasi, "no_kk"), batch_rows=97):
+    for batch in group_counts(source, request, (*quasi, "no_kk"), batch_rows=97):
         prepass.add(masked((*quasi, "no_kk"), batch, context), weights=batch.column("n"))
     stream = RiskCounter(quasi, "no_kk")
-    for batch in extract(sqlite_url, request, batch_rows=101):
+    for batch in extract(source, request, batch_rows=101):
         stream.add(masked((*quasi, "no_kk"), batch, context))
     settings = {"k_required": 5, "action": "suppress", "identified": False}
     before = stream.report(**settings)
@@ -229,11 +234,12 @@ def test_the_masked_prepass_reports_what_the_stream_reports(sqlite_url: str) -> 
     suppression = prepass.small_groups(5)
     after = RiskCounter(quasi, None)
     dropped = 0
-    for batch in extract(sqlite_url, request, batch_rows=101):
+    for batch in extract(source, request, batch_rows=101):
         out = masked(quasi, batch, context)
         keep = suppression.keep(out)
         dropped += out.num_rows - keep.true_count
         after.add(out.filter(keep))
+    source.close()
     assert 0 < dropped == suppression.records == before.records_in_small_groups
     report = after.report(k_required=5, action="suppress", identified=False)
     assert report.k is None or report.k >= 5

@@ -24,7 +24,7 @@ from exports.reading.batch_shape import SourceValueError
 from exports.reading.extract import SourceMappingError, extract
 from exports.reading.query import ColumnRequest, ExtractionRequest
 from exports.reading.readers import SourceQueryError, read_batches
-from exports.reading.source import SourceUnavailable
+from exports.reading.source import Source, SourceUnavailable
 from exports.reading.source_mapping import load_source_mapping
 from tests.services import SERVER_PARAMS, scratch_database, server_url
 
@@ -65,8 +65,13 @@ def odd_sqlite(tmp_path: Path) -> str:
     return f"sqlite:///{path}"
 
 
+def read(url: str, query: Any, schema: pa.Schema, **options: Any) -> list[pa.RecordBatch]:
+    with Source.open(url) as source:
+        return list(read_batches(source, query, schema, **options))
+
+
 def test_sqlite_types_hold_after_an_all_null_first_batch(odd_sqlite: str) -> None:
-    batches = list(read_batches(odd_sqlite, ODD_QUERY, ODD_SCHEMA, batch_rows=64))
+    batches = read(odd_sqlite, ODD_QUERY, ODD_SCHEMA, batch_rows=64)
     assert [b.num_rows for b in batches] == [64, 64, 64, 64, 44]
     assert all(b.schema.equals(ODD_SCHEMA) for b in batches)
     assert batches[0].column("note").null_count == 64  # the case ADBC alone gets wrong
@@ -91,7 +96,7 @@ def test_a_value_that_does_not_fit_is_not_quoted(tmp_path: Path) -> None:
     connection.commit()
     connection.close()
     with pytest.raises(SourceValueError) as caught:
-        list(read_batches(f"sqlite:///{path}", ODD_QUERY, ODD_SCHEMA))
+        read(f"sqlite:///{path}", ODD_QUERY, ODD_SCHEMA)
     assert "born" in str(caught.value) and "1999" not in str(caught.value)
 
 
@@ -99,7 +104,7 @@ def test_sqlite_source_is_opened_read_only(odd_sqlite: str) -> None:
     # SQLite has no writing SELECT; the URI's mode=ro is shown by a missing file not being made.
     missing = odd_sqlite.replace("odd.db", "nothing-here.db")
     with pytest.raises(SourceUnavailable, match="no such file"):
-        list(read_batches(missing, ODD_QUERY, ODD_SCHEMA))
+        read(missing, ODD_QUERY, ODD_SCHEMA)
     assert not Path(make_url(missing).database or "").exists()
 
 
@@ -113,7 +118,7 @@ def test_sqlite_source_is_opened_read_only(odd_sqlite: str) -> None:
 )
 def test_unreachable_source_hides_the_password(url: str) -> None:
     with pytest.raises(SourceUnavailable) as caught:
-        list(read_batches(url, ODD_QUERY, ODD_SCHEMA))
+        read(url, ODD_QUERY, ODD_SCHEMA)
     message = str(caught.value)
     assert "s3cr3t-pw" not in message and "***" in message and "127.0.0.1" in message
 
@@ -135,12 +140,14 @@ def demo_sqlite(tmp_path_factory: pytest.TempPathFactory) -> str:
 
 
 def assert_names_the_element(url: str) -> None:
+    source = Source.open(url)
     with pytest.raises(SourceMappingError) as caught:
-        list(extract(url, broken_mapping()))
+        list(extract(source, broken_mapping()))
     assert caught.value.mismatches == ["elements.agama.source: no column BIODATA_WNI.AGAMA_LAMA"]
     assert "SELECT" not in str(caught.value)
     good = dataclasses.replace(broken_mapping(), mapping=MAPPING)
-    some = next(extract(url, good)).to_pylist()[0]
+    some = next(extract(source, good)).to_pylist()[0]
+    source.close()
     assert some["nik"] not in str(caught.value) and some["nama_lengkap"] not in str(caught.value)
 
 
@@ -172,7 +179,7 @@ def test_server_sessions_are_read_only(server: tuple[str, str]) -> None:
     if kind == "mariadb":
         query = select(literal_column("NEXTVAL(pks_probe)").label("n"))
     with pytest.raises(SourceQueryError):
-        list(read_batches(url, query, pa.schema([("n", pa.int32())])))
+        read(url, query, pa.schema([("n", pa.int32())]))
 
 
 def kill_other_sessions(kind: str, url: str) -> None:
@@ -209,7 +216,8 @@ def test_a_connection_dropped_mid_stream_is_source_unavailable(server: tuple[str
     else:
         query = select(literal_column("seq").label("n")).select_from(table("seq_1_to_200000000"))
     schema = pa.schema([("n", pa.int64())])
-    batches = read_batches(url, query, schema, batch_rows=10_000)
+    source = Source.open(url)
+    batches = read_batches(source, query, schema, batch_rows=10_000)
     first = next(batches)
     assert first.num_rows == 10_000 and first.schema.equals(schema)
     kill_other_sessions(kind, url)
@@ -218,6 +226,7 @@ def test_a_connection_dropped_mid_stream_is_source_unavailable(server: tuple[str
             pass
     message = str(caught.value)
     assert "root@" in message or "postgres@" in message
+    source.close()
     del batches, caught  # the traceback holds the dead cursor
     gc.collect()  # finalise the dead cursor here, where its complaint is expected
 
@@ -235,5 +244,6 @@ def test_string_values_reach_the_server_intact(server: tuple[str, str], place: s
     filter_ = dataclasses.replace(EVERYONE, predicates=(Predicate("tempat_lahir", "in", (place,)),))
     columns = (ColumnRequest("nik"), ColumnRequest("tempat_lahir"))
     request = ExtractionRequest(CATALOG, MAPPING, columns, filter_, AS_OF)
-    rows = pa.Table.from_batches(list(extract(url, request))).to_pylist()
+    with Source.open(url) as source:
+        rows = pa.Table.from_batches(list(extract(source, request))).to_pylist()
     assert rows == [{"nik": nik, "tempat_lahir": place}]
