@@ -33,9 +33,9 @@ import click
 import pytest
 from sqlalchemy import create_engine, text
 
-from exports.age import generate_identity
-from exports.sinks import StagedFile
-from exports.source import SourceUnavailable
+from ageformat import generate_identity
+from exports.formats.sinks import StagedFile
+from exports.reading.source import SourceUnavailable
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
@@ -43,9 +43,17 @@ from tests.gateway.test_cli_agreements import EXAMPLE, REPO, SHORT, Gateway, set
 from tests.services import postgres_url, scratch_database
 
 ROWS = 1500
-# What a delivery leaves under the deliveries directory, published or staged. A run's `.lock`
-# file is not a delivery file; `test_a_failed_run_leaves_no_lock_file` looks at it on its own.
+# What a delivery leaves, published or staged: in the partner-facing deliveries directory and in
+# the subject index. A run's `.lock` file is not a delivery file; `home.files()` sees it.
 DELIVERY_SUFFIXES = (".age", ".manifest.json", ".sig", ".subjects.parquet", ".partial")
+# Where a delivery's files go, relative to the home: the partner's, then the gateway's own.
+DELIVERY_PLACES = ("deliveries", "subjects", "work/locks")
+
+
+def placed(delivery_id: str, suffix: str) -> str:
+    """Where the file of a delivery of SHORT with this suffix lives, relative to the home."""
+    folder = "subjects" if suffix.startswith(".subjects") else "deliveries"
+    return f"{folder}/{SHORT}/{delivery_id}{suffix}"
 
 
 @dataclass
@@ -84,11 +92,10 @@ class Home:
         return list(json.loads(self("delivery", "list", "--json").stdout))
 
     def files(self) -> list[str]:
-        """Every file under the deliveries directory, relative to it."""
-        root = self.home / "deliveries"
-        if not root.exists():
-            return []
-        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+        """Every file where deliveries put theirs (DELIVERY_PLACES), relative to the home."""
+        roots = [self.home / place for place in DELIVERY_PLACES]
+        found = (p for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+        return sorted(str(p.relative_to(self.home)) for p in found)
 
     def visible(self) -> list[str]:
         """The delivery files (data, manifest, signature, subjects, partial) present."""
@@ -455,7 +462,7 @@ def test_a_source_connection_dropped_mid_stream_fails_cleanly(
 CRASH = textwrap.dedent(
     """
     import os, sys
-    from exports import sinks
+    from exports.formats import sinks
     from gateway.services import deliveries
     from gateway.cli import main
 
@@ -542,10 +549,9 @@ def test_a_crash_leaves_nothing_or_a_verifiable_delivery_and_a_rerun_works(
     status, shown = CRASH_POINTS[point]
     [row] = home.deliveries()
     assert row["status"] == status
-    folder = f"{SHORT}/"
     staged = [n for n in home.visible() if n.endswith(".partial")]
     assert [n for n in home.visible() if n not in staged] == sorted(
-        folder + crashed + suffix for suffix in shown
+        placed(crashed, suffix) for suffix in shown
     )
     assert bool(staged) == (point != "manifest renamed")  # the crash left staged files
 
@@ -555,13 +561,13 @@ def test_a_crash_leaves_nothing_or_a_verifiable_delivery_and_a_rerun_works(
     assert rows[rerun["delivery"]] == "published"
     assert "verifies" in home("delivery", "verify", rerun["manifest"]).output
     assert not [n for n in home.visible() if n.endswith(".partial")]
-    left = [n for n in home.visible() if n.startswith(folder + crashed)]
+    left = [n for n in home.visible() if n.rpartition("/")[2].startswith(crashed)]
     abandons = [e for e in home.audit() if e["action"] == "delivery.abandon"]
     if point == "manifest renamed":
         # The manifest made it: the delivery is complete and verifiable, and counted published.
         assert rows[crashed] == "published" and abandons == []
-        manifest = home.home / "deliveries" / folder / f"{crashed}.manifest.json"
-        assert left == sorted(folder + crashed + suffix for suffix in shown)
+        manifest = home.home / placed(crashed, ".manifest.json")
+        assert left == sorted(placed(crashed, suffix) for suffix in shown)
         verified = home("delivery", "verify", str(manifest)).output
         assert "FAIL" not in verified and "verifies" in verified
     else:
@@ -587,7 +593,7 @@ def test_a_rename_that_fails_takes_back_what_was_already_in_place(
 ) -> None:
     home.agree(EXAMPLE.replace("quota = 1", "quota = 5"))
     earlier = json.loads(home.extract().stdout)  # another delivery's files must stay untouched
-    kept = {name: (home.home / "deliveries" / name).read_bytes() for name in home.visible()}
+    kept = {name: (home.home / name).read_bytes() for name in home.visible()}
     suffix, after = RENAME_FAULTS[fault]
     publish = StagedFile.publish
     renamed: list[str] = []
@@ -610,8 +616,8 @@ def test_a_rename_that_fails_takes_back_what_was_already_in_place(
     assert any(name.endswith(".parquet.age") for name in renamed)  # the data had been in place
     assert home.visible() == sorted(kept)
     for name, content in kept.items():
-        assert (home.home / "deliveries" / name).read_bytes() == content
-    assert not list((home.home / "deliveries").rglob("*.lock"))
+        assert (home.home / name).read_bytes() == content
+    assert not [name for name in home.files() if name.endswith(".lock")]
     rows = {d["id"]: d["status"] for d in home.deliveries()}
     [failed] = [i for i in rows if i != earlier["delivery"]]
     assert rows == {earlier["delivery"]: "published", failed: "abandoned"}

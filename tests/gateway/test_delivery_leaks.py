@@ -25,7 +25,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from exports.age import decrypt_file
+from ageformat import decrypt_file
 from tests.gateway.test_cli_agreements import EXAMPLE
 from tests.gateway.test_delivery_failures import Home, copy_home, template
 
