@@ -53,6 +53,7 @@ class Action(StrEnum):
     DELIVERY_RECOVER = "delivery.abandon"
     AUDIT_REANCHOR = "audit.reanchor"
     REPORT_RECEIVE = "report.received"
+    NIK_VERIFY = "nik.verify"
 
 
 _SOP = {Action(f"request.{step.transition.value}"): frozenset({step.role}) for step in STEPS}
@@ -88,6 +89,8 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     Action.AUDIT_REANCHOR: frozenset({Role.ADMIN}),
     # A partner's report: uploaded by the partner, or entered by the Petugas ADB who received it.
     Action.REPORT_RECEIVE: frozenset({Machine.PARTNER, Role.PETUGAS_ADB}),
+    # NIK verification is the partner's door alone (an agreement granting nik_verification).
+    Action.NIK_VERIFY: frozenset({Machine.PARTNER}),
 }
 
 # Who may never be given step 8 by a setting: compliance review deliveries and never make one.
