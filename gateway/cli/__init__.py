@@ -173,4 +173,5 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "A person's rights under UU PDP: which deliveries held their record.",
     ),
     "audit": ("audit", "The tamper-evident audit log (docs/audit.md)."),
+    "token": ("tokens", "Partner API tokens: create, list, rotate, revoke (docs/api.md)."),
 }
