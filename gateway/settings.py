@@ -31,6 +31,7 @@ from gateway.limits import SETTINGS_FILE, InputRefused, read_limited_text
 ENV_PREFIX = "PKS_GATEWAY_"
 CONFIG_ENV = "PKS_GATEWAY_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_PROXY_HOPS = 10
 
 
 class SettingsError(SafeError, ValueError):
@@ -67,6 +68,9 @@ class Settings:
     log_level: str = "INFO"
     # Step 8 is the Petugas ADB's; this may widen it to other staff roles, never to compliance.
     delivery_roles: str = "petugas_adb"
+    # Reverse proxies in front of the gateway whose X-Forwarded-For is believed (the partner
+    # API's ip_allow); 0: the connection's peer is the caller.
+    trusted_proxy_hops: int = 0
 
     # --- derived places -------------------------------------------------------------------
     @property
@@ -240,6 +244,8 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError(f"setting 'log_level' must be one of {', '.join(LOG_LEVELS)}")
     if not 0 < settings.port < 65536:
         raise SettingsError("setting 'port' must be between 1 and 65535")
+    if not 0 <= settings.trusted_proxy_hops <= MAX_PROXY_HOPS:
+        raise SettingsError(f"setting 'trusted_proxy_hops' must be between 0 and {MAX_PROXY_HOPS}")
     for key in ("database_url", "source_url"):
         url = getattr(settings, key)
         if url:
