@@ -97,6 +97,21 @@ def test_a_token_stops_when_it_expires(partner: Partner) -> None:
     assert f"token {partner.prefix} is expired" in partner.refusals()[-1]["details"]["rule"]
 
 
+def test_a_token_stops_when_its_agreement_expires(partner: Partner) -> None:
+    office = partner.office
+    long_lived = Partner(office, issue(office, SHORT, "--days", "366"))
+    end = json.loads(office("agreement", "show", SHORT, "--json").stdout)["scope"]["validity"][
+        "end"
+    ]
+    last_day = datetime.fromisoformat(f"{end}T12:00:00+08:00")
+    long_lived.at(last_day)
+    assert long_lived.get("agreements").status_code == 200
+    long_lived.at(last_day + timedelta(days=1))
+    refused_401(problem_of(long_lived.get("agreements")))
+    assert "expired" in long_lived.refusals()[-1]["details"]["rule"]
+    assert f"agreement {SHORT}" in long_lived.refusals()[-1]["details"]["rule"]
+
+
 def test_a_revoked_token_stops_at_once(partner: Partner) -> None:
     partner.office("token", "revoke", partner.prefix, "--reason", "leaked", "--as", "kadis")
     refused_401(problem_of(partner.get("deliveries")))
@@ -228,6 +243,31 @@ def test_another_partners_ids_are_answered_as_ids_that_never_existed(partner: Pa
     # The first partner's token never sees the second's delivery either.
     assert partner.get(f"deliveries/{own}").status_code == 404
     assert partner.delivery_ids() == [theirs]
+
+
+def test_a_token_moved_to_another_agreement_in_the_database_is_refused(partner: Partner) -> None:
+    """Threat: a database writer points one partner's token at another agreement (or another
+    recipient's fingerprint) to read what it was never issued for."""
+    other = another_partner(partner.office)
+    office = partner.office
+    office.sql(
+        "UPDATE partner_tokens SET agreement_id = (SELECT id FROM agreements WHERE short_id = :o) "
+        "WHERE prefix = :p",
+        o=OTHER,
+        p=partner.prefix,
+    )
+    refused_401(problem_of(partner.get("deliveries")))
+    assert "changed outside the gateway" in partner.refusals()[-1]["details"]["rule"]
+    fingerprint = office.sql(
+        "SELECT recipient_fingerprint FROM partner_tokens WHERE prefix = :p", p=other.prefix
+    )[0][0]
+    office.sql(
+        "UPDATE partner_tokens SET recipient_fingerprint = :f WHERE prefix = :p",
+        f=fingerprint,
+        p=partner.prefix,
+    )
+    refused_401(problem_of(partner.get("deliveries")))
+    assert other.get("deliveries").status_code == 200
 
 
 def test_ip_allow_is_held_and_proxies_are_believed_only_as_far_as_trusted(office: Office) -> None:
