@@ -9,6 +9,7 @@ from __future__ import annotations
 import base64
 import hashlib
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -183,3 +184,24 @@ def test_deliveries_are_listed_a_page_at_a_time(served: Partner) -> None:
     for query in ("page=0", "per_page=101", "page=abc", "per_page=-1", "page=%C2%B2"):
         body = problem_of(served.get(f"deliveries?{query}"))
         assert body["status"] == 400 and body["code"] == "usage"
+
+
+def test_files_that_are_not_as_published_are_not_served(partner: Partner) -> None:
+    """The gateway vouches for what it serves: a data file of another size than its manifest
+    states, or a manifest whose signature no longer verifies, is not served (503, recorded, the
+    office's log names it) rather than handed out."""
+    (delivery_id,) = partner.delivery_ids()
+    directory = next(Path(partner.office.home, "deliveries").glob("*/"))
+    data = next(directory.glob(f"{delivery_id}.*.age"))
+    whole = data.read_bytes()
+    data.write_bytes(whole[:-1])
+    body = problem_of(partner.get(f"deliveries/{delivery_id}/file"))
+    assert body["status"] == 503 and body["code"] == "unavailable"
+    assert "not as published" in partner.refusals()[-1]["details"]["rule"]
+    data.write_bytes(whole)
+    assert partner.get(f"deliveries/{delivery_id}/file").status_code == 200
+    manifest = directory / f"{delivery_id}.manifest.json"
+    manifest.write_bytes(manifest.read_bytes().replace(b'"rows":', b'"rows" :', 1))
+    for suffix in ("", "/file", "/manifest"):
+        assert problem_of(partner.get(f"deliveries/{delivery_id}{suffix}"))["status"] == 503
+    assert "does not verify" in partner.refusals()[-1]["details"]["rule"]
