@@ -48,7 +48,7 @@ TokenRow = Mapping[Any, Any]
 _HASH_DOMAIN = b"pks-gateway/partner-token\x00"
 # Compared against when no row has the presented prefix, so that an unknown token costs what a
 # wrong one does.
-_NO_ROW = "0" * 64
+_NO_ROW = b"0" * 64
 
 
 class TokenRefused(NotPermitted):
@@ -106,16 +106,21 @@ def authenticate(
     prefix = prefix_of(token)
     if prefix is None:
         raise TokenRefused("not a token of this gateway's shape")
-    row = (
-        connection.execute(select(partner_tokens).where(partner_tokens.c.prefix == prefix))
-        .mappings()
-        .first()
-    )
-    presented = token_hash(key, token)
+    presented = token_hash(key, token).encode("ascii")
+    try:
+        row = (
+            connection.execute(select(partner_tokens).where(partner_tokens.c.prefix == prefix))
+            .mappings()
+            .first()
+        )
+    except (ValueError, TypeError):  # only a write behind the gateway's back leaves such a row
+        raise TokenRefused(
+            f"token {prefix}: its row holds values the gateway never writes", prefix
+        ) from None
     if row is None:
         hmac.compare_digest(_NO_ROW, presented)
         raise TokenRefused(f"token {prefix} is not known", prefix)
-    if not hmac.compare_digest(str(row["secret_hash"]), presented):
+    if not hmac.compare_digest(str(row["secret_hash"]).encode("utf-8"), presented):
         raise TokenRefused(f"token {prefix}: the secret does not match", prefix)
     try:
         short_id = agreement_short_id(connection, row["agreement_id"])
@@ -231,7 +236,8 @@ def token_state(row: TokenRow, now: datetime) -> str:
 def recipient_in(stored: StoredVersion, fingerprint: str) -> Mapping[str, Any] | None:
     for listed in stored.scope.get("recipients") or ():
         if isinstance(listed, Mapping) and hmac.compare_digest(
-            recipient_fingerprint(str(listed.get("age_recipient"))), fingerprint
+            recipient_fingerprint(str(listed.get("age_recipient"))).encode(),
+            fingerprint.encode("utf-8"),
         ):
             return listed
     return None

@@ -202,6 +202,17 @@ def test_a_token_row_edited_in_the_database_is_refused(
     assert "changed outside the gateway" in partner.refusals()[-1]["details"]["rule"]
 
 
+def test_a_token_row_holding_values_the_gateway_never_writes_is_refused_not_a_crash(
+    partner: Partner,
+) -> None:
+    edits = ["UPDATE partner_tokens SET secret_hash = 'ééé'"]
+    if partner.office.url.startswith("sqlite"):  # PostgreSQL refuses such values itself
+        edits.append("UPDATE partner_tokens SET expires_at = 'not a time'")
+    for edit in edits:
+        partner.office.sql(edit)
+        refused_401(problem_of(partner.get("agreements")))
+
+
 def another_partner(office: Office) -> Partner:
     """A second agreement, for another institution and recipient key, delivered once."""
     _secret, recipient = generate_identity()
