@@ -27,12 +27,12 @@ from agreements.errors import (
     SafeError,
     Tampered,
 )
-from audit.checkpoint import CheckpointError
 from audit.log import LogIntegrityError
 from exports.reading.readers import SourceQueryError
 from exports.reading.source import SourceUnavailable
 from gateway.db import MetadataUnavailable
 from gateway.keys import KeyFileError
+from pks_partner.checkpoint import CheckpointError
 
 PROBLEM_BASE = "https://pks-gateway.paserkab.go.id/problems/"
 

@@ -18,16 +18,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agreements.errors import BadSignature
 from agreements.signing import AllowedSigner, AllowedSigners, verify
-from audit.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    NoteVerifier,
-    open_checkpoint,
-    verifier_for,
-)
-from audit.consistency import ConsistencyProofError, extends, parse_consistency_proof
-from audit.entry import LeafFormatError, parse_leaf
-from audit.tlog_proof import parse_tlog_proof, verify_tlog_proof
 from exports.publishing.manifest import (
     ENTRY_ACTION,
     ENTRY_OBJECT_TYPE,
@@ -42,6 +32,16 @@ from exports.publishing.manifest import (
     entry_details,
     same_value,
 )
+from pks_partner.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    NoteVerifier,
+    open_checkpoint,
+    verifier_for,
+)
+from pks_partner.consistency import ConsistencyProofError, extends, parse_consistency_proof
+from pks_partner.leaf import LeafFormatError, parse_leaf
+from pks_partner.tlog_proof import parse_tlog_proof, verify_tlog_proof
 
 
 def read_manifest(path: Path | str) -> tuple[bytes, str]:

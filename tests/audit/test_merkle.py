@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit import merkle
+from pks_partner import merkle
 
 
 def sha(data: bytes) -> bytes:
