@@ -15,7 +15,6 @@ import click
 from sqlalchemy import Engine
 
 from audit import log as audit_log
-from exports.publishing.manifest import NAMESPACE, SIGNER_PRINCIPAL
 from exports.publishing.publish import move_subject_indexes
 from gateway import db
 from gateway.cli import settings_of
@@ -27,6 +26,7 @@ from gateway.services.delivery_recovery import close_abandoned
 from gateway.services.trust import anchor_first_time, sealed_before
 from gateway.settings import Settings
 from pks_partner.checkpoint import note_verifier
+from pks_partner.manifest import NAMESPACE, SIGNER_PRINCIPAL
 
 
 @click.command()

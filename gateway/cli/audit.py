@@ -22,7 +22,6 @@ from audit.entry import FIELD_LIMITS
 from audit.export import export_log, verify_export
 from audit.stored import checkpoint_problems
 from audit.verify import VerifyReport, verify_log
-from exports.publishing.manifest import parse_manifest
 from gateway import checkpoints, limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -39,6 +38,7 @@ from gateway.services import trust
 from gateway.settings import Settings
 from pks_partner.checkpoint import CheckpointError
 from pks_partner.consistency import format_consistency_proof
+from pks_partner.manifest import parse_manifest
 from pks_partner.tlog_proof import parse_tlog_proof
 
 SEQ = click.IntRange(0, limits.MAX_ID)

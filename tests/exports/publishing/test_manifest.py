@@ -26,7 +26,8 @@ from agreements.masks import validate_mask
 from agreements.scope import RowFilter
 from agreements.signing import public_key_line, sign
 from audit import log, tree
-from exports.publishing.manifest import (
+from pks_partner.checkpoint import note_verifier
+from pks_partner.manifest import (
     ENTRY_ACTION,
     NAMESPACE,
     AgreementRef,
@@ -40,8 +41,7 @@ from exports.publishing.manifest import (
     parse_manifest,
     sign_manifest,
 )
-from exports.publishing.manifest_verify import DeliveryCheck, read_manifest, verify_delivery
-from pks_partner.checkpoint import note_verifier
+from pks_partner.verify import DeliveryCheck, read_manifest, verify_delivery
 from tests.audit.conftest import ORIGIN, sqlite_engine
 from tests.audit.test_log import add
 from tests.services import require_tool
