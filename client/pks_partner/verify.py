@@ -74,6 +74,10 @@ class DeliveryCheck:
     def failed(self) -> tuple[str, ...]:
         return tuple(check.name for check in self.checks if not check.passed)
 
+    def lines(self) -> list[str]:
+        """One line a check, as both command lines print them: `ok   name: reason`."""
+        return [f"{'ok  ' if c.passed else 'FAIL'} {c.name}: {c.reason}" for c in self.checks]
+
 
 def verify_delivery(
     manifest_bytes: bytes,
@@ -136,7 +140,7 @@ def verify_delivery(
         checkpoint = _inclusion(manifest, verifier, audit_origin, checks)
     checks.append(_entry(manifest))
     if data_file is not None:
-        checks.append(_data_file(data_file, manifest.file))
+        checks.append(check_data_file(data_file, manifest.file))
     if verifier is not None and audit_origin is not None and newer is not None:
         checks.append(_consistency(checkpoint, *newer, verifier, audit_origin))
     return DeliveryCheck(tuple(checks), manifest, checkpoint)
@@ -251,7 +255,8 @@ def _entry(manifest: Manifest) -> Check:
     )
 
 
-def _data_file(path: Path, file: DeliveryFile) -> Check:
+def check_data_file(path: Path, file: DeliveryFile) -> Check:
+    """`data_file`: the file's size and SHA-256, read in 1 MiB pieces, against the manifest's."""
     digest, size = hashlib.sha256(), 0
     try:
         with path.open("rb") as stream:

@@ -289,8 +289,8 @@ def verify(
         data_file=data,
         newer=newer,
     )
-    for item in check.checks:
-        click.echo(f"{'ok  ' if item.passed else 'FAIL'} {item.name}: {item.reason}")
+    for line in check.lines():
+        click.echo(line)
     if not check.ok:
         raise click.ClickException(f"{manifest} does not verify")
     click.echo(f"{manifest} verifies")
