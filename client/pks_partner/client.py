@@ -210,7 +210,8 @@ class Client:
             except ApiError as error:
                 if error.status != 429 or attempt == RETRIES:
                     raise
-                time.sleep(min(MAX_WAIT, error.retry_after or 2.0**attempt))
+                named = error.retry_after
+                time.sleep(min(MAX_WAIT, 2.0**attempt if named is None else named))
         items = _items(answer, "nik-verifications")
         if sorted(_int(item.get("index")) for item in items) != list(range(len(batch))):
             raise TransportError("the NIK verification answer does not answer each item once")
@@ -234,10 +235,14 @@ def load_as_arrow(
     token: str,
     identity: Identity,
     delivery: str | None = None,
+    *,
+    workdir: str | Path | None = None,
     **options: Any,
 ) -> pyarrow.Table:
-    """A delivery (default: the newest) as a pyarrow Table; `options` as for `Client`."""
-    return Client(url, token, identity=identity, **options).load_as_arrow(delivery)
+    """A delivery (default: the newest) as a pyarrow Table, decrypted through a temporary file
+    under `workdir` (default: the system's); `options` as for `Client`."""
+    client = Client(url, token, identity=identity, **options)
+    return client.load_as_arrow(delivery, workdir=workdir)
 
 
 def load_as_pandas(
@@ -245,10 +250,13 @@ def load_as_pandas(
     token: str,
     identity: Identity,
     delivery: str | None = None,
+    *,
+    workdir: str | Path | None = None,
     **options: Any,
 ) -> pandas.DataFrame:
-    """A delivery (default: the newest) as a pandas DataFrame; `options` as for `Client`."""
-    return Client(url, token, identity=identity, **options).load_as_pandas(delivery)
+    """A delivery (default: the newest) as a pandas DataFrame, as `load_as_arrow` reads it."""
+    client = Client(url, token, identity=identity, **options)
+    return client.load_as_pandas(delivery, workdir=workdir)
 
 
 def _items(answer: object, what: str) -> list[dict[str, Any]]:

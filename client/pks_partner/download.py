@@ -207,10 +207,8 @@ def _fetch(
     have = 0
     if resume and partial.is_file() and _read_tag(tag) == etag:
         have = partial.stat().st_size
-    if have == 0 or have > file.size:
+    if have > file.size:
         have = 0
-        partial.write_bytes(b"")
-        tag.write_text(etag + "\n", encoding="ascii")
     if have == file.size:
         return have, 0
     headers = {"Range": f"bytes={have}-", "If-Range": etag} if have else {}
@@ -226,11 +224,15 @@ def _fetch(
                     ("data_file",),
                 )
             start = _start_of(response, have, file.size)
+            if not start:  # the whole file comes: a new partial, noted with its ETag
+                tag.write_text(etag + "\n", encoding="ascii")
             with partial.open("r+b" if start else "wb") as out:
                 out.seek(start)
                 out.truncate()
                 while start + fetched < file.size:
-                    chunk = response.read(min(CHUNK, file.size - start - fetched))
+                    # read1: what has arrived, at most one read from the socket, so that a
+                    # stalled or dropped connection loses nothing already received.
+                    chunk = response.read1(min(CHUNK, file.size - start - fetched))
                     if not chunk:
                         break
                     out.write(chunk)

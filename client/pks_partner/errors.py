@@ -17,7 +17,12 @@ class ApiError(PartnerError):
     """The gateway answered with an error: its RFC 9457 problem's title and detail."""
 
     def __init__(
-        self, status: int, title: str, detail: str = "", code: str = "", retry_after: float = 0
+        self,
+        status: int,
+        title: str,
+        detail: str = "",
+        code: str = "",
+        retry_after: float | None = None,  # seconds, when the gateway named them
     ) -> None:
         said = f"the gateway answered {status} {title}"
         super().__init__(f"{said}: {detail}" if detail else said)

@@ -31,7 +31,10 @@ HEADER_LIMIT = 1024 * 1024
 
 @contextmanager
 def scratch(workdir: str | Path | None) -> Iterator[Path]:
-    """A private folder for the download and its plaintext, removed with all in it at the end."""
+    """A private folder for the download and its plaintext, removed with all in it at the end
+    (inside `workdir`, made if need be, or the system's temporary folder)."""
+    if workdir is not None:
+        Path(workdir).mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix="pks-partner-", dir=workdir) as folder:
         yield Path(folder)
 

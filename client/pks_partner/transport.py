@@ -164,7 +164,7 @@ def _problem(error: urllib.error.HTTPError) -> ApiError:
             detail = _line(problem.get("detail"), "")
             code = _line(problem.get("code"), "")
     retry = error.headers.get("Retry-After", "") if error.headers else ""
-    return ApiError(status, title, detail, code, float(retry) if retry.isdigit() else 0.0)
+    return ApiError(status, title, detail, code, float(retry) if retry.isdigit() else None)
 
 
 def _line(value: object, default: str) -> str:

@@ -1,0 +1,239 @@
+"""Issue 11's Must-show, end to end: `pks-gateway serve` (with its job worker) on 127.0.0.1 over a
+home with the demo agreement signed, one delivery published and a partner token; the partner
+client against it. The partner gets a DataFrame whose columns are exactly the agreement's granted
+elements; a download cut off mid-way resumes and ends with the signed hashes; the stock `age` tool
+decrypts what the client downloaded; `pks-partner` does the same from the command line.
+
+No population value is printed: the assertions compare names, counts and hashes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import threading
+import time
+import tomllib
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from pks_partner import load_as_pandas
+from pks_partner.client import Client
+from pks_partner.errors import TransportError
+from tests.office import Office, current_example
+from tests.services import require_tool
+
+pytestmark = pytest.mark.slow
+
+
+@dataclass(frozen=True)
+class Served:
+    office: Office
+    url: str
+    token: str = field(repr=False)
+    manifest_key: str  # the OpenSSH line the office hands partners
+    audit_key: str  # the note verifier key
+
+    @property
+    def identity(self) -> Path:
+        return self.office.root / "partner.key"
+
+    def client(self, url: str | None = None) -> Client:
+        return Client(
+            url or self.url,
+            self.token,
+            identity=self.identity,
+            manifest_key=self.manifest_key,
+            audit_key=self.audit_key,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    office = Office(tmp_path_factory.mktemp("gateway"), {})
+    office.agree()
+    assert office.extract().exit_code == 0
+    short_id = re.search(r'short_id = "([^"]+)"', current_example()).group(1)  # type: ignore[union-attr]
+    token = office("token", "create", short_id, "--as", "adb").stdout.strip()
+    manifest_key = office("keys", "public", "manifest").stdout.strip()
+    audit_key = office("keys", "public", "audit", "--verifier-key").stdout.strip()
+    port = free_port()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
+        env={**os.environ, "PKS_GATEWAY_HOME": str(office.home)},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                with urllib.request.urlopen(f"{url}/health", timeout=2) as answer:  # noqa: S310
+                    assert json.loads(answer.read())["status"] == "ok"
+                    break
+            except OSError:
+                assert time.monotonic() < deadline, "the gateway did not answer within 30 s"
+                time.sleep(0.2)
+        yield Served(office, url, token, manifest_key, audit_key)
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+        office.engine.dispose()
+
+
+def granted_elements() -> set[str]:
+    """The element keys the demo agreement's signed scope grants."""
+    return set(tomllib.loads(current_example())["elements"])
+
+
+def sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def test_the_partner_gets_a_dataframe_of_exactly_the_granted_elements(served: Served) -> None:
+    client = served.client()
+    [agreement] = client.agreements()
+    [delivery] = client.deliveries()
+    signed = client.delivery(delivery.id)  # as its signed manifest states it
+    columns = [element["key"] for element in signed["elements"]]
+    assert set(agreement.elements) == granted_elements() == set(columns)
+    frame = client.load_as_pandas()
+    assert list(frame.columns) == columns  # in the manifest's order, nothing more, nothing less
+    assert len(frame) == signed["rows"] > 0
+    # The one-call form, trusting the manifest key on first use instead of a configured one.
+    again = load_as_pandas(served.url, served.token, served.identity)
+    assert list(again.columns) == columns and len(again) == len(frame)
+
+
+class CuttingProxy:
+    """A TCP relay to the gateway that cuts the first response longer than `cut_after` bytes
+    (headers included) at that length, as a dropped connection would, and relays the rest."""
+
+    def __init__(self, upstream: int, cut_after: int) -> None:
+        self.upstream, self.cut_after, self.cuts = upstream, cut_after, 0
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}"
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def close(self) -> None:
+        self.listener.close()
+
+    def _accept(self) -> None:
+        while True:
+            try:
+                partner, _ = self.listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=self._relay, args=(partner,), daemon=True).start()
+
+    def _relay(self, partner: socket.socket) -> None:
+        with partner, socket.create_connection(("127.0.0.1", self.upstream)) as gateway:
+            threading.Thread(target=self._pump, args=(partner, gateway), daemon=True).start()
+            sent = 0
+            while chunk := gateway.recv(4096):
+                if self.cuts == 0 and sent + len(chunk) > self.cut_after:
+                    partner.sendall(chunk[: self.cut_after - sent])
+                    self.cuts += 1
+                    partner.shutdown(socket.SHUT_RDWR)  # the FIN a dropped line ends with
+                    gateway.shutdown(socket.SHUT_RDWR)
+                    return
+                partner.sendall(chunk)
+                sent += len(chunk)
+
+    @staticmethod
+    def _pump(source: socket.socket, target: socket.socket) -> None:
+        try:
+            while chunk := source.recv(4096):
+                target.sendall(chunk)
+        except OSError:
+            pass
+
+
+def test_an_interrupted_download_resumes_and_ends_with_the_same_hashes(
+    served: Served, tmp_path: Path
+) -> None:
+    straight = served.client().download(served.client().newest().id, tmp_path / "straight")
+    size = straight.manifest.file.size
+    proxy = CuttingProxy(int(served.url.rsplit(":", 1)[1]), cut_after=size // 2)
+    try:
+        client = served.client(proxy.url)
+        with pytest.raises(TransportError, match=r"stopped at \d+ of \d+ bytes.*run it again"):
+            client.download(straight.delivery_id, tmp_path / "cut")
+        assert proxy.cuts == 1
+        partial = tmp_path / "cut" / f"{straight.manifest.file.name}.partial"
+        had = partial.stat().st_size
+        assert 0 < had < size
+        assert not (tmp_path / "cut" / straight.manifest.file.name).exists()
+        resumed = client.download(straight.delivery_id, tmp_path / "cut")
+    finally:
+        proxy.close()
+    assert (resumed.resumed_from, resumed.fetched) == (had, size - had)
+    assert resumed.check.ok and not partial.exists()
+    assert sha256(resumed.encrypted) == sha256(straight.encrypted) == straight.manifest.file.sha256
+    assert resumed.data is not None and straight.data is not None
+    assert sha256(resumed.data) == sha256(straight.data) == straight.manifest.file.plaintext_sha256
+    names = [check.name for check in resumed.check.checks]
+    assert names == [
+        "signature", "canonical", "version", "format", "checkpoint", "inclusion", "entry",
+        "data_file", "plaintext",
+    ]  # fmt: skip
+
+
+def test_the_stock_age_tool_decrypts_what_the_client_downloaded(
+    served: Served, tmp_path: Path
+) -> None:
+    age = require_tool("age", "age")
+    client = Client(served.url, served.token, manifest_key=served.manifest_key)  # no identity
+    done = client.download(client.newest().id, tmp_path)
+    assert done.data is None
+    plain = tmp_path / "by-age.parquet"
+    subprocess.run(
+        [age, "-d", "-i", str(served.identity), "-o", str(plain), str(done.encrypted)],
+        check=True,
+        capture_output=True,
+    )
+    assert sha256(plain) == done.manifest.file.plaintext_sha256
+
+
+def test_the_command_line_downloads_and_verifies(served: Served, tmp_path: Path) -> None:
+    script = Path(sys.executable).with_name("pks-partner")
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "PKS_PARTNER_URL": served.url,
+        "PKS_PARTNER_TOKEN": served.token,
+        "PKS_PARTNER_IDENTITY": str(served.identity),
+    }
+
+    def partner(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            [str(script), *args], capture_output=True, text=True, env=env, check=False
+        )
+
+    listed = partner("deliveries", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [delivery] = json.loads(listed.stdout)
+    done = partner("download", delivery["id"], "--out", str(tmp_path / "out"))
+    assert done.returncode == 0, done.stderr
+    assert "ok   plaintext:" in done.stdout and "(first use," in done.stdout
+    manifest = tmp_path / "out" / f"{delivery['id']}.manifest.json"
+    checked = partner("verify", str(manifest), "--url", served.url, "--audit-key", served.audit_key)
+    assert checked.returncode == 0 and "ok   inclusion:" in checked.stdout
+    for result in (listed, done, checked):
+        assert "Traceback" not in result.stderr and served.token not in result.stdout
