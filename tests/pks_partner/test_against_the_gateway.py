@@ -237,3 +237,43 @@ def test_the_command_line_downloads_and_verifies(served: Served, tmp_path: Path)
     assert checked.returncode == 0 and "ok   inclusion:" in checked.stdout
     for result in (listed, done, checked):
         assert "Traceback" not in result.stderr and served.token not in result.stdout
+
+
+# docs/partners.md, "The same steps without our code", with this gateway's values.
+BY_HAND = r"""
+set -euo pipefail
+AUTH="Authorization: Bearer $PKS_PARTNER_TOKEN"
+ID=$(curl -fsS -H "$AUTH" "$API/deliveries" | jq -r '.items[0].id')
+curl -fsS -H "$AUTH" -o "$ID.manifest.json"     "$API/deliveries/$ID/manifest"
+curl -fsS -H "$AUTH" -o "$ID.manifest.json.sig" "$API/deliveries/$ID/manifest.sig"
+echo "$ALLOWED" > allowed_signers
+ssh-keygen -Y verify -f allowed_signers -I pks-gateway -n pks-manifest \
+    -s "$ID.manifest.json.sig" < "$ID.manifest.json"
+FILE=$(jq -r .file.name "$ID.manifest.json")
+SHA=$(jq -r .file.sha256 "$ID.manifest.json")
+curl -fsS -H "$AUTH" -r 0-999 -o "$FILE" "$API/deliveries/$ID/file"   # what a cut leaves
+curl -S -H "$AUTH" -H "If-Range: \"$SHA\"" -C - -o "$FILE" "$API/deliveries/$ID/file"
+echo "$SHA  $FILE" | sha256sum -c -
+age -d -i "$IDENTITY" -o "${FILE%.age}" "$FILE"
+echo "$(jq -r .file.plaintext_sha256 "$ID.manifest.json")  ${FILE%.age}" | sha256sum -c -
+"""
+
+
+def test_the_documented_steps_with_curl_ssh_keygen_and_age(served: Served, tmp_path: Path) -> None:
+    for tool, package in (("curl", "curl"), ("jq", "jq"), ("ssh-keygen", "openssh-client")):
+        require_tool(tool, package)
+    require_tool("age", "age")
+    allowed = served.office("keys", "public", "manifest", "--allowed-signers").stdout.strip()
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "API": f"{served.url}/api/v1",
+        "PKS_PARTNER_TOKEN": served.token,
+        "ALLOWED": allowed,
+        "IDENTITY": str(served.identity),
+    }
+    done = subprocess.run(
+        ["bash", "-c", BY_HAND], cwd=tmp_path, env=env, capture_output=True, text=True, check=False
+    )
+    assert done.returncode == 0, done.stderr[-1500:]
+    assert 'Good "pks-manifest" signature for pks-gateway' in done.stderr + done.stdout
+    assert done.stdout.count(": OK") == 2
