@@ -1,4 +1,5 @@
-"""Fixtures shared by every test package: isolated settings and a data directory per test."""
+"""Fixtures shared by every test package: isolated settings and a data directory per test, a
+gateway home set up through the CLI, and the adversarial suite's office."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import pytest
 from hypothesis import settings as hypothesis_settings
 
 from gateway.settings import Settings, load_settings
+from tests.harness import Gateway, setup_gateway
 from tests.office import Office
 from tests.services import postgres_url, scratch_database
 
@@ -34,6 +36,13 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch) -> None:
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
     return load_settings({"home": tmp_path / "home"}, environ={})
+
+
+@pytest.fixture
+def gateway(tmp_path: Path) -> Gateway:
+    """A data directory set up by `init` in tmp_path/home: staff admin, kadis, pf and adb, and
+    kadis's ssh-keygen key (tmp_path/kadis) as a signer (tests/harness.py `setup_gateway`)."""
+    return setup_gateway(tmp_path)
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -22,7 +22,7 @@ from gateway.cli import main
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
-from tests.gateway.test_cli_agreements import REPO, SHORT
+from tests.harness import REPO, SHORT
 from tests.office import Office, refused
 
 PARALLEL = 3

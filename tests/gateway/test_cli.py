@@ -17,13 +17,7 @@ from click.testing import CliRunner
 
 from gateway import db
 from gateway.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def invoke(home: Path, *args: str, **env: str) -> click.testing.Result:
-    environ = {"PKS_GATEWAY_HOME": str(home), **env}
-    return CliRunner().invoke(main, list(args), env=environ, catch_exceptions=False)
+from tests.harness import REPO, invoke
 
 
 def test_init_is_idempotent_and_reports_locations(tmp_path: Path) -> None:

@@ -19,7 +19,7 @@ import pytest
 from exports.age import AgeWriter, generate_identity
 from exports.manifest import parse_manifest, sign_manifest
 from gateway.keys import load_signing_key
-from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
+from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
 from tests.services import require_tool
 
 ROWS = 3000
@@ -253,8 +253,7 @@ def test_a_nik_written_with_separators_finds_the_same_deliveries(tmp_path: Path)
     assert len({q["object_id"] for q in questions[-5:]}) == 1
 
 
-def test_a_nik_in_other_digits_is_refused_in_one_line_and_audited(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_a_nik_in_other_digits_is_refused_in_one_line_and_audited(gateway: Gateway) -> None:
     fullwidth = "".join(chr(ord("０") + int(d)) for d in "6401025505880001")
     for written in (fullwidth, "6401\u00a00255\u00a00588\u00a00001", "6401025505880001\u0663"):
         refused = gateway("subject", "deliveries", written, "--as", "pf", ok=False)

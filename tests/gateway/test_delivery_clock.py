@@ -15,8 +15,8 @@ from sqlalchemy import create_engine
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
-from tests.gateway.test_cli_agreements import SHORT
 from tests.gateway.test_delivery_failures import Home, copy_home, template
+from tests.harness import SHORT
 
 __all__ = ["template"]  # the module-scoped gateway template, shared with the failure tests
 

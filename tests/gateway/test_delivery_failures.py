@@ -39,7 +39,7 @@ from exports.source import SourceUnavailable
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
-from tests.gateway.test_cli_agreements import EXAMPLE, REPO, SHORT, Gateway, setup_gateway, write
+from tests.harness import EXAMPLE, REPO, SHORT, Gateway, setup_gateway, write
 from tests.services import postgres_url, scratch_database
 
 ROWS = 1500

@@ -26,8 +26,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from exports.age import decrypt_file
-from tests.gateway.test_cli_agreements import EXAMPLE
 from tests.gateway.test_delivery_failures import Home, copy_home, template
+from tests.harness import EXAMPLE
 
 __all__ = ["template"]  # the module-scoped gateway template, shared with the failure tests
 

@@ -31,9 +31,9 @@ from gateway.services import deliveries as service
 from gateway.services.delivery_recovery import held, locked_elsewhere
 from gateway.settings import load_settings
 from tests.exports.test_spill import spilling_process
-from tests.gateway.test_cli_agreements import EXAMPLE, SHORT
 from tests.gateway.test_cli_deliveries import source_niks
 from tests.gateway.test_delivery_failures import Home, copy_home, crash_extract, template
+from tests.harness import EXAMPLE, SHORT
 
 __all__ = ["template"]  # the module-scoped gateway template, shared with the failure tests
 

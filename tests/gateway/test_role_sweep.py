@@ -19,8 +19,8 @@ from gateway.services import agreements as agreement_service
 from gateway.services import deliveries, staff, trust
 from gateway.services import requests as request_service
 from gateway.settings import load_settings
-from tests.gateway.test_cli_agreements import SHORT
-from tests.gateway.test_sop_walk import CATALOG, LETTER, REGIONS, doc
+from tests.gateway.letters import LETTER, doc
+from tests.harness import CATALOG, REGIONS, SHORT
 from tests.office import Office, current_example
 
 SYSTEM_ONLY = {Action.DELIVERY_RECOVER}  # no staff door: crash recovery runs as the gateway

@@ -20,8 +20,7 @@ from gateway.keys import KeyFileError, ensure_keys
 from gateway.seals import SealStore
 from gateway.services import agreements, staff
 from gateway.services.actions import Actor, Outcome, perform
-from tests.gateway.test_cli_agreements import SHORT, Gateway
-from tests.gateway.test_sop_walk import CATALOG, REGIONS
+from tests.harness import CATALOG, REGIONS, SHORT, Gateway
 from tests.office import current_example
 
 NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)

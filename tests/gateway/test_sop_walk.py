@@ -4,22 +4,19 @@ one revision round at step 6. Per-step working days and overdue flags are checke
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
 from agreements.canonical import SIGNATURE_NAMESPACE
-from agreements.catalog import load_catalog
 from agreements.errors import Conflict, NotPermitted
 from agreements.scope_toml import load_scope_toml
 from agreements.signing import public_key_line, sign
 from agreements.workdays import WorkCalendar
-from agreements.workflow import Document, Role, Transition
+from agreements.workflow import Role, Transition
 from audit.schema import audit_entries
 from gateway import db
 from gateway.seals import SealStore
@@ -27,35 +24,10 @@ from gateway.services import agreements as agreement_service
 from gateway.services import requests as service
 from gateway.services import staff
 from gateway.services.actions import find_actor
+from tests.gateway.letters import LETTER, WITA, at, doc
+from tests.harness import CATALOG, REGIONS, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-WITA = ZoneInfo("Asia/Makassar")
-CATALOG = load_catalog(REPO / "config" / "catalog.toml")
 EXAMPLE = REPO / "config" / "examples" / "demo-agreement.toml"
-REGIONS = frozenset(
-    line.split(",")[0] for line in (REPO / "config" / "wilayah_paser.csv").read_text().splitlines()
-)
-
-
-def at(day: int, hour: int, month: int = 12) -> datetime:
-    return datetime(2026, month, day, hour, tzinfo=WITA)
-
-
-def doc(name: str) -> Document:
-    return Document(name, hashlib.sha256(name.encode()).hexdigest())
-
-
-LETTER = service.Letter(
-    institution="Bank Kaltimtara",
-    letter_number="B/77/2026",
-    letter_date=date(2026, 12, 22),
-    purpose="KYC",
-    legal_basis=("UU 24/2013",),
-    requested_elements=("nik", "nama_lengkap"),
-    access_modes=("bulk_delivery",),
-    duration_months=12,
-    data_balikan_plan="semester report",
-)
 KEY = Ed25519PrivateKey.generate()
 
 
