@@ -19,6 +19,7 @@ import pytest
 from exports.age import AgeWriter, generate_identity
 from exports.manifest import parse_manifest, sign_manifest
 from gateway.keys import load_signing_key
+from tests.gateway.delivery_homes import source_niks
 from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
 from tests.services import require_tool
 
@@ -36,14 +37,6 @@ def signed_gateway(tmp_path: Path, scope_text: str = EXAMPLE) -> tuple[Gateway, 
     gateway("agreement", "import", write(tmp_path, "pks.toml", scope), "--as", "pf")
     gateway("agreement", "sign", SHORT, "--key", str(tmp_path / "kadis"), "--as", "kadis")
     return gateway, key_file
-
-
-def source_niks(gateway: Gateway) -> list[str]:
-    connection = sqlite3.connect(gateway.home / "demo-source.db")
-    try:
-        return [row[0] for row in connection.execute("SELECT NIK FROM BIODATA_WNI ORDER BY NIK")]
-    finally:
-        connection.close()
 
 
 def test_a_delivery_is_published_verified_and_decrypted_by_stock_age(tmp_path: Path) -> None:
@@ -80,7 +73,7 @@ def test_a_delivery_is_published_verified_and_decrypted_by_stock_age(tmp_path: P
     assert table.column_names == granted
     assert table.num_rows == result["rows"]
     assert table.schema.metadata[b"pks.agreement_short_id"] == SHORT.encode()
-    niks = set(source_niks(gateway))
+    niks = set(source_niks(gateway.home))
     assert not niks & set(table.column("nik").to_pylist())  # tokens, never the NIK
 
     ours = tmp_path / "ours.parquet"
@@ -215,7 +208,7 @@ def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> 
     result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     subjects = pq.read_table(Path(result["file"]).parent / f"{result['delivery']}.subjects.parquet")
     assert subjects.num_rows == result["rows"]
-    niks = source_niks(gateway)
+    niks = source_niks(gateway.home)
     found_any = missing_any = False
     for nik in niks[:60]:
         asked = json.loads(gateway("subject", "deliveries", nik, "--as", "pf", "--json").stdout)
@@ -237,7 +230,7 @@ def test_a_nik_written_with_separators_finds_the_same_deliveries(tmp_path: Path)
     result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     nik = next(
         n
-        for n in source_niks(gateway)
+        for n in source_niks(gateway.home)
         if json.loads(gateway("subject", "deliveries", n, "--as", "pf", "--json").stdout)
     )
     groups = (nik[:4], nik[4:8], nik[8:12], nik[12:])
@@ -281,7 +274,7 @@ def test_a_subject_question_is_audited_without_the_nik_or_any_value(tmp_path: Pa
     gateway, _ = signed_gateway(tmp_path)
     delivered = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     asked: list[str] = []
-    for nik in source_niks(gateway):
+    for nik in source_niks(gateway.home):
         asked.append(nik)
         if json.loads(gateway("subject", "deliveries", nik, "--as", "pf", "--json").stdout):
             break
