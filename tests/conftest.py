@@ -89,7 +89,11 @@ def gateway(tmp_path: Path) -> Gateway:
     return setup_gateway(tmp_path)
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+# The PostgreSQL twin of a test is slow (a scratch database and `init` on it, about a second);
+# its SQLite twin stays in a developer's `-m "not slow"` run.
+@pytest.fixture(
+    params=["sqlite", pytest.param("postgres", marks=[pytest.mark.postgres, pytest.mark.slow])]
+)
 def metadata_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
     """The metadata database: the embedded SQLite file, or a scratch PostgreSQL database."""
     if request.param == "sqlite":

@@ -44,6 +44,7 @@ main(["delivery", "extract", sys.argv[1], "--as", "adb"])
 """
 
 
+@pytest.mark.slow  # parallel processes: 3-4 s
 def test_parallel_extracts_against_a_quota_of_one_publish_exactly_one(office: Office) -> None:
     """Threat: N parallel extracts of an agreement allowed one delivery a month."""
     office.agree()

@@ -376,6 +376,7 @@ CRASH_POINTS = {
 }
 
 
+@pytest.mark.slow  # a process per point: ~1 s each
 @pytest.mark.parametrize("point", list(CRASH_POINTS))
 def test_a_crash_leaves_nothing_or_a_verifiable_delivery_and_a_rerun_works(
     home: Home, point: str

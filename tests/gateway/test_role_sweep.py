@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from agreements.errors import DomainError, NotPermitted
 from agreements.roles import Action, permitted
 from agreements.workflow import AgreementAction, Role, Transition
@@ -26,6 +28,7 @@ from tests.office import Office, current_example
 SYSTEM_ONLY = {Action.DELIVERY_RECOVER}  # no staff door: crash recovery runs as the gateway
 
 
+@pytest.mark.slow  # ~2 s
 def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_path: Path) -> None:
     office = Office(tmp_path, {})
     office.agree()
