@@ -85,6 +85,8 @@ def load_catalog(path: Path) -> Catalog:
         raise CatalogError(f"catalog file {path} does not exist") from None
     except (OSError, tomllib.TOMLDecodeError) as exc:
         raise CatalogError(f"catalog file {path} cannot be read: {exc}") from None
+    except RecursionError:
+        raise CatalogError(f"catalog file {path} is nested too deeply") from None
     try:
         return parse_catalog(raw)
     except Invalid as exc:

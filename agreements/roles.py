@@ -17,16 +17,9 @@ from collections.abc import Iterable, Mapping
 from enum import StrEnum
 
 from agreements.errors import Invalid, NotPermitted
-from agreements.workflow import AGREEMENT_MOVES, STEPS, AgreementAction, Role
+from agreements.workflow import AGREEMENT_MOVES, STEPS, AgreementAction, Machine, Role
 
-
-class Machine(StrEnum):
-    """Actors that are not staff: the gateway itself (recovery, schedules) and a partner's
-    credential (the partner API)."""
-
-    SYSTEM = "system"
-    PARTNER = "partner"
-
+__all__ = ["PERMITTED", "Action", "Actor", "Machine", "permitted", "require"]
 
 Actor = Role | Machine
 
@@ -55,8 +48,11 @@ class Action(StrEnum):
     SIGNER_ADD = "signer.added"
     SIGNER_REVOKE = "signer.revoked"
     DELIVERY_EXTRACT = "delivery.start"
+    DELIVERY_QUEUE = "delivery.queue"
+    DELIVERY_EXPIRE = "delivery.expire"
     DELIVERY_RECOVER = "delivery.abandon"
     AUDIT_REANCHOR = "audit.reanchor"
+    REPORT_RECEIVE = "report.received"
 
 
 _SOP = {Action(f"request.{step.transition.value}"): frozenset({step.role}) for step in STEPS}
@@ -82,19 +78,27 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     Action.STAFF_DEACTIVATE: frozenset({Role.ADMIN}),
     Action.SIGNER_ADD: frozenset({Role.ADMIN}),
     Action.SIGNER_REVOKE: frozenset({Role.ADMIN}),
-    Action.DELIVERY_EXTRACT: frozenset({Role.PETUGAS_ADB}),
+    # Step 8: the Petugas ADB; the gateway itself for an agreement's schedule; a partner's
+    # credential for an on-demand delivery within the quota (both through the job queue).
+    Action.DELIVERY_EXTRACT: frozenset({Role.PETUGAS_ADB, Machine.SYSTEM, Machine.PARTNER}),
+    Action.DELIVERY_QUEUE: frozenset({Role.PETUGAS_ADB, Machine.SYSTEM, Machine.PARTNER}),
+    # Retention: delivery files are deleted by the gateway after their period, by no one else.
+    Action.DELIVERY_EXPIRE: frozenset({Machine.SYSTEM}),
     Action.DELIVERY_RECOVER: frozenset({Machine.SYSTEM}),
     Action.AUDIT_REANCHOR: frozenset({Role.ADMIN}),
+    # A partner's report: uploaded by the partner, or entered by the Petugas ADB who received it.
+    Action.REPORT_RECEIVE: frozenset({Machine.PARTNER, Role.PETUGAS_ADB}),
 }
 
-# Who may never be given step 8 by a setting: they review deliveries (compliance) or are not staff.
-NEVER_DELIVER: frozenset[Actor] = frozenset({Role.COMPLIANCE, Machine.PARTNER})
+# Who may never be given step 8 by a setting: compliance review deliveries and never make one.
+NEVER_DELIVER: frozenset[Actor] = frozenset({Role.COMPLIANCE})
+STEP_8 = frozenset({Action.DELIVERY_EXTRACT, Action.DELIVERY_QUEUE})
 
 
 def permitted(action: Action, *, delivery_roles: Iterable[Role] = ()) -> frozenset[Actor]:
     """The actors allowed `action`; `delivery_roles` (the setting) widens step 8 only."""
     allowed = PERMITTED[action]
-    if action is Action.DELIVERY_EXTRACT:
+    if action in STEP_8:
         allowed = allowed | frozenset(delivery_roles)
     return allowed
 

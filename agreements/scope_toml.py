@@ -58,6 +58,9 @@ def read_scope_toml(
     except tomllib.TOMLDecodeError as error:
         # tomllib's message gives the position and what was expected, not the file's content.
         raise Invalid("toml", f"not valid TOML: {error}") from None
+    except RecursionError:
+        # tomllib recurses once per nested array or table: a hostile file can exhaust the stack.
+        raise Invalid("toml", "nested too deeply to be a scope") from None
     agreement = data.pop("agreement", None)
     if agreement is None:
         raise Invalid("agreement", "required (state it explicitly)")

@@ -36,6 +36,14 @@ class Role(StrEnum):
     ADMIN = "admin"
 
 
+class Machine(StrEnum):
+    """Actors that are not staff: the gateway itself (recovery, schedules, reporting duties) and
+    a partner's credential (the partner API)."""
+
+    SYSTEM = "system"
+    PARTNER = "partner"
+
+
 class Status(StrEnum):
     SUBMITTED = "submitted"
     DISPOSED = "disposed"
@@ -153,6 +161,14 @@ def _parse(kind: type[E], value: E | str, what: str) -> E:
 def next_transitions(state: Status | None) -> tuple[Transition, ...]:
     """The transitions the SOP allows from `state` (None: no request yet)."""
     return tuple(step.transition for step in STEPS if state in step.sources)
+
+
+def waiting_on(state: Status | str) -> Role | None:
+    """The role whose SOP step a request in `state` waits for (None once final). Cancelling is
+    always possible and never what a request waits for."""
+    current = _parse(Status, state, "status")
+    roles = {step.role for step in STEPS if current in step.sources and step.number > 0}
+    return roles.pop() if len(roles) == 1 else None
 
 
 def apply(
@@ -304,21 +320,26 @@ class AgreementAction(StrEnum):
 class AgreementMove:
     sources: frozenset[AgreementStatus]
     target: AgreementStatus
-    roles: frozenset[Role]
+    roles: frozenset[Role | Machine]
 
 
 _A = AgreementStatus
 # Compliance may suspend (it sees misuse first), but only the Kepala Dinas, who signs, resumes or
 # revokes. Supersede happens when the Kepala Dinas signs the amendment that replaces this version.
+# The gateway itself suspends an agreement whose partner's report is overdue beyond the grace
+# period, and resumes it when the report arrives — only a suspension it made itself
+# (gateway/services/reports.py holds it to that).
 AGREEMENT_MOVES: Mapping[AgreementAction, AgreementMove] = {
     AgreementAction.SIGN: AgreementMove(
         frozenset({_A.DRAFT}), _A.ACTIVE, frozenset({Role.KEPALA_DINAS})
     ),
     AgreementAction.SUSPEND: AgreementMove(
-        frozenset({_A.ACTIVE}), _A.SUSPENDED, frozenset({Role.KEPALA_DINAS, Role.COMPLIANCE})
+        frozenset({_A.ACTIVE}),
+        _A.SUSPENDED,
+        frozenset({Role.KEPALA_DINAS, Role.COMPLIANCE, Machine.SYSTEM}),
     ),
     AgreementAction.RESUME: AgreementMove(
-        frozenset({_A.SUSPENDED}), _A.ACTIVE, frozenset({Role.KEPALA_DINAS})
+        frozenset({_A.SUSPENDED}), _A.ACTIVE, frozenset({Role.KEPALA_DINAS, Machine.SYSTEM})
     ),
     AgreementAction.REVOKE: AgreementMove(
         frozenset({_A.DRAFT, _A.ACTIVE, _A.SUSPENDED}), _A.REVOKED, frozenset({Role.KEPALA_DINAS})
@@ -337,12 +358,16 @@ AGREEMENT_MOVES: Mapping[AgreementAction, AgreementMove] = {
 
 
 def apply_agreement(
-    status: AgreementStatus | str, action: AgreementAction | str, actor_role: Role | str
+    status: AgreementStatus | str,
+    action: AgreementAction | str,
+    actor_role: Role | Machine | str,
 ) -> AgreementStatus:
     """The agreement version's status after `action`, or NotPermitted / Conflict."""
     current = _parse(AgreementStatus, status, "status")
     act = _parse(AgreementAction, action, "action")
-    role = _parse(Role, actor_role, "role")
+    role: Role | Machine = (
+        Machine(actor_role) if actor_role in set(Machine) else _parse(Role, actor_role, "role")
+    )
     move = AGREEMENT_MOVES[act]
     if role not in move.roles:
         allowed = ", ".join(sorted(r.value for r in move.roles))

@@ -7,7 +7,7 @@ environment. No module imports the CLI to get these.
 from __future__ import annotations
 
 import csv
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime
 from functools import cache
@@ -60,10 +60,20 @@ def region_codes(settings: Settings) -> frozenset[str]:
     return _region_codes(settings.regions_file)
 
 
+def region_names(settings: Settings) -> Mapping[str, str]:
+    """Region code -> name (kecamatan and desa/kelurahan), for views that show regions."""
+    return _region_names(settings.regions_file)
+
+
 @cache
 def _region_codes(path: Path) -> frozenset[str]:
+    return frozenset(_region_names(path))
+
+
+@cache
+def _region_names(path: Path) -> Mapping[str, str]:
     with path.open(encoding="utf-8", newline="") as file:
-        return frozenset(row["kode"] for row in csv.DictReader(file))
+        return {row["kode"]: row["nama"] for row in csv.DictReader(file)}
 
 
 def seal_store(settings: Settings) -> SealStore:

@@ -39,6 +39,7 @@ SETTINGS_FILE = FileLimit("settings file", 1 * MIB)
 SCOPE_FILE = FileLimit("scope file", 1 * MIB)
 # Letters, rejection letters and signed PKS documents: PDFs or scans of a few pages.
 DOCUMENT = FileLimit("document", 20 * MIB)
+DATA_BALIKAN = FileLimit("data balikan", 64 * MIB)  # ~2 million NIKs, one per line
 SIGNATURE_FILE = FileLimit("signature file", 64 * KIB)
 KEY_FILE = FileLimit("key file", 64 * KIB)
 IDENTITY_FILE = FileLimit("identity file", 64 * KIB)

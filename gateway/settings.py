@@ -67,6 +67,16 @@ class Settings:
     log_level: str = "INFO"
     # Step 8 is the Petugas ADB's; this may widen it to other staff roles, never to compliance.
     delivery_roles: str = "petugas_adb"
+    # The job queue: empty keeps it in a SQLite file in the data directory (one machine); a
+    # redis:// URL lets workers on several machines share it.
+    jobs_redis_url: str = ""
+    worker_threads: int = 1  # deliveries one worker runs at once
+    schedule_hour: int = (
+        7  # scheduled deliveries fire from this hour (WITA) of the first working day
+    )
+    retention_days: int = 30  # delivery files are deleted this many days after publication
+    # Days a semester report may be late before the gateway suspends the agreement.
+    report_grace_days: int = 14
 
     # --- derived places -------------------------------------------------------------------
     @property
@@ -124,6 +134,7 @@ class Settings:
         shown = {f.name: _show(getattr(self, f.name)) for f in _fields()}
         shown["database_url"] = redact_url(self.metadata_url)
         shown["source_url"] = redact_url(self.source_database_url)
+        shown["jobs_redis_url"] = redact_url(self.jobs_redis_url) if self.jobs_redis_url else ""
         shown["catalog_path"] = str(self.catalog_file)
         shown["regions_path"] = str(self.regions_file)
         return shown
@@ -178,6 +189,8 @@ def _from_toml(path: Path) -> dict[str, Any]:
         raise SettingsError(str(exc)) from None
     except tomllib.TOMLDecodeError as exc:
         raise SettingsError(f"{source} is not valid TOML: {exc}") from None
+    except RecursionError:
+        raise SettingsError(f"{source} is nested too deeply to be settings") from None
     return {key: _coerce(key, value, source) for key, value in raw.items()}
 
 
@@ -240,6 +253,18 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError(f"setting 'log_level' must be one of {', '.join(LOG_LEVELS)}")
     if not 0 < settings.port < 65536:
         raise SettingsError("setting 'port' must be between 1 and 65535")
+    if not 0 <= settings.schedule_hour <= 23:
+        raise SettingsError("setting 'schedule_hour' must be an hour, 0 to 23")
+    if not 1 <= settings.retention_days <= 3660:
+        raise SettingsError("setting 'retention_days' must be between 1 and 3660 (ten years)")
+    if not 0 <= settings.report_grace_days <= 365:
+        raise SettingsError("setting 'report_grace_days' must be between 0 and 365")
+    if not 1 <= settings.worker_threads <= 64:
+        raise SettingsError("setting 'worker_threads' must be between 1 and 64")
+    if settings.jobs_redis_url and not settings.jobs_redis_url.startswith(
+        ("redis://", "rediss://")
+    ):
+        raise SettingsError("setting 'jobs_redis_url' must be a redis:// or rediss:// URL")
     for key in ("database_url", "source_url"):
         url = getattr(settings, key)
         if url:

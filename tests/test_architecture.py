@@ -93,6 +93,44 @@ def test_the_cli_rule_sees_an_import_of_the_cli(tmp_path: Path) -> None:
     assert _imported_modules(bad) == {"gateway.cli.common", "gateway.context"}
 
 
+# The CLI parses, calls a service and renders: it builds no SQL and reads no table itself, so a
+# second door (the API, the web UI) cannot miss a check the CLI made on the side.
+SQL_BUILDERS = {"select", "insert", "update", "delete", "text", "func", "and_", "or_"}
+CLI_MODULES = sorted((REPO / "gateway" / "cli").glob("*.py"))
+
+
+def _sql_in(path: Path) -> set[str]:
+    found: set[str] = set()
+    for name in _imported_modules(path):
+        if name.startswith(("gateway.store", "audit.schema")):
+            found.add(name)
+    tree = ast.parse(path.read_text(), filename=str(path))
+    for node in ast.walk(tree):
+        if (
+            isinstance(node, ast.ImportFrom)
+            and node.module
+            and node.module.startswith("sqlalchemy")
+        ):
+            found.update(f"sqlalchemy.{a.name}" for a in node.names if a.name in SQL_BUILDERS)
+        elif isinstance(node, ast.Attribute) and node.attr in {"execute", "exec_driver_sql"}:
+            found.add(f".{node.attr}()")
+    return found
+
+
+@pytest.mark.parametrize("path", CLI_MODULES, ids=lambda p: str(p.relative_to(REPO)))
+def test_the_cli_builds_no_sql_and_reads_no_table(path: Path) -> None:
+    assert not _sql_in(path), f"{path.relative_to(REPO)} uses {sorted(_sql_in(path))}"
+
+
+def test_the_sql_rule_sees_a_query(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.py"
+    bad.write_text(
+        '"""x."""\nfrom sqlalchemy import select\nfrom gateway.store.tables import deliveries\n'
+        "def f(c):\n    return c.execute(select(deliveries))\n"
+    )
+    assert _sql_in(bad) == {"sqlalchemy.select", "gateway.store.tables", ".execute()"}
+
+
 TEST_TREE = sorted((REPO / "tests").rglob("*.py"))
 
 

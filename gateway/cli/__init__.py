@@ -173,4 +173,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "A person's rights under UU PDP: which deliveries held their record.",
     ),
     "audit": ("audit", "The tamper-evident audit log (docs/audit.md)."),
+    "worker": (
+        "jobs",
+        "Run queued and scheduled deliveries and retention until stopped (Ctrl+C, SIGTERM).",
+    ),
+    "job": ("jobs", "Delivery jobs on the queue: on demand, scheduled, or queued by an officer."),
+    "report": ("reports", "Partners' semester reports and data balikan (received, listed)."),
 }

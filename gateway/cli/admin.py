@@ -7,6 +7,8 @@ import json
 import os
 import socket
 import stat
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext, suppress
 from pathlib import Path
 
 import click
@@ -231,11 +233,18 @@ def _listen_host(ctx: click.Context, param: click.Parameter, value: str | None) 
     type=click.IntRange(1, 65535),
     help="Port to listen on, 1-65535 (default: the `port` setting).",
 )
+@click.option(
+    "--worker/--no-worker",
+    default=True,
+    help="Run the job queue's worker beside the server (default), or not (a separate "
+    "`pks-gateway worker` runs it).",
+)
 @click.pass_context
-def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
+def serve(ctx: click.Context, host: str | None, port: int | None, worker: bool) -> None:
     """Serve the gateway over HTTP with waitress (put a TLS reverse proxy in front).
 
-    Before serving, closes the deliveries a crashed run left behind (docs/deliveries.md)."""
+    Before serving, closes the deliveries a crashed run left behind (docs/deliveries.md), and
+    starts the job queue's worker beside the server unless told not to."""
     import waitress
 
     from gateway.app import create_app
@@ -248,12 +257,30 @@ def serve(ctx: click.Context, host: str | None, port: int | None) -> None:
     port = settings.port if port is None else port
     app = create_app(settings)
     close_crashed_deliveries(app.extensions["pks_engine"], settings)
-    click.echo(f"PKS Gateway listening on http://{host}:{port}/ (Ctrl+C stops)")
+    with _embedded_worker(settings) if worker else nullcontext():
+        click.echo(f"PKS Gateway listening on http://{host}:{port}/ (Ctrl+C stops)")
+        try:
+            waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
+        except OSError as error:  # the address is in use, not this machine's, or privileged
+            reason = error.strerror or type(error).__name__
+            raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+
+
+@contextmanager
+def _embedded_worker(settings: Settings) -> Iterator[None]:
+    """The job queue's worker in this process, stopped when the server stops."""
+    from gateway.worker import build_queue, consumer, recover_now
+
+    queue = build_queue(settings)
+    running = consumer(queue, settings, embedded=True)
+    # Not set up yet: /health says so, and nothing can be queued either.
+    with suppress(db.MetadataUnavailable):
+        recover_now(settings, queue.deliver)
+    running.start()
     try:
-        waitress.serve(app, host=host, port=port, threads=8, _quiet=True)
-    except OSError as error:  # the address is in use, not this machine's, or privileged
-        reason = error.strerror or type(error).__name__
-        raise click.ClickException(f"cannot listen on {host}:{port}: {reason}") from None
+        yield
+    finally:
+        running.stop(graceful=True)
 
 
 def close_crashed_deliveries(engine: Engine, settings: Settings) -> None:

@@ -7,13 +7,13 @@ pks.json.sig`. `agreement sign --key FILE` does the same in one step, for the de
 
 from __future__ import annotations
 
-import json
 import sys
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import click
 
-from agreements.canonical import SIGNATURE_NAMESPACE
+from agreements.canonical import SIGNATURE_NAMESPACE, AgreementIdentity
 from agreements.scope_toml import dumps_scope_toml
 from agreements.signing import load_private_key, sign
 from agreements.workflow import AgreementAction
@@ -24,13 +24,18 @@ from gateway.cli.common import (
     FREE_TEXT,
     ID,
     catalog_of,
+    echo_json,
+    echo_table,
     metadata_connection,
     now,
     ready_engine,
     region_codes,
+    region_names,
     seal_store,
 )
 from gateway.limits import KEY_FILE, SCOPE_FILE, SIGNATURE_FILE, read_limited, read_limited_text
+from gateway.readmodel import office_time
+from gateway.services import agreement_views as views
 from gateway.services import agreements as service
 
 VERSION = click.option(
@@ -78,20 +83,20 @@ def import_command(ctx: click.Context, file: Path, actor: str) -> None:
 
 
 @agreement.command(name="list")
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead.")
 @click.pass_context
 def list_command(ctx: click.Context, as_json: bool) -> None:
-    """List agreements with their current version and status."""
-    with metadata_connection(settings_of(ctx)) as connection:
-        rows = service.list_agreements(connection)
+    """List agreements with their current version, status and validity."""
+    settings = settings_of(ctx)
+    with metadata_connection(settings) as connection:
+        rows = views.list_agreements(connection)
     if as_json:
-        click.echo(json.dumps(rows, indent=2, ensure_ascii=False))
+        echo_json(rows, settings.zone)
         return
-    for row in rows:
-        click.echo(
-            f"{row['short_id']:<32} v{row['version']:<3} {row['status']:<10} "
-            f"until {row['valid_until']}  {row['number']}"
-        )
+    echo_table(
+        ("AGREEMENT", "VERSION", "STATUS", "VALID FROM", "VALID UNTIL", "NUMBER"),
+        [(r.agreement, r.version, r.status, r.valid_from, r.valid_until, r.number) for r in rows],
+    )
 
 
 @agreement.command(name="show")
@@ -103,61 +108,84 @@ def list_command(ctx: click.Context, as_json: bool) -> None:
 def show(
     ctx: click.Context, short_id: str, version: int | None, as_json: bool, as_toml: bool
 ) -> None:
-    """Show one agreement version: identity, status, signature, scope."""
+    """One agreement version: identity, status, signature, purpose, elements and masks,
+    regions, recipients, validity, quota used and left, reporting duties, history."""
     settings = settings_of(ctx)
-    with metadata_connection(settings) as connection:
-        stored = service.load_version(connection, short_id, version)
-        events = service.history(connection, stored.agreement_id)
-    if as_toml:
-        scope = stored.parsed_scope(catalog_of(settings), region_codes(settings))
-        from agreements.canonical import AgreementIdentity
-
-        click.echo(
-            dumps_scope_toml(AgreementIdentity.from_json(dict(stored.identity)), scope), nl=False
-        )
-        return
-    summary = {
-        "agreement": dict(stored.identity),
-        "status": stored.status.value,
-        "current": stored.is_current,
-        "scope_hash": stored.scope_hash,
-        "signed_by_key": stored.signer_fingerprint,
-        "signature": stored.signature,
-        "signed_at": stored.signed_at.isoformat() if stored.signed_at else None,
-        "scope": dict(stored.scope),
-        "history": [
-            {
-                "version": e["version"],
-                "action": e["action"],
-                "actor": e["actor"],
-                "at": str(e["at"]),
-                "notes": e["notes"],
-            }
-            for e in events
-        ],
-    }
-    if as_json:
-        click.echo(json.dumps(summary, indent=2, ensure_ascii=False))
-        return
     zone = settings.zone
-    click.echo(f"{stored.number}  ({stored.short_id}, version {stored.version})")
-    click.echo(f"institution  {stored.institution}")
-    click.echo(f"status       {stored.status.value}{'' if stored.is_current else ' (not current)'}")
-    click.echo(f"scope hash   {stored.scope_hash}")
-    if stored.signed_at:
-        click.echo(
-            f"signed       {stored.signed_at.astimezone(zone):%Y-%m-%d %H:%M} "
-            f"by key {stored.signer_fingerprint}"
+    with metadata_connection(settings) as connection:
+        if as_toml:
+            stored = service.load_version(connection, short_id, version)
+            scope = stored.parsed_scope(catalog_of(settings), region_codes(settings))
+            identity = AgreementIdentity.from_json(dict(stored.identity))
+            click.echo(dumps_scope_toml(identity, scope), nl=False)
+            return
+        view = views.show_agreement(
+            connection,
+            short_id,
+            version,
+            catalog=catalog_of(settings),
+            region_codes=region_codes(settings),
+            region_names=region_names(settings),
+            today=now().astimezone(zone).date(),
+            zone=zone,
         )
-    validity = stored.scope["validity"]
-    click.echo(f"valid        {validity['start']} to {validity['end']}")
-    click.echo("elements")
-    for key, mask in stored.scope["elements"].items():
-        params = ", ".join(f"{k}={v}" for k, v in mask.items() if k != "mask")
-        click.echo(f"  {key:<24} {mask['mask']}{f' ({params})' if params else ''}")
-    click.echo(f"filter       {json.dumps(stored.scope['filter'], ensure_ascii=False)}")
-    for recipient in stored.scope["recipients"]:
-        click.echo(f"recipient    {recipient['name']} <{recipient['contact']}>")
+    if as_json:
+        echo_json(view, zone)
+    else:
+        _print_agreement(view, zone)
+
+
+def _print_agreement(view: views.AgreementView, zone: ZoneInfo) -> None:
+    def line(label: str, value: object) -> None:
+        click.echo(f"{label:<13}{value}")
+
+    click.echo(f"{view.number}  ({view.agreement}, version {view.version})")
+    line("institution", view.institution)
+    line("status", view.status + ("" if view.current else " (not current)"))
+    line("scope hash", view.scope_hash)
+    if view.signed_at:
+        line("signed", f"{office_time(view.signed_at, zone)} by key {view.signed_by_key}")
+    line("valid", f"{view.valid_from} to {view.valid_until}")
+    line("purpose", view.purpose)
+    for basis in view.legal_basis:
+        line("legal basis", basis)
+    line("access", ", ".join(view.access_modes))
+    if view.delivery is not None:
+        terms = view.delivery
+        line("delivery", f"{terms.format}, {terms.schedule}, at most {terms.max_rows:,} rows")
+        line("quota", f"{terms.quota} per {terms.quota_period}")
+    if view.quota is not None:
+        use = view.quota
+        line("quota used", f"{use.used} since {use.since}, {use.left} left")
+    reporting = view.reporting
+    dues = ", ".join(str(d) for d in reporting.semester_report_due) or "none"
+    line("reports due", dues)
+    line("data balikan", "required" if reporting.data_balikan else "not required")
+    regions = (
+        "the whole kabupaten"
+        if view.regions is None
+        else ", ".join(f"{r.name} ({r.code})" for r in view.regions)
+    )
+    line("regions", regions)
+    line("ages", f"{view.min_age} to {view.max_age}")
+    click.echo("")
+    echo_table(
+        ("ELEMENT", "LABEL", "MASK", "PARAMETERS"),
+        [
+            (e.key, e.label, e.mask, ", ".join(f"{k}={v}" for k, v in e.params.items()))
+            for e in view.elements
+        ],
+    )
+    click.echo("")
+    echo_table(
+        ("RECIPIENT", "CONTACT", "AGE KEY"),
+        [(r.name, r.contact, r.age_recipient) for r in view.recipients],
+    )
+    click.echo("")
+    echo_table(
+        ("VERSION", "WHAT", "WHEN", "WHO", "NOTES"),
+        [(e.version, e.action, office_time(e.at, zone), e.actor, e.notes) for e in view.history],
+    )
 
 
 @agreement.command(name="canonical")

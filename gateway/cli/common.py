@@ -4,8 +4,10 @@ catalog and region codes, the office clock, and the option types that hold input
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
+from datetime import tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
@@ -21,11 +23,10 @@ from gateway.context import metadata_connection as metadata_connection
 from gateway.context import now as now
 from gateway.context import ready_engine as ready_engine
 from gateway.context import region_codes as region_codes
+from gateway.context import region_names as region_names
 from gateway.context import seal_store as seal_store
 from gateway.context import work_calendar as work_calendar
-
-if TYPE_CHECKING:
-    pass
+from gateway.readmodel import to_json
 
 AS_HELP = (
     "The staff member doing this (see `staff list`). Attribution, not authentication: login "
@@ -89,3 +90,18 @@ def manifest_key_of(value: str) -> Ed25519PublicKey:
 OFFICE_TIME = click.DateTime(
     ["%Y-%m-%d", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M", "%Y-%m-%d %H:%M:%S", "%Y-%m-%dT%H:%M:%S"]
 )
+
+
+def echo_table(headers: Sequence[str], rows: Sequence[Sequence[object]]) -> None:
+    """A text table with a header row, columns as wide as their widest cell; the last column is
+    not padded (it is usually free text)."""
+    cells = [[str(h) for h in headers], *([str(c) for c in row] for row in rows)]
+    widths = [max(len(row[i]) for row in cells) for i in range(len(headers))]
+    for row in cells:
+        padded = [cell.ljust(width) for cell, width in zip(row[:-1], widths, strict=False)]
+        click.echo("  ".join([*padded, row[-1]]).rstrip())
+
+
+def echo_json(view: object, zone: tzinfo) -> None:
+    """A view in the one JSON shape every door shares (gateway/readmodel.py)."""
+    click.echo(json.dumps(to_json(view, zone), indent=2, ensure_ascii=False))

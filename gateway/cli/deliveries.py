@@ -15,7 +15,6 @@ from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import select
 
 from exports.age import (
     AgeError,
@@ -32,6 +31,8 @@ from gateway.cli.common import (
     AGREEMENT,
     NAME,
     audit_key_of,
+    echo_json,
+    echo_table,
     manifest_key_of,
     metadata_connection,
     now,
@@ -39,11 +40,11 @@ from gateway.cli.common import (
 )
 from gateway.context import delivery_environment
 from gateway.keys import load_signing_key
-from gateway.services import agreements as agreement_service
+from gateway.readmodel import office_time
 from gateway.services import deliveries as service
+from gateway.services import delivery_views
 from gateway.services.subjects import subject_deliveries
 from gateway.settings import Settings
-from gateway.store.tables import agreements, deliveries
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 
@@ -94,12 +95,21 @@ def preview(ctx: click.Context, agreement: str, as_json: bool) -> None:
 @delivery.command()
 @click.argument("agreement", type=AGREEMENT)
 @ACTOR
+@click.option(
+    "--queue",
+    "queued",
+    is_flag=True,
+    help="Hand it to the worker instead of running it here (see `job show`).",
+)
 @JSON
 @click.pass_context
-def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> None:
+def extract(ctx: click.Context, agreement: str, actor: str, queued: bool, as_json: bool) -> None:
     """Deliver AGREEMENT's current signed version: an age file for its recipients and a signed
     manifest, under the deliveries directory. Progress goes to stderr."""
     settings = settings_of(ctx)
+    if queued:
+        _queue(settings, agreement, actor, as_json)
+        return
     progress = _Progress()
     with ready_engine(settings) as engine:
         published = service.extract_delivery(
@@ -130,51 +140,79 @@ def extract(ctx: click.Context, agreement: str, actor: str, as_json: bool) -> No
     _print_report(output.report.to_json())
 
 
+def _queue(settings: Settings, agreement: str, actor: str, as_json: bool) -> None:
+    from gateway.services.jobs import OFFICER, queue_delivery
+    from gateway.worker import build_queue
+
+    with ready_engine(settings) as engine:
+        job = queue_delivery(
+            engine, delivery_environment(settings), actor, agreement, now(), kind=OFFICER
+        )
+    build_queue(settings).deliver(job.id)
+    if as_json:
+        echo_json(job, settings.zone)
+    else:
+        click.echo(f"job {job.id} queued for the worker (`pks-gateway job show {job.id}`)")
+
+
 @delivery.command(name="list")
 @click.option("--agreement", type=AGREEMENT, help="Only this agreement's deliveries.")
 @JSON
 @click.pass_context
 def list_command(ctx: click.Context, agreement: str | None, as_json: bool) -> None:
     """Deliveries, newest first."""
-    with metadata_connection(settings_of(ctx)) as connection:
-        query = (
-            select(deliveries, agreements.c.short_id)
-            .join(agreements, agreements.c.id == deliveries.c.agreement_id)
-            .order_by(deliveries.c.started_at.desc())
-        )
-        if agreement:
-            agreement_service.latest_version(connection, agreement)  # NotFound names it
-            query = query.where(agreements.c.short_id == agreement)
-        rows = [dict(r) for r in connection.execute(query).mappings()]
+    settings = settings_of(ctx)
+    with metadata_connection(settings) as connection:
+        rows = delivery_views.list_deliveries(connection, agreement)
     if as_json:
-        click.echo(json.dumps([_shown(r) for r in rows], sort_keys=True))
+        echo_json(rows, settings.zone)
         return
-    for row in rows:
-        rows_text = "-" if row["rows"] is None else str(row["rows"])
-        click.echo(
-            f"{row['id']:<40} v{row['version']:<3} {row['status']:<10} "
-            f"{rows_text:>9} rows  {row['started_at']:%Y-%m-%d %H:%M}Z"
-        )
+    echo_table(
+        ("DELIVERY", "VERSION", "STATUS", "ROWS", "STARTED", "BY"),
+        [
+            (
+                row.id,
+                row.version,
+                row.status,
+                "-" if row.rows is None else f"{row.rows:,}",
+                office_time(row.started_at, settings.zone),
+                row.requested_by,
+            )
+            for row in rows
+        ],
+    )
 
 
 @delivery.command()
 @click.argument("delivery_id", type=NAME)
+@JSON
 @click.pass_context
-def show(ctx: click.Context, delivery_id: str) -> None:
+def show(ctx: click.Context, delivery_id: str, as_json: bool) -> None:
     """One delivery: agreement, status, files, hashes, re-identification report."""
-    with metadata_connection(settings_of(ctx)) as connection:
-        row = (
-            connection.execute(
-                select(deliveries, agreements.c.short_id, agreements.c.number)
-                .join(agreements, agreements.c.id == deliveries.c.agreement_id)
-                .where(deliveries.c.id == delivery_id)
-            )
-            .mappings()
-            .first()
-        )
-    if row is None:
-        raise click.ClickException(f"no delivery {delivery_id} (see `delivery list`)")
-    click.echo(json.dumps(_shown(dict(row)), indent=2, sort_keys=True))
+    settings = settings_of(ctx)
+    zone = settings.zone
+    with metadata_connection(settings) as connection:
+        view = delivery_views.show_delivery(connection, delivery_id)
+    if as_json:
+        echo_json(view, zone)
+        return
+    for label, value in (
+        ("delivery", view.id),
+        ("agreement", f"{view.agreement_number} ({view.agreement}, version {view.version})"),
+        ("status", view.status + (f": {view.failure}" if view.failure else "")),
+        ("requested by", view.requested_by),
+        ("started", office_time(view.started_at, zone)),
+        ("finished", office_time(view.finished_at, zone)),
+        ("rows", "-" if view.rows is None else f"{view.rows:,}"),
+        ("format", view.format),
+        ("file", view.file_name),
+        ("size", "-" if view.ciphertext_size is None else f"{view.ciphertext_size:,} bytes"),
+        ("sha-256", view.ciphertext_sha256 or "-"),
+        ("audit entry", "-" if view.audit_seq is None else view.audit_seq),
+    ):
+        click.echo(f"{label:<14}{value}")
+    if view.report is not None:
+        _print_report(view.report)
 
 
 @delivery.command()
@@ -396,12 +434,6 @@ def _print_report(report: dict[str, Any], *, suppressed: bool = True) -> None:
             f"households k         {households.get('k')} "
             f"({households.get('households')} households)"
         )
-
-
-def _shown(row: dict[str, Any]) -> dict[str, Any]:
-    shown = {k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}
-    shown["report"] = json.loads(shown.pop("report_json")) if shown.get("report_json") else None
-    return shown
 
 
 class _Progress:

@@ -17,7 +17,7 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine
 
 from agreements.canonical import SIGNATURE_NAMESPACE
 from agreements.signing import load_private_key, public_key_line, sign
@@ -29,7 +29,6 @@ from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
 from gateway.services.staff import add_signer, add_staff, list_staff
 from gateway.settings import Settings, default_config_dir
-from gateway.store.tables import agreements
 
 DEMO_SCOPE = "examples/demo-agreement.toml"
 ADMIN, KEPALA_DINAS, OFFICER, ADB = "admin", "kadis", "pf", "adb"
@@ -103,10 +102,8 @@ def _ensure_agreement(
     text = RECIPIENT.sub(f'age_recipient = "{recipient}"', text)
     short_id = re.search(r'short_id = "([^"]+)"', text).group(1)  # type: ignore[union-attr]
     with engine.connect() as connection:
-        exists = connection.execute(
-            select(agreements.c.id).where(agreements.c.short_id == short_id)
-        ).first()
-    if exists is None:
+        exists = agreement_service.exists(connection, short_id)
+    if not exists:
         agreement_service.import_scope(
             engine,
             seal_store(settings),

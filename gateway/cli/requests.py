@@ -7,18 +7,12 @@ and written to the audit log, refusals included.
 
 from __future__ import annotations
 
-import json
-from dataclasses import asdict
-from datetime import date, datetime
+from datetime import datetime, tzinfo
 from pathlib import Path
-from typing import Any
 
 import click
-from sqlalchemy import Connection
 
-from agreements.errors import Invalid
-from agreements.scope_toml import read_scope_toml
-from agreements.workflow import Document, Role, Status, Transition
+from agreements.workflow import STEP_BY_TRANSITION, Document, Role, Status
 from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -29,6 +23,8 @@ from gateway.cli.common import (
     OFFICE_TIME,
     LimitedText,
     catalog_of,
+    echo_json,
+    echo_table,
     metadata_connection,
     now,
     ready_engine,
@@ -36,9 +32,10 @@ from gateway.cli.common import (
     seal_store,
     work_calendar,
 )
-from gateway.services import agreements as agreement_service
+from gateway.readmodel import office_time
+from gateway.services import request_views as views
 from gateway.services import requests as service
-from gateway.services.actions import Actor, find_actor
+from gateway.services.actions import find_actor
 from gateway.settings import Settings
 
 FILE = click.Path(exists=True, dir_okay=False, path_type=Path)
@@ -131,17 +128,6 @@ def submit(
     click.echo(f"request {request_id} submitted")
 
 
-def _advance(
-    ctx: click.Context, request_id: int, transition: Transition, actor: str, **kwargs: Any
-) -> None:
-    settings = settings_of(ctx)
-    with ready_engine(settings) as engine:
-        status = service.advance(
-            engine, actor, request_id, transition, now=now(), seals=seal_store(settings), **kwargs
-        )
-    click.echo(f"request {request_id} is {status.value}")
-
-
 @request.command()
 @REQUEST_ID
 @click.option("--note", required=True, type=FREE_TEXT, help="The disposition note.")
@@ -149,7 +135,9 @@ def _advance(
 @click.pass_context
 def dispose(ctx: click.Context, request_id: int, note: str, actor: str) -> None:
     """Step 2: the Kepala Dinas's disposition."""
-    _advance(ctx, request_id, Transition.DISPOSE, actor, notes=note, facts={"note": note})
+    with ready_engine(settings_of(ctx)) as engine:
+        status = service.dispose(engine, actor, request_id, note=note, now=now())
+    _said(request_id, status)
 
 
 @request.command()
@@ -161,24 +149,9 @@ def dispose(ctx: click.Context, request_id: int, note: str, actor: str) -> None:
 @click.pass_context
 def assign(ctx: click.Context, request_id: int, assignee: str, actor: str) -> None:
     """Step 3: the Kepala Bidang hands the request to a Pejabat Fungsional."""
-    _advance(
-        ctx,
-        request_id,
-        Transition.ASSIGN,
-        actor,
-        notes=f"assigned to {assignee}",
-        facts={"assignee": assignee},
-        also=_check_assignee(assignee),
-    )
-
-
-def _check_assignee(name: str) -> Any:
-    def check(connection: Connection, actor: Actor) -> dict[str, Any]:
-        if find_actor(connection, name).role is not Role.PEJABAT_FUNGSIONAL:
-            raise Invalid("assignee", "must be a pejabat_fungsional")
-        return {"assignee": name}
-
-    return check
+    with ready_engine(settings_of(ctx)) as engine:
+        status = service.assign(engine, actor, request_id, assignee=assignee, now=now())
+    _said(request_id, status)
 
 
 @request.command()
@@ -189,7 +162,9 @@ def _check_assignee(name: str) -> Any:
 def cancel(ctx: click.Context, request_id: int, reason: str, actor: str) -> None:
     """Not an SOP step: take back a request entered by mistake or withdrawn by the applicant,
     from any open status (Petugas ADB; final, audited)."""
-    _advance(ctx, request_id, Transition.CANCEL, actor, notes=reason, facts={"reason": reason})
+    with ready_engine(settings_of(ctx)) as engine:
+        status = service.cancel(engine, actor, request_id, reason=reason, now=now())
+    _said(request_id, status)
 
 
 @request.command()
@@ -200,16 +175,13 @@ def cancel(ctx: click.Context, request_id: int, reason: str, actor: str) -> None
 @click.pass_context
 def reject(ctx: click.Context, request_id: int, reason: str, letter_file: Path, actor: str) -> None:
     """Step 4: reject with a reason and the rejection letter (final)."""
-    document = _attach(settings_of(ctx), letter_file)
-    _advance(
-        ctx,
-        request_id,
-        Transition.REJECT,
-        actor,
-        notes=reason,
-        documents=(document,),
-        facts={"reason": reason, "rejection_letter": document},
-    )
+    settings = settings_of(ctx)
+    document = _attach(settings, letter_file)
+    with ready_engine(settings) as engine:
+        status = service.reject(
+            engine, actor, request_id, reason=reason, letter=document, now=now()
+        )
+    _said(request_id, status)
 
 
 @request.command()
@@ -218,32 +190,25 @@ def reject(ctx: click.Context, request_id: int, reason: str, letter_file: Path, 
 @ACTOR
 @click.pass_context
 def draft(ctx: click.Context, request_id: int, scope_file: Path, actor: str) -> None:
-    """Step 5: attach a draft scope; it becomes the agreement's draft version."""
+    """Step 5: attach a draft scope; it becomes the agreement's draft version (a re-draft after
+    a return replaces it, and is kept as the next revision: see `request diff`)."""
     settings = settings_of(ctx)
     data = limits.read_limited(scope_file, limits.SCOPE_FILE)
     text = limits.decoded(data, scope_file, limits.SCOPE_FILE.what)
     document = service.attach(scope_file.name, data, settings.documents_dir)
-
-    def register(connection: Connection, who: Actor) -> dict[str, Any]:
-        identity, scope = read_scope_toml(
-            text,
-            catalog_of(settings),
+    with ready_engine(settings) as engine:
+        status = service.draft(
+            engine,
+            seal_store(settings),
+            actor,
+            request_id,
+            scope_text=text,
+            document=document,
+            catalog=catalog_of(settings),
             region_codes=region_codes(settings),
-            request_duration=service.duration_months(connection, request_id),
+            now=now(),
         )
-        return agreement_service.register_version(
-            connection, seal_store(settings), who, identity, scope, now(), request_id=request_id
-        )
-
-    _advance(
-        ctx,
-        request_id,
-        Transition.DRAFT,
-        actor,
-        documents=(document,),
-        facts={"draft_scope": document},
-        also=register,
-    )
+    _said(request_id, status)
 
 
 @request.command(name="return")
@@ -253,7 +218,9 @@ def draft(ctx: click.Context, request_id: int, scope_file: Path, actor: str) -> 
 @click.pass_context
 def return_command(ctx: click.Context, request_id: int, notes: str, actor: str) -> None:
     """Step 6: the Kepala Bidang returns the draft for revision."""
-    _advance(ctx, request_id, Transition.RETURN, actor, notes=notes, facts={"notes": notes})
+    with ready_engine(settings_of(ctx)) as engine:
+        status = service.return_draft(engine, actor, request_id, notes=notes, now=now())
+    _said(request_id, status)
 
 
 @request.command()
@@ -263,7 +230,13 @@ def return_command(ctx: click.Context, request_id: int, notes: str, actor: str) 
 @click.pass_context
 def forward(ctx: click.Context, request_id: int, notes: str, actor: str) -> None:
     """Step 6: the Kepala Bidang forwards the draft to the Kepala Dinas."""
-    _advance(ctx, request_id, Transition.FORWARD, actor, notes=notes, facts={})
+    with ready_engine(settings_of(ctx)) as engine:
+        status = service.forward(engine, actor, request_id, notes=notes, now=now())
+    _said(request_id, status)
+
+
+def _said(request_id: int, status: Status) -> None:
+    click.echo(f"request {request_id} is {status.value}")
 
 
 @request.command(name="sign")
@@ -306,58 +279,177 @@ def sign_command(
 
 @request.command()
 @REQUEST_ID
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 @click.pass_context
 def show(ctx: click.Context, request_id: int, as_json: bool) -> None:
-    """A request's facts, history and time per step in working days (overdue marked)."""
+    """A request: the letter, whose move it is, every step with its actor, notes and documents,
+    working days per step (OVERDUE marked) and the agreement versions it drafted."""
     settings = settings_of(ctx)
-    with metadata_connection(settings) as connection:
-        view = service.show(connection, request_id, now(), work_calendar(settings))
-    if as_json:
-        click.echo(json.dumps(asdict(view), indent=2, default=_jsonable, ensure_ascii=False))
-        return
     zone = settings.zone
-    click.echo(
-        f"request {view.id}: {view.institution}, letter {view.letter_number} of {view.letter_date}"
+    with metadata_connection(settings) as connection:
+        view = views.show_request(connection, request_id, now(), work_calendar(settings))
+    if as_json:
+        echo_json(view, zone)
+        return
+    click.echo(f"request {view.id}: {view.institution}")
+    received = office_time(view.received_at, zone)
+    click.echo(f"letter     {view.letter_number} of {view.letter_date}, received {received}")
+    click.echo(f"purpose    {view.facts.get('purpose', '')}")
+    click.echo(f"elements   {', '.join(view.facts.get('requested_elements', []))}")
+    click.echo(f"duration   {view.duration_months} months")
+    click.echo(f"status     {view.status.value}")
+    if view.waiting is not None:
+        click.echo(f"waiting on {_waiting_text(view.waiting, zone)}")
+    for linked in view.versions:
+        click.echo(f"agreement  {linked.agreement} version {linked.version} ({linked.status})")
+    click.echo("")
+    echo_table(
+        ("STEP", "WHAT", "WHEN", "WHO", "NOTES"),
+        [
+            (
+                STEP_BY_TRANSITION[event.transition].number or "-",
+                event.transition.value,
+                office_time(event.at, zone),
+                f"{event.actor} ({event.role.value})",
+                event.notes,
+            )
+            for event in view.events
+        ],
     )
-    click.echo(
-        f"status {view.status}" + (f", assigned to {view.assignee}" if view.assignee else "")
+    documents = [(e.transition.value, d) for e in view.events for d in e.documents]
+    if documents:
+        click.echo("")
+        echo_table(("STEP", "DOCUMENT", "SHA-256"), [(t, d.name, d.sha256) for t, d in documents])
+    click.echo("")
+    echo_table(
+        ("STEP", "TITLE", "ENDED", "WORKING DAYS", "LIMIT", ""),
+        [
+            (
+                step.number,
+                step.title,
+                office_time(step.ended, zone, empty="open"),
+                f"{step.working_days:.2f}",
+                "-" if step.limit_days is None else step.limit_days,
+                "OVERDUE" if step.overdue else "",
+            )
+            for step in view.steps
+        ],
     )
-    for step in view.steps:
-        ended = f"{step.ended.astimezone(zone):%Y-%m-%d %H:%M}" if step.ended else "open"
-        limit = f" / limit {step.limit_days}" if step.limit_days is not None else ""
-        flag = "  OVERDUE" if step.overdue else ""
-        click.echo(
-            f"  step {step.number} {step.title:<48} {ended:<16} "
-            f"{step.working_days:5.2f} working days{limit}{flag}"
-        )
 
 
-def _jsonable(value: object) -> object:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if isinstance(value, Document):
-        return asdict(value)
-    return str(value)
+def _waiting_text(waiting: views.Waiting, zone: tzinfo) -> str:
+    who = waiting.role.value + (f" {waiting.person}" if waiting.person else "")
+    due = f", due {office_time(waiting.due, zone)}" if waiting.due else ""
+    late = "  OVERDUE" if waiting.overdue else ""
+    return f"{who} since {office_time(waiting.since, zone)}{due}{late}"
 
 
 @request.command(name="list")
 @click.option(
     "--status", type=click.Choice([s.value for s in Status]), help="Only requests in this status."
 )
-@click.option("--json", "as_json", is_flag=True)
+@click.option("--mine", is_flag=True, help="Only those waiting on the --as member's move.")
+@click.option("--overdue", is_flag=True, help="Only those past their SOP time limit.")
+@click.option("--as", "actor", metavar="NAME", type=NAME, help="Who is asking (for --mine).")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead.")
 @click.pass_context
-def list_command(ctx: click.Context, status: str | None, as_json: bool) -> None:
-    """List requests."""
-    with metadata_connection(settings_of(ctx)) as connection:
-        rows = service.list_requests(connection, status)
-    if as_json:
-        click.echo(json.dumps(rows, indent=2, default=_jsonable, ensure_ascii=False))
-        return
-    for row in rows:
-        click.echo(
-            f"{row['id']:>5} {row['status']:<10} {row['letter_number']:<32} {row['institution']}"
+def list_command(
+    ctx: click.Context,
+    status: str | None,
+    mine: bool,
+    overdue: bool,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Requests: status, whose move it is (role and person), since when, due, OVERDUE."""
+    settings = settings_of(ctx)
+    zone = settings.zone
+    if mine and not actor:
+        raise click.UsageError("--mine needs --as NAME")
+    with metadata_connection(settings) as connection:
+        waiting_for = None
+        if mine:
+            member = find_actor(connection, str(actor))
+            waiting_for = (Role(member.role), member.name)
+        rows = views.list_requests(
+            connection,
+            now(),
+            work_calendar(settings),
+            status=Status(status) if status else None,
+            waiting_for=waiting_for,
+            overdue_only=overdue,
         )
+    if as_json:
+        echo_json(rows, zone)
+        return
+    echo_table(
+        ("ID", "STATUS", "WAITING ON", "SINCE", "DUE", "", "LETTER", "INSTITUTION"),
+        [
+            (
+                row.id,
+                row.status.value,
+                _who(row.waiting),
+                office_time(row.waiting.since if row.waiting else None, zone),
+                office_time(row.waiting.due if row.waiting else None, zone),
+                "OVERDUE" if row.waiting and row.waiting.overdue else "",
+                row.letter_number,
+                row.institution,
+            )
+            for row in rows
+        ],
+    )
+
+
+def _who(waiting: views.Waiting | None) -> str:
+    if waiting is None:
+        return "-"
+    return waiting.role.value + (f" ({waiting.person})" if waiting.person else "")
+
+
+@request.command()
+@REQUEST_ID
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list instead.")
+@click.pass_context
+def revisions(ctx: click.Context, request_id: int, as_json: bool) -> None:
+    """The scopes drafted for a request, one per pass through the revision loop."""
+    settings = settings_of(ctx)
+    with metadata_connection(settings) as connection:
+        drafts = views.draft_revisions(connection, request_id)
+    if as_json:
+        echo_json(drafts, settings.zone)
+        return
+    echo_table(
+        ("REVISION", "DRAFTED", "BY", "FILE", "SHA-256"),
+        [
+            (
+                r.number,
+                office_time(r.at, settings.zone),
+                r.actor,
+                r.document.name,
+                r.document.sha256,
+            )
+            for r in drafts
+        ],
+    )
+
+
+@request.command(name="diff")
+@REQUEST_ID
+@click.option("--from", "old", type=ID, help="Revision to compare from (default: the one before).")
+@click.option("--to", "new", type=ID, help="Revision to compare to (default: the last).")
+@click.pass_context
+def diff_command(ctx: click.Context, request_id: int, old: int | None, new: int | None) -> None:
+    """What changed between two drafts of a request's scope (the Kepala Bidang's view of a
+    re-draft after returning it)."""
+    settings = settings_of(ctx)
+    with metadata_connection(settings) as connection:
+        drafts = views.draft_revisions(connection, request_id)
+    old, new, changes = views.revision_diff(
+        drafts, old, new, settings.documents_dir, catalog_of(settings), region_codes(settings)
+    )
+    click.echo(f"request {request_id}: revision {old} -> {new}, {len(changes)} change(s)")
+    for change in changes:
+        click.echo(f"  {change}")
 
 
 COMMANDS = (request,)

@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, Engine, select
 
 from agreements.errors import DomainError, NotFound, NotPermitted
+from agreements.roles import Machine
 from agreements.workflow import Role
 from audit import log as audit_log
 from audit.entry import check_details, check_field
@@ -34,8 +35,24 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class Actor:
+    """Who acts: a member of staff (by name), or one of the gateway's machine actors — `system`
+    (schedules, recovery, retention) and a partner's credential (`partner:<token prefix>`), which
+    are not staff rows and are never looked up as such."""
+
     name: str
-    role: Role
+    role: Role | Machine
+
+    @property
+    def is_staff(self) -> bool:
+        return isinstance(self.role, Role)
+
+
+SYSTEM = Actor("system", Machine.SYSTEM)
+
+
+def partner(token_prefix: str) -> Actor:
+    """The partner actor a credential acts as, named by its visible prefix (never the token)."""
+    return Actor(f"partner:{token_prefix}", Machine.PARTNER)
 
 
 @dataclass(frozen=True)
@@ -59,9 +76,14 @@ def find_actor(connection: Connection, name: str) -> Actor:
     return Actor(name, Role(row.role))
 
 
+def resolve(connection: Connection, by: str | Actor) -> Actor:
+    """The actor `by` names: a machine actor as given, a staff name looked up (find_actor)."""
+    return by if isinstance(by, Actor) else find_actor(connection, by)
+
+
 def perform(
     engine: Engine,
-    actor_name: str,
+    actor_name: str | Actor,
     *,
     action: str,
     object_type: str,
@@ -70,13 +92,16 @@ def perform(
     work: Callable[[Connection, Actor], Outcome],
     seals: SealStore | None = None,
 ) -> Outcome:
-    """Run `work` as the named staff member and record it; on refusal record that, then re-raise."""
-    role = "unknown"
+    """Run `work` as the named staff member (or the machine actor given) and record it; on
+    refusal record that, then re-raise."""
+    machine = actor_name if isinstance(actor_name, Actor) else None
+    actor_name = machine.name if machine is not None else str(actor_name)
+    role = machine.role.value if machine is not None else "unknown"
     undo: dict[str, str | None] = {}
     try:
         with engine.begin() as connection:
             try:
-                actor = find_actor(connection, actor_name)
+                actor = resolve(connection, machine or actor_name)
                 role = actor.role.value
                 outcome = work(connection, actor)
                 audit_log.append(

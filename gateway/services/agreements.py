@@ -351,7 +351,7 @@ def withdraw(
 def change_status(
     engine: Engine,
     seals: SealStore,
-    by: str,
+    by: str | Actor,
     short_id: str,
     action: AgreementAction,
     *,
@@ -525,24 +525,6 @@ def version_diff(
     return diff(before, after)
 
 
-def list_agreements(connection: Connection) -> list[dict[str, Any]]:
-    rows = connection.execute(select(agreements).order_by(agreements.c.short_id)).mappings()
-    listed = []
-    for row in rows:
-        stored = load_version(connection, row["short_id"], None)
-        listed.append(
-            {
-                "short_id": row["short_id"],
-                "number": row["number"],
-                "institution": row["institution"],
-                "version": stored.version,
-                "status": stored.status.value,
-                "valid_until": stored.scope["validity"]["end"],
-            }
-        )
-    return listed
-
-
 def history(connection: Connection, agreement_id: int) -> list[dict[str, Any]]:
     rows = connection.execute(
         select(agreement_events)
@@ -550,6 +532,11 @@ def history(connection: Connection, agreement_id: int) -> list[dict[str, Any]]:
         .order_by(agreement_events.c.id)
     )
     return [dict(row) for row in rows.mappings()]
+
+
+def exists(connection: Connection, short_id: str) -> bool:
+    found = select(agreements.c.id).where(agreements.c.short_id == short_id)
+    return connection.execute(found).first() is not None
 
 
 def latest_version(connection: Connection, short_id: str) -> int:

@@ -32,16 +32,18 @@ import secrets
 from collections.abc import Callable
 from contextlib import ExitStack
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Connection, Engine, func, insert, select, update
+from sqlalchemy import Connection, Engine, insert, select, update
 
 from agreements.catalog import Catalog
-from agreements.errors import Conflict, NotFound, Tampered
+from agreements.errors import NotFound, Tampered
+from agreements.quota import ensure_within_quota
 from agreements.roles import Action, require
+from agreements.scope import Delivery as ScopeDelivery
 from agreements.workflow import Role
 from audit import log as audit_log
 from audit import tree
@@ -57,24 +59,16 @@ from gateway.checkpoints import ensure_log_extends_kept, sign_and_keep
 from gateway.errors import is_safe
 from gateway.keys import load_pseudonym_secret, load_signing_key
 from gateway.seals import SealStore
-from gateway.services.actions import Actor, Outcome, find_actor, perform
+from gateway.services.actions import Actor, Outcome, perform, resolve
 from gateway.services.agreements import (
     StoredVersion,
     executable_version,
     load_version,
     lock_agreement,
 )
-from gateway.services.delivery_recovery import (
-    COUNTED,
-    FAILED,
-    PUBLISHED,
-    RECORDED,
-    RUNNING,
-    abandon,
-    close_abandoned,
-    held,
-)
-from gateway.store.tables import deliveries
+from gateway.services.delivery_recovery import abandon, close_abandoned, held
+from gateway.services.delivery_views import quota_used
+from gateway.store.tables import FAILED, PUBLISHED, RECORDED, RUNNING, deliveries
 
 log = logging.getLogger(__name__)
 
@@ -138,7 +132,7 @@ def extract_delivery(
     engine: Engine,
     env: DeliveryEnvironment,
     short_id: str,
-    actor_name: str,
+    by: str | Actor,
     clock: Callable[[], datetime],
     progress: Any = None,
 ) -> Published:
@@ -158,7 +152,8 @@ def extract_delivery(
         require(Action.DELIVERY_EXTRACT, actor.role, delivery_roles=env.delivery_roles)
         lock_agreement(connection, short_id)
         stored = _still_executable(connection, env, short_id, today, None)
-        _check_quota(connection, stored, today, env.time_zone)
+        terms = stored.parsed_scope(env.catalog, env.region_codes).delivery
+        _check_quota(connection, stored, terms, today, env.time_zone)
         plan = plan_delivery(env, stored, delivery_id=delivery_id, now=now)
         # The lock is held before the `running` row commits, so another process's start-up
         # recovery can never take this live run for a crashed one.
@@ -181,7 +176,7 @@ def extract_delivery(
         # The start is audited (and a refusal too) before any data is read.
         started = perform(
             engine,
-            actor_name,
+            by,
             action="delivery.start",
             object_type="delivery",
             object_id=delivery_id,
@@ -209,9 +204,9 @@ def extract_delivery(
                 )
                 data.commit()
                 subjects.commit()
-                seq = _record(engine, env, plan, files, output, actor_name, clock())
+                seq = _record(engine, env, plan, files, output, by, clock())
             except BaseException as error:
-                _fail(engine, delivery_id, actor_name, error, clock())
+                _fail(engine, delivery_id, by, error, clock())
                 raise
             try:
                 _publish(engine, env, plan, files, output, seq, clock, staged_data=(data, subjects))
@@ -277,7 +272,7 @@ def _record(
     plan: Plan,
     files: DeliveryFiles,
     output: DeliveryOutput,
-    actor_name: str,
+    by: str | Actor,
     now: datetime,
 ) -> int:
     """The delivery.extract entry: what was written, by whom, under which agreement version;
@@ -285,7 +280,7 @@ def _record(
     with engine.begin() as connection:
         lock_agreement(connection, plan.agreement.short_id)
         _still_executable(connection, env, plan.agreement.short_id, _today(env, now), plan)
-        actor = find_actor(connection, actor_name)
+        actor = resolve(connection, by)
         entry = audit_log.append(
             connection,
             actor_role=actor.role.value,
@@ -371,7 +366,7 @@ def _leaf(connection: Connection, seq: int) -> bytes:
 
 
 def _fail(
-    engine: Engine, delivery_id: str, actor_name: str, error: BaseException, now: datetime
+    engine: Engine, delivery_id: str, by: str | Actor, error: BaseException, now: datetime
 ) -> None:
     """Record why a started delivery did not happen (see `_cause`)."""
     cause = _cause(error)
@@ -383,8 +378,8 @@ def _fail(
         )
         audit_log.append(
             connection,
-            actor_role=_role(connection, actor_name),
-            actor_id=actor_name,
+            actor_role=_role(connection, by),
+            actor_id=by.name if isinstance(by, Actor) else by,
             action="delivery.extract",
             object_type="delivery",
             object_id=delivery_id,
@@ -405,40 +400,20 @@ def _cause(error: BaseException) -> str:
     return type(error).__name__
 
 
-def _role(connection: Connection, name: str) -> str:
+def _role(connection: Connection, by: str | Actor) -> str:
     try:
-        return find_actor(connection, name).role.value
+        return resolve(connection, by).role.value
     except NotFound:
         return "unknown"
 
 
 def _check_quota(
-    connection: Connection, stored: StoredVersion, today: date, zone: ZoneInfo
+    connection: Connection,
+    stored: StoredVersion,
+    delivery: ScopeDelivery | None,
+    today: date,
+    zone: ZoneInfo,
 ) -> None:
-    delivery = stored.scope.get("delivery") or {}
-    quota, period = int(delivery.get("quota", 0)), str(delivery.get("quota_period", "month"))
-    start = _period_start(today, period)
-    since = datetime.combine(start, time(0), tzinfo=zone).astimezone(UTC)
-    used = connection.execute(
-        select(func.count())
-        .select_from(deliveries)
-        .where(
-            deliveries.c.agreement_id == stored.agreement_id,
-            deliveries.c.status.in_(COUNTED),
-            deliveries.c.started_at >= since,
-        )
-    ).scalar_one()
-    if used >= quota:
-        raise Conflict(
-            f"delivery.quota: agreement {stored.short_id} allows {quota} "
-            f"{'delivery' if quota == 1 else 'deliveries'} per {period}; "
-            f"{used} already made since {start.isoformat()}",
-        )
-
-
-def _period_start(today: date, period: str) -> date:
-    if period == "year":
-        return today.replace(month=1, day=1)
-    if period == "quarter":
-        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    return today.replace(day=1)
+    ensure_within_quota(
+        stored.short_id, quota_used(connection, stored.agreement_id, delivery, today, zone)
+    )

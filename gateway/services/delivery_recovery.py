@@ -26,18 +26,15 @@ from audit.entry import LeafFormatError, parse_leaf
 from exports.manifest import parse_manifest
 from exports.publish import DeliveryFiles
 from exports.spill import remove_abandoned
-from gateway.store.tables import agreements, deliveries
-
-log = logging.getLogger(__name__)
-
-RUNNING, RECORDED, PUBLISHED, FAILED, ABANDONED = (
-    "running",
-    "recorded",
-    "published",
-    "failed",
-    "abandoned",
+from gateway.store.tables import (
+    ABANDONED,
+    PUBLISHED,
+    RECORDED,
+    RUNNING,
+    agreements,
+    deliveries,
 )
-COUNTED = (RUNNING, RECORDED, PUBLISHED)  # against the quota
+
 SYSTEM = "gateway"
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ import hashlib
 import json
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -23,20 +23,19 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from agreements.errors import Conflict, Invalid, NotFound
+from agreements.policy import CatalogLike
 from agreements.roles import Action, require
-from agreements.workdays import WorkCalendar
+from agreements.scope_toml import read_scope_toml
 from agreements.workflow import (
     Document,
-    Event,
+    Role,
     Status,
-    StepTime,
     Transition,
     apply,
-    step_report,
 )
 from gateway.seals import SealStore
 from gateway.services import agreements as agreements_service
-from gateway.services.actions import Actor, Outcome, perform
+from gateway.services.actions import Actor, Outcome, find_actor, perform
 from gateway.store.tables import request_events, requests
 
 ACCESS_MODES = ("bulk_delivery", "nik_verification")
@@ -173,22 +172,123 @@ def _check_letter(letter: Letter, catalog_keys: tuple[str, ...]) -> None:
         raise Invalid("requested_elements", f"not in the catalog: {', '.join(unknown)}")
 
 
-def advance(
+def dispose(engine: Engine, by: str, request_id: int, *, note: str, now: datetime) -> Status:
+    """Step 2: the Kepala Dinas's disposition."""
+    return _step(engine, by, request_id, Transition.DISPOSE, now, notes=note, facts={"note": note})
+
+
+def assign(engine: Engine, by: str, request_id: int, *, assignee: str, now: datetime) -> Status:
+    """Step 3: the Kepala Bidang hands the request to a Pejabat Fungsional, who must be an active
+    member of staff in that role (checked in the same transaction)."""
+
+    def check(connection: Connection, actor: Actor) -> dict[str, Any]:
+        if find_actor(connection, assignee).role is not Role.PEJABAT_FUNGSIONAL:
+            raise Invalid("assignee", "must be a pejabat_fungsional")
+        return {"assignee": assignee}
+
+    return _step(
+        engine,
+        by,
+        request_id,
+        Transition.ASSIGN,
+        now,
+        notes=f"assigned to {assignee}",
+        facts={"assignee": assignee},
+        also=check,
+    )
+
+
+def reject(
+    engine: Engine, by: str, request_id: int, *, reason: str, letter: Document, now: datetime
+) -> Status:
+    """Step 4: rejected with a reason and the rejection letter (final)."""
+    facts = {"reason": reason, "rejection_letter": letter}
+    return _step(
+        engine,
+        by,
+        request_id,
+        Transition.REJECT,
+        now,
+        notes=reason,
+        documents=(letter,),
+        facts=facts,
+    )
+
+
+def draft(
+    engine: Engine,
+    seals: SealStore,
+    by: str,
+    request_id: int,
+    *,
+    scope_text: str,
+    document: Document,
+    catalog: CatalogLike,
+    region_codes: Collection[str],
+    now: datetime,
+) -> Status:
+    """Step 5: the drafted scope (TOML, kept as `document`) becomes the agreement's draft
+    version, checked against the catalog, the leak guard and the duration the letter asked for.
+    Each re-draft in the revision loop is kept as its own document (see request_views)."""
+
+    def register(connection: Connection, actor: Actor) -> dict[str, Any]:
+        identity, scope = read_scope_toml(
+            scope_text,
+            catalog,
+            region_codes=region_codes,
+            request_duration=duration_months(connection, request_id),
+        )
+        return agreements_service.register_version(
+            connection, seals, actor, identity, scope, now, request_id=request_id
+        )
+
+    return _step(
+        engine,
+        by,
+        request_id,
+        Transition.DRAFT,
+        now,
+        documents=(document,),
+        facts={"draft_scope": document},
+        also=register,
+        seals=seals,
+    )
+
+
+def return_draft(engine: Engine, by: str, request_id: int, *, notes: str, now: datetime) -> Status:
+    """Step 6: the Kepala Bidang returns the draft for revision, saying what to revise."""
+    return _step(
+        engine, by, request_id, Transition.RETURN, now, notes=notes, facts={"notes": notes}
+    )
+
+
+def forward(engine: Engine, by: str, request_id: int, *, notes: str, now: datetime) -> Status:
+    """Step 6: the Kepala Bidang forwards the draft to the Kepala Dinas."""
+    return _step(engine, by, request_id, Transition.FORWARD, now, notes=notes, facts={})
+
+
+def cancel(engine: Engine, by: str, request_id: int, *, reason: str, now: datetime) -> Status:
+    """Not an SOP step: a request entered by mistake or withdrawn by the applicant (final)."""
+    return _step(
+        engine, by, request_id, Transition.CANCEL, now, notes=reason, facts={"reason": reason}
+    )
+
+
+def _step(
     engine: Engine,
     by: str,
     request_id: int,
     transition: Transition,
-    *,
     now: datetime,
+    *,
     notes: str = "",
     documents: tuple[Document, ...] = (),
-    facts: Mapping[str, object] | None = None,
+    facts: Mapping[str, object],
     also: Callable[[Connection, Actor], Mapping[str, Any]] | None = None,
     seals: SealStore | None = None,
 ) -> Status:
-    """Steps 2-7: one transition on an existing request. `also` runs extra work (register the
-    draft scope, activate the agreement) in the same transaction, after the SOP allowed the step;
-    its details go into the audit entry."""
+    """One transition in one transaction: the SOP's checks, then `also` (the step's own work
+    and checks), the event, the audit entry."""
 
     def work(connection: Connection, actor: Actor) -> Outcome:
         status, details = _transition(
@@ -328,76 +428,3 @@ def _last_event_time(connection: Connection, request_id: int) -> datetime | None
 def duration_months(connection: Connection, request_id: int) -> int:
     """The duration the letter requested: a drafted scope's validity must fit in it."""
     return int(_request_row(connection, request_id)["duration_months"])
-
-
-def history(connection: Connection, request_id: int) -> list[Event]:
-    rows = connection.execute(
-        select(request_events)
-        .where(request_events.c.request_id == request_id)
-        .order_by(request_events.c.id)
-    ).mappings()
-    received = connection.execute(
-        select(requests.c.received_at).where(requests.c.id == request_id)
-    ).scalar_one_or_none()
-    events = []
-    for row in rows:
-        documents = tuple(Document(d["name"], d["sha256"]) for d in json.loads(row["documents"]))
-        transition = Transition(row["transition"])
-        events.append(
-            Event(
-                transition=transition,
-                actor=row["actor"],
-                role=row["role"],
-                at=row["at"],
-                notes=row["notes"],
-                documents=documents,
-                received_at=received if transition is Transition.SUBMIT and received else None,
-            )
-        )
-    return events
-
-
-@dataclass(frozen=True)
-class RequestView:
-    id: int
-    institution: str
-    letter_number: str
-    letter_date: date
-    status: str
-    assignee: str | None
-    facts: Mapping[str, Any]
-    duration_months: int
-    events: list[Event]
-    steps: list[StepTime]
-
-
-def show(
-    connection: Connection, request_id: int, now: datetime, clock: WorkCalendar
-) -> RequestView:
-    row = _request_row(connection, request_id)
-    events = history(connection, request_id)
-    return RequestView(
-        id=row["id"],
-        institution=row["institution"],
-        letter_number=row["letter_number"],
-        letter_date=row["letter_date"],
-        status=row["status"],
-        assignee=row["assignee"],
-        facts=json.loads(row["facts"]),
-        duration_months=row["duration_months"],
-        events=events,
-        steps=step_report(events, now, clock),
-    )
-
-
-def list_requests(connection: Connection, status: str | None = None) -> list[dict[str, Any]]:
-    query = select(
-        requests.c.id,
-        requests.c.institution,
-        requests.c.letter_number,
-        requests.c.status,
-        requests.c.received_at,
-    ).order_by(requests.c.id)
-    if status:
-        query = query.where(requests.c.status == status)
-    return [dict(row) for row in connection.execute(query).mappings()]

@@ -66,7 +66,7 @@ def subject_deliveries(
             stdnum_nik.validate(number)
         except ValidationError:
             raise Invalid("nik", _NIK_RULE) from None
-        wanted = Tokenizer(derive_subject_key(secret), SUBJECT_HASH_HEX).token(number.encode())
+        wanted = subject_hash(secret, number)
         found = [
             row
             for row in _published(connection)
@@ -84,6 +84,11 @@ def subject_deliveries(
         work=work,
     )
     return list(outcome.value)
+
+
+def subject_hash(secret: bytes, nik: str) -> str:
+    """A compact, valid NIK as the keyed hash the subject index and data balikan keep."""
+    return Tokenizer(derive_subject_key(secret), SUBJECT_HASH_HEX).token(nik.encode())
 
 
 def _published(connection: Connection) -> list[Received]:

@@ -151,6 +151,15 @@ agreement_events = Table(
 
 # One row per run of step 8. `status` moves running -> recorded (its audit entry is committed) ->
 # published (manifest in place), or to failed / abandoned; the audit log holds the history.
+RUNNING, RECORDED, PUBLISHED, FAILED, ABANDONED = (
+    "running",
+    "recorded",
+    "published",
+    "failed",
+    "abandoned",
+)
+COUNTED = (RUNNING, RECORDED, PUBLISHED)  # against the agreement's quota
+
 deliveries = Table(
     "deliveries",
     metadata,
@@ -171,4 +180,59 @@ deliveries = Table(
     # The re-identification report (counts and element keys only) and, on failure, the cause.
     Column("report_json", Text, nullable=True),
     Column("failure", Text, nullable=True),
+    # When retention deleted the encrypted file (the manifest, signature and index stay).
+    Column("expired_at", _WHEN, nullable=True),
+)
+
+# A delivery asked for through the job queue: what its requester polls. `status` moves queued ->
+# running -> done | failed (a running job whose worker died is queued again once, then failed).
+# `schedule_key` (agreement and period) makes a schedule fire once per period however many
+# schedulers run.
+QUEUED, JOB_RUNNING, DONE, JOB_FAILED = "queued", "running", "done", "failed"
+
+jobs = Table(
+    "jobs",
+    metadata,
+    Column("id", String(40), primary_key=True),
+    Column("agreement_id", ForeignKey("agreements.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("requested_by", String(100), nullable=False),
+    Column("actor_role", String(32), nullable=False),
+    Column("schedule_key", String(80), nullable=True, unique=True),
+    Column("status", String(16), nullable=False, index=True),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("rows", Integer, nullable=True),
+    Column("delivery_id", String(80), nullable=True),
+    Column("cause", Text, nullable=True),
+    # The machine whose worker runs it: only that machine can tell (by its lock) that it died.
+    Column("worker_host", String(255), nullable=True),
+    Column("created_at", _WHEN, nullable=False),
+    Column("started_at", _WHEN, nullable=True),
+    Column("finished_at", _WHEN, nullable=True),
+)
+
+# A partner's report: the semester report (its PDF kept under documents/ by SHA-256) or the data
+# balikan (the NIKs it used: only their keyed hashes, in report_subjects, and the counts).
+SEMESTER, DATA_BALIKAN = "semester", "data_balikan"
+
+reports = Table(
+    "reports",
+    metadata,
+    Column("id", Integer, primary_key=True),
+    Column("agreement_id", ForeignKey("agreements.id"), nullable=False, index=True),
+    Column("kind", String(16), nullable=False),
+    Column("due", Date, nullable=True),  # the semester_report_due date it answers
+    Column("received_at", _WHEN, nullable=False),
+    Column("received_by", String(100), nullable=False),
+    Column("document_sha256", String(64), nullable=True),
+    Column("size", Integer, nullable=False),
+    Column("rows", Integer, nullable=False),
+    Column("invalid_rows", Integer, nullable=False),
+)
+
+report_subjects = Table(
+    "report_subjects",
+    metadata,
+    Column("report_id", ForeignKey("reports.id"), primary_key=True),
+    Column("subject_hash", String(64), primary_key=True, index=True),
 )

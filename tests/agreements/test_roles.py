@@ -23,7 +23,11 @@ def test_the_sop_steps_and_agreement_moves_are_the_tables_own() -> None:
 
 
 def test_step_8_is_the_petugas_adbs_and_compliance_never_delivers_drafts_or_approves() -> None:
-    assert permitted(Action.DELIVERY_EXTRACT) == {Role.PETUGAS_ADB}
+    # Of the staff, the Petugas ADB alone; besides, the gateway (schedules) and a partner's
+    # credential (on demand, within the quota), both through the job queue.
+    for action in (Action.DELIVERY_EXTRACT, Action.DELIVERY_QUEUE):
+        assert permitted(action) == {Role.PETUGAS_ADB, Machine.SYSTEM, Machine.PARTNER}
+    assert permitted(Action.DELIVERY_EXPIRE) == {Machine.SYSTEM}
     approving = {
         Action.DELIVERY_EXTRACT,
         Action.AGREEMENT_IMPORT,
@@ -43,6 +47,8 @@ def test_the_setting_widens_step_8_only() -> None:
     assert permitted(Action.DELIVERY_EXTRACT, delivery_roles=widened) == {
         Role.PETUGAS_ADB,
         Role.PEJABAT_FUNGSIONAL,
+        Machine.SYSTEM,
+        Machine.PARTNER,
     }
     require(Action.DELIVERY_EXTRACT, Role.PEJABAT_FUNGSIONAL, delivery_roles=widened)
     with pytest.raises(NotPermitted, match=r"agreement\.signature is done by kepala_dinas"):
@@ -60,6 +66,8 @@ def test_the_setting_refuses_compliance_and_unknown_roles(text: str, named: str)
 def test_a_refusal_names_the_action_and_who_may_do_it() -> None:
     with pytest.raises(NotPermitted) as refused:
         require(Action.DELIVERY_EXTRACT, Role.COMPLIANCE)
-    assert refused.value.message == "delivery.start is done by petugas_adb, not compliance"
+    assert refused.value.message == (
+        "delivery.start is done by partner, petugas_adb, system, not compliance"
+    )
     with pytest.raises(NotPermitted):
         require(Action.STAFF_ADD, Machine.PARTNER)

@@ -82,7 +82,7 @@ def test_a_delivery_is_published_verified_and_decrypted_by_stock_age(tmp_path: P
 
     listed = json.loads(gateway("delivery", "list", "--json").stdout)
     assert [d["status"] for d in listed] == ["published"]
-    shown = json.loads(gateway("delivery", "show", result["delivery"]).stdout)
+    shown = json.loads(gateway("delivery", "show", result["delivery"], "--json").stdout)
     assert shown["ciphertext_sha256"] == result["ciphertext_sha256"]
 
 
@@ -126,7 +126,7 @@ def test_the_extract_entry_records_what_docs_deliveries_says(tmp_path: Path) -> 
     entries = [json.loads(line) for line in gateway("audit", "list", "--json").stdout.splitlines()]
     [entry] = [e for e in entries if e["action"] == "delivery.extract"]
     manifest = json.loads(Path(result["manifest"]).read_bytes())
-    shown = json.loads(gateway("delivery", "show", result["delivery"]).stdout)
+    shown = json.loads(gateway("delivery", "show", result["delivery"], "--json").stdout)
     # One size, the encrypted file's; the plaintext size is the manifest's alone.
     assert entry["details"] == {
         "file": Path(result["file"]).name,

@@ -18,14 +18,15 @@ from agreements.workflow import AgreementAction, Role, Transition
 from gateway.context import delivery_environment as environment
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
-from gateway.services import deliveries, staff, trust
+from gateway.services import deliveries, jobs, reports, staff, trust
 from gateway.services import requests as request_service
 from gateway.settings import load_settings
 from tests.gateway.letters import LETTER, doc
 from tests.harness import CATALOG, REGIONS, SHORT
 from tests.office import Office, current_example
 
-SYSTEM_ONLY = {Action.DELIVERY_RECOVER}  # no staff door: crash recovery runs as the gateway
+# No staff door: crash recovery and retention run as the gateway itself.
+SYSTEM_ONLY = {Action.DELIVERY_RECOVER, Action.DELIVERY_EXPIRE}
 
 
 @pytest.mark.slow  # ~2 s
@@ -39,23 +40,42 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
     seals = SealStore(settings.keys_dir)
     now = datetime.now(UTC)
     request_id = request_service.submit(engine, "as-petugas_adb", LETTER, doc("l.pdf"), now=now)
-    every_fact = {
-        "note": "n",
-        "notes": "n",
-        "reason": "r",
-        "assignee": "pf",
-        "draft_scope": doc("s.toml"),
-        "applicant_acknowledged": True,
-        "signed_pks_document": doc("p.pdf"),
-        "scope_signature_verified": True,
-        "rejection_letter": doc("r.pdf"),
-    }
     counter = iter(range(1000))
-
-    def advance(transition: Transition) -> Callable[[str], object]:
-        return lambda name: request_service.advance(
-            engine, name, request_id, transition, now=now, facts=every_fact, seals=seals
-        )
+    scope_text = current_example()
+    steps: dict[Transition, Callable[[str], object]] = {
+        Transition.DISPOSE: lambda name: request_service.dispose(
+            engine, name, request_id, note="n", now=now
+        ),
+        Transition.ASSIGN: lambda name: request_service.assign(
+            engine, name, request_id, assignee="pf", now=now
+        ),
+        Transition.REJECT: lambda name: request_service.reject(
+            engine, name, request_id, reason="r", letter=doc("r.pdf"), now=now
+        ),
+        Transition.DRAFT: lambda name: request_service.draft(
+            engine,
+            seals,
+            name,
+            request_id,
+            scope_text=scope_text,
+            document=doc("s.toml"),
+            catalog=CATALOG,
+            region_codes=REGIONS,
+            now=now,
+        ),
+        Transition.RETURN: lambda name: request_service.return_draft(
+            engine, name, request_id, notes="n", now=now
+        ),
+        Transition.FORWARD: lambda name: request_service.forward(
+            engine, name, request_id, notes="n", now=now
+        ),
+        Transition.SIGN: lambda name: request_service.sign(
+            engine, seals, name, request_id, acknowledged=True, signed_pks=doc("p.pdf"), now=now
+        ),
+        Transition.CANCEL: lambda name: request_service.cancel(
+            engine, name, request_id, reason="r", now=now
+        ),
+    }
 
     def status(action: AgreementAction) -> Callable[[str], object]:
         return lambda name: agreement_service.change_status(
@@ -66,7 +86,7 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
         Action.REQUEST_SUBMIT: lambda name: request_service.submit(
             engine, name, LETTER, doc("l.pdf"), now=now
         ),
-        **{Action(f"request.{t.value}"): advance(t) for t in Transition if t is not t.SUBMIT},
+        **{Action(f"request.{t.value}"): call for t, call in steps.items()},
         Action.AGREEMENT_IMPORT: lambda name: agreement_service.import_scope(
             engine, seals, name, current_example(), CATALOG, REGIONS, now=now
         ),
@@ -96,6 +116,20 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
         ),
         Action.DELIVERY_EXTRACT: lambda name: deliveries.extract_delivery(
             engine, environment(settings), SHORT, name, lambda: datetime.now(UTC)
+        ),
+        Action.DELIVERY_QUEUE: lambda name: jobs.queue_delivery(
+            engine, environment(settings), name, SHORT, now, kind=jobs.OFFICER
+        ),
+        Action.REPORT_RECEIVE: lambda name: reports.receive_semester_report(
+            engine,
+            seals,
+            name,
+            SHORT,
+            b"%PDF-1.7",
+            documents_dir=settings.documents_dir,
+            now=now,
+            grace_days=14,
+            zone=settings.zone,
         ),
         Action.AUDIT_REANCHOR: lambda name: trust.reanchor(
             engine,

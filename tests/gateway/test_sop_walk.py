@@ -16,12 +16,12 @@ from agreements.errors import Conflict, NotPermitted
 from agreements.scope_toml import load_scope_toml
 from agreements.signing import public_key_line, sign
 from agreements.workdays import WorkCalendar
-from agreements.workflow import Role, Transition
+from agreements.workflow import Role
 from audit.schema import audit_entries
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
+from gateway.services import request_views, staff
 from gateway.services import requests as service
-from gateway.services import staff
 from gateway.services.actions import find_actor
 from tests.clock import OfficeClock
 from tests.gateway.letters import LETTER, WITA, at, doc
@@ -53,26 +53,14 @@ def walk_to_assigned(engine: Engine, clock: OfficeClock) -> int:
         engine, "ratna", LETTER, doc("letter.pdf"), now=clock(), received_at=at(23, 9)
     )
     # Disposed Monday 28 Dec 09:00: Thu 24 is a working day, Fri 25 Christmas, then the weekend.
-    clock.set(at(28, 9))
-    service.advance(
-        engine,
-        "kadis",
-        request_id,
-        Transition.DISPOSE,
-        now=clock(),
-        notes="ok",
-        facts={"note": "ok"},
-    )
-    clock.advance(hours=3)
-    service.advance(
-        engine, "kabid", request_id, Transition.ASSIGN, now=clock(), facts={"assignee": "pf"}
-    )
+    service.dispose(engine, "kadis", request_id, note="ok", now=clock.set(at(28, 9)))
+    service.assign(engine, "kabid", request_id, assignee="pf", now=clock.advance(hours=3))
     return request_id
 
 
 def steps(engine: Engine, request_id: int, now: datetime) -> list[tuple[int, str, float, bool]]:
     with engine.connect() as connection:
-        view = service.show(connection, request_id, now, WorkCalendar())
+        view = request_views.show_request(connection, request_id, now, WorkCalendar())
     return [
         (
             s.number,
@@ -87,15 +75,13 @@ def steps(engine: Engine, request_id: int, now: datetime) -> list[tuple[int, str
 def test_rejected_at_step_4(engine: Engine, clock: OfficeClock) -> None:
     request_id = walk_to_assigned(engine, clock)
     # Rejected Wednesday 30 Dec 12:00: two working days after assignment, limit 1 -> overdue.
-    status = service.advance(
+    status = service.reject(
         engine,
         "pf",
         request_id,
-        Transition.REJECT,
+        reason="purpose not covered",
+        letter=doc("rejection.pdf"),
         now=at(30, 12),
-        notes="purpose not covered",
-        documents=(doc("rejection.pdf"),),
-        facts={"reason": "x", "rejection_letter": doc("rejection.pdf")},
     )
     assert status.value == "rejected"
     assert steps(engine, request_id, at(31, 9)) == [
@@ -105,63 +91,33 @@ def test_rejected_at_step_4(engine: Engine, clock: OfficeClock) -> None:
         (4, "reject", round(2.0, 4), True),
     ]
     with pytest.raises(Conflict, match="out of order"):
-        service.advance(
-            engine,
-            "pf",
-            request_id,
-            Transition.DRAFT,
-            now=at(31, 9),
-            facts={"draft_scope": doc("scope.toml")},
-        )
+        service.return_draft(engine, "kabid", request_id, notes="x", now=at(31, 9))
 
 
 def test_approved_after_one_revision(engine: Engine, seals: SealStore, clock: OfficeClock) -> None:
     request_id = walk_to_assigned(engine, clock)
-    identity, scope = load_scope_toml(EXAMPLE, CATALOG, region_codes=REGIONS)
+    text = EXAMPLE.read_text(encoding="utf-8")
+    identity, _ = load_scope_toml(EXAMPLE, CATALOG, region_codes=REGIONS)
 
-    def register(connection, actor):  # type: ignore[no-untyped-def]
-        return agreement_service.register_version(
-            connection, seals, actor, identity, scope, at(29, 10), request_id=request_id
+    def draft(day: int) -> None:
+        service.draft(
+            engine,
+            seals,
+            "pf",
+            request_id,
+            scope_text=text,
+            document=doc("scope.toml"),
+            catalog=CATALOG,
+            region_codes=REGIONS,
+            now=at(day, 10),
         )
 
-    draft_facts = {"draft_scope": doc("scope.toml")}
-    service.advance(
-        engine,
-        "pf",
-        request_id,
-        Transition.DRAFT,
-        now=at(29, 10),
-        facts=draft_facts,
-        also=register,
-        seals=seals,
-    )
-    service.advance(
-        engine,
-        "kabid",
-        request_id,
-        Transition.RETURN,
-        now=at(29, 16),
-        notes="narrow the filter",
-        facts={"notes": "narrow the filter"},
-    )
-    service.advance(
-        engine,
-        "pf",
-        request_id,
-        Transition.DRAFT,
-        now=at(30, 10),
-        facts=draft_facts,
-        also=register,
-        seals=seals,
-    )
+    draft(29)
+    service.return_draft(engine, "kabid", request_id, notes="narrow the filter", now=at(29, 16))
+    draft(30)
     # Forwarded Monday 4 Jan 10:00: Thu 31 Dec and Fri 1 Jan (New Year) -> 1 Jan is a holiday.
-    service.advance(
-        engine,
-        "kabid",
-        request_id,
-        Transition.FORWARD,
-        now=at(4, 10, month=1).replace(year=2027),
-        facts={},
+    service.forward(
+        engine, "kabid", request_id, notes="", now=datetime(2027, 1, 4, 10, tzinfo=WITA)
     )
     signed_at = datetime(2027, 1, 4, 14, tzinfo=WITA)
     with engine.connect() as connection:
@@ -174,26 +130,16 @@ def test_approved_after_one_revision(engine: Engine, seals: SealStore, clock: Of
         sign(data, KEY, SIGNATURE_NAMESPACE),
         now=signed_at,
     )
-
-    def activate(connection, actor):  # type: ignore[no-untyped-def]
-        agreement_service.activate(connection, seals, actor, identity.short_id, 1, signed_at)
-        return {}
-
-    status = service.advance(
+    status, short_id, version = service.sign(
         engine,
+        seals,
         "kadis",
         request_id,
-        Transition.SIGN,
+        acknowledged=True,
+        signed_pks=doc("pks-signed.pdf"),
         now=signed_at,
-        documents=(doc("pks-signed.pdf"),),
-        also=activate,
-        seals=seals,
-        facts={
-            "applicant_acknowledged": True,
-            "signed_pks_document": doc("pks-signed.pdf"),
-            "scope_signature_verified": True,
-        },
     )
+    assert (short_id, version) == (identity.short_id, 1)
     assert status.value == "signed"
     assert steps(engine, request_id, signed_at) == [
         (1, "submit", round(0.25, 4), False),
@@ -239,9 +185,7 @@ def test_open_step_turns_overdue(engine: Engine, clock: OfficeClock) -> None:
 def test_wrong_role_is_refused_stored_nowhere_and_audited(engine: Engine) -> None:
     request_id = service.submit(engine, "ratna", LETTER, doc("letter.pdf"), now=at(23, 15))
     with pytest.raises(NotPermitted, match="dispose is done by kepala_dinas"):
-        service.advance(
-            engine, "ratna", request_id, Transition.DISPOSE, now=at(24, 9), facts={"note": "x"}
-        )
+        service.dispose(engine, "ratna", request_id, note="x", now=at(24, 9))
     with engine.connect() as connection:
         assert find_actor(connection, "ratna").role is Role.PETUGAS_ADB
         assert steps(engine, request_id, at(24, 9))[-1][1] == "open"
