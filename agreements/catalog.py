@@ -5,7 +5,7 @@ The catalog is a data file (`config/catalog.toml`, or the operator's copy named 
 labels, type, sensitivity, identifier class, deliverable, high-risk — and checks it is complete: all
 31 statutory elements of UU 24/2013 art. 58(2) present once, the specially protected ones of
 art. 84 marked so. Where each element lives in the source database (`source` per element and the
-top-level `[source]` table) belongs to `exports.source_mapping`, which reads the same file.
+top-level `[source]` table) belongs to `exports.reading.source_mapping`, which reads the same file.
 """
 
 from __future__ import annotations
@@ -97,7 +97,7 @@ def parse_catalog(raw: object) -> Catalog:
     """Check plain catalog data (as read from TOML); Invalid names the field."""
     top = Table(raw, "", ("catalog_version", "source", "elements"))
     top.whole("catalog_version", 1, 1)
-    top.raw("source")  # exports.source_mapping reads and checks it
+    top.raw("source")  # exports.reading.source_mapping reads and checks it
     elements_table = top.section("elements")
     elements = tuple(
         _element(str(key), Table(value, f"elements.{key}", ELEMENT_KEYS))

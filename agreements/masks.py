@@ -1,7 +1,7 @@
 """The mask vocabulary: which kinds exist, their parameters, and the element types each accepts.
 
 Every granted element carries exactly one mask. This module holds the rules (what a mask may say);
-`exports.masking` holds one implementation per kind and a test there fails when a kind in
+`exports.masking.operators` holds one implementation per kind and a test there fails when a kind in
 `MASK_KINDS` has none. A validated `Mask` is frozen and lists every parameter explicitly, defaults
 filled in, so the signed canonical form says exactly what will be done even if a default changes
 later.

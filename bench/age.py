@@ -34,7 +34,7 @@ REPO = Path(__file__).resolve().parents[1]
 # the packages, not this directory.
 sys.path.insert(0, str(REPO))
 
-from exports.age import (  # noqa: E402
+from ageformat import (  # noqa: E402
     CHUNK_SIZE,
     AgeWriter,
     decrypt_chunks,

@@ -27,7 +27,7 @@ TARGET_RSS_MB = 1024.0
 CHILD = """
 import datetime, json, sys
 from pathlib import Path
-from exports.demo_source import build_demo_source
+from demo_dukcapil.database import build_demo_source
 summary = build_demo_source(
     "sqlite:///" + sys.argv[1], rows=int(sys.argv[2]), seed=int(sys.argv[3]),
     regions_csv=Path(sys.argv[4]), today=datetime.date(2025, 1, 15),

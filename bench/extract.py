@@ -17,8 +17,9 @@ Pipelines, each in its own process (so peak RSS is its own), on the same source 
          it: verify the signature, quota, plan, rare-category pre-pass, stream (read-ahead
          thread, masks, re-identification count, Parquet, age, hashes, subject hashes), audit
          entry, checkpoint, signed manifest, publish;
-  limit  the same SELECT (the plan's ExtractionRequest through `exports.extract.extract`, i.e.
-         `read_batches`) written straight to unencrypted Parquet zstd with pq.ParquetWriter;
+  limit  the same SELECT (the plan's ExtractionRequest through
+         `exports.reading.extract.extract`, i.e. `read_batches`) written straight to unencrypted
+         Parquet zstd with pq.ParquetWriter;
   naive  pandas.read_sql of the same SQL over SQLAlchemy, masks with pandas string operations
          (per-row hmac.new for tokens, Series.map through the code tables for decodes),
          DataFrame.to_parquet into a BytesIO, the whole buffer encrypted in memory with
@@ -152,7 +153,7 @@ def source(directory: Path, rows: int) -> Path:
         started = time.perf_counter()
         code = (
             "import sys; from pathlib import Path; "
-            "from exports.demo_source import build_demo_source; "
+            "from demo_dukcapil.database import build_demo_source; "
             "build_demo_source('sqlite:///' + sys.argv[1], rows=int(sys.argv[2]), "
             "seed=int(sys.argv[3]), regions_csv=Path(sys.argv[4]))"
         )
@@ -238,7 +239,7 @@ def gateway_home(home: Path, source_path: Path, suppress: bool) -> dict[str, str
             sys.exit(f"set-up step `{' '.join(args[:2])}` failed:\n{done.stderr[-2000:]}")
 
     sys.path.insert(0, str(REPO))
-    from exports.age import generate_identity
+    from ageformat import generate_identity
 
     _secret, recipient = generate_identity()  # the partner's key; nobody decrypts in the bench
     run("init")
@@ -339,15 +340,17 @@ def run_full(short_id: str, profile: str | None) -> dict[str, Any]:
 def run_limit(short_id: str) -> dict[str, Any]:
     import pyarrow.parquet as pq
 
-    from exports.extract import extract
-    from exports.query import arrow_schema
+    from exports.reading.extract import extract
+    from exports.reading.query import arrow_schema
+    from exports.reading.source import Source
 
     _, request, url = _plan(short_id)
     out = Path(os.environ["PKS_GATEWAY_HOME"]) / "limit.parquet"
     started = time.perf_counter()
     rows = 0
-    with pq.ParquetWriter(out, arrow_schema(request), compression="zstd") as writer:
-        for batch in extract(url, request):
+    schema = arrow_schema(request)
+    with Source.open(url) as source, pq.ParquetWriter(out, schema, compression="zstd") as writer:
+        for batch in extract(source, request):
             writer.write_batch(batch)
             rows += batch.num_rows
     seconds = time.perf_counter() - started
@@ -360,15 +363,16 @@ def run_naive(short_id: str) -> dict[str, Any]:
     import pandas
     from sqlalchemy import create_engine
 
-    from exports.decoding import read_labels
-    from exports.query import build_query
+    from exports.reading.decoding import read_labels
+    from exports.reading.query import build_query
 
     plan, request, url = _plan(short_id)
     out = Path(os.environ["PKS_GATEWAY_HOME"]) / "naive.parquet.enc"
     started = time.perf_counter()
     engine = create_engine(url)
     frame = pandas.read_sql(build_query(request), engine)
-    # The SELECT delivers decoded codes as stored (exports.decoding): label them the pandas way.
+    # The SELECT delivers decoded codes as stored (exports.reading.decoding): label them the
+    # pandas way.
     labels = {
         key: dict(zip(found.codes.to_pylist(), found.labels.to_pylist(), strict=True))
         for key, found in read_labels(engine, request).items()

@@ -3,9 +3,9 @@
 Builds the demo source once and keeps it under /tmp (reused while its name matches rows and
 seed). Then, each in a fresh subprocess so that its peak RSS is its own, reads the same request
 (20 elements: codes decoded and raw, flags, dates, region codes, a joined address table; adults
-only) through (a) `exports.extract.extract` — ADBC record batches cast to the request's schema —
-and (b) the naive baseline, `pandas.read_sql` over SQLAlchemy with the same SELECT. Prints rows,
-seconds, rows/s, peak RSS and the ratios.
+only) through (a) `exports.reading.extract.extract` — ADBC record batches cast to the request's
+schema — and (b) the naive baseline, `pandas.read_sql` over SQLAlchemy with the same SELECT.
+Prints rows, seconds, rows/s, peak RSS and the ratios.
 
     .venv/bin/python bench/extract_readers.py [--rows 1000000] [--seed 1] [--batch-rows 65536]
 """
@@ -25,7 +25,7 @@ CACHE = Path("/tmp/pks-bench-extract")
 BUILD = """
 import datetime, sys
 from pathlib import Path
-from exports.demo_source import build_demo_source
+from demo_dukcapil.database import build_demo_source
 build_demo_source("sqlite:///" + sys.argv[1], rows=int(sys.argv[2]), seed=int(sys.argv[3]),
                   regions_csv=Path(sys.argv[4]), today=datetime.date(2025, 1, 15))
 """
@@ -35,8 +35,8 @@ import datetime, json, resource, sys, time
 from pathlib import Path
 from agreements.catalog import load_catalog
 from agreements.scope import RowFilter
-from exports.query import ColumnRequest, ExtractionRequest, build_query
-from exports.source_mapping import load_source_mapping
+from exports.reading.query import ColumnRequest, ExtractionRequest, build_query
+from exports.reading.source_mapping import load_source_mapping
 catalog_file = Path("config/catalog.toml")
 COLUMNS = (
     ("nik", False), ("no_kk", False), ("nama_lengkap", False), ("jenis_kelamin", True),
@@ -58,11 +58,13 @@ url = "sqlite:///" + sys.argv[1]
 ADBC = (
     REQUEST
     + """
-from exports.extract import extract
+from exports.reading.extract import extract
+from exports.reading.source import Source
 started = time.perf_counter()
 rows = 0
-for batch in extract(url, request, batch_rows=int(sys.argv[2])):
-    rows += batch.num_rows
+with Source.open(url) as source:
+    for batch in extract(source, request, batch_rows=int(sys.argv[2])):
+        rows += batch.num_rows
 seconds = time.perf_counter() - started
 peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 print(json.dumps({"rows": rows, "seconds": seconds, "peak_mb": peak, "columns": len(COLUMNS)}))
@@ -73,7 +75,7 @@ PANDAS = (
     REQUEST
     + """
 import pandas
-from exports.source import open_source
+from exports.reading.source import open_source
 engine = open_source(url)
 started = time.perf_counter()
 frame = pandas.read_sql(build_query(request), engine)
@@ -121,7 +123,10 @@ def main() -> None:
         f"extraction of {int(adbc['rows']):,} rows x {int(adbc['columns'])} columns "
         f"from {args.rows:,} people (SQLite, {path.stat().st_size / 2**20:.0f} MB)"
     )
-    for name, run in (("ADBC -> Arrow (exports.extract)", adbc), ("pandas.read_sql", pandas)):
+    for name, run in (
+        ("ADBC -> Arrow (exports.reading.extract)", adbc),
+        ("pandas.read_sql", pandas),
+    ):
         print(
             f"  {name:32s} {run['seconds']:7.2f} s  {run['rows'] / run['seconds']:10,.0f} rows/s"
             f"  peak RSS {run['peak_mb']:7.0f} MB"

@@ -2,8 +2,9 @@
 
     .venv/bin/python bench/masking.py [--rows 1000000] [--repeat 3]
 
-Each kind runs through `exports.masking.apply_mask`, exactly as the pipeline calls it, on a column
-typed as the extraction step delivers it (5 % nulls). The figure is the best of `--repeat` runs.
+Each kind runs through `exports.masking.operators.apply_mask`, exactly as the pipeline calls it,
+on a column typed as the extraction step delivers it (5 % nulls). The figure is the best of
+`--repeat` runs.
 
 Baselines from the same run, on the same values:
   token    per-row `hmac.new(key, value, sha256)` (what one would write first), and the C one-shot
@@ -31,8 +32,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from agreements.masks import validate_mask  # noqa: E402
-from exports.masking import MaskContext, apply_mask, input_type  # noqa: E402
-from exports.tokens import derive_token_key  # noqa: E402
+from exports.masking.operators import MaskContext, apply_mask, input_type  # noqa: E402
+from exports.masking.tokens import derive_token_key  # noqa: E402
 
 AS_OF = date(2026, 1, 15)
 NAMES = ["Siti", "Muhammad", "Nur", "Ahmad", "Dewi", "Budi", "Rahmat", "Sri", "Agus", "Wati"]

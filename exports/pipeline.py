@@ -10,8 +10,9 @@ source with GROUP BY first: the categories a `recode` mask folds into `other` as
 the agreement suppresses or refuses on re-identification risk, the size of every masked
 quasi-identifier combination. The report in the manifest is counted on what was actually written.
 
-The pipeline writes into the sinks it is given and raises on any failure; making the files
-visible (or removing them) is the caller's part of the publish order.
+The pipeline reads from the source the caller opened once for the delivery (a `Source`) and
+writes into the sinks it is given, and raises on any failure; opening and closing the source,
+and making the files visible (or removing them), are the caller's part of the publish order.
 """
 
 from __future__ import annotations
@@ -25,22 +26,22 @@ from typing import BinaryIO
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from ageformat import AgeWriter
 from agreements.catalog import Catalog
 from agreements.errors import Invalid
-from exports.age import AgeWriter
-from exports.extract import extract, value_counts
-from exports.formats import open_writer
-from exports.masking import MaskContext, apply_mask
+from exports.formats.sinks import HashingStream
+from exports.formats.writers import open_writer
+from exports.masking.operators import MaskContext, apply_mask
+from exports.masking.tokens import Tokenizer
 from exports.plan import SUBJECT_ELEMENT, Plan
-from exports.precount import group_counts
-from exports.prefetch import prefetched
-from exports.query import ExtractionRequest
-from exports.readers import DEFAULT_BATCH_ROWS
-from exports.risk import RiskCounter, RiskReport, Suppression
-from exports.sinks import HashingStream
-from exports.source import open_source
-from exports.source_mapping import SourceMapping
-from exports.tokens import Tokenizer
+from exports.reading.extract import extract, value_counts
+from exports.reading.precount import group_counts
+from exports.reading.prefetch import prefetched
+from exports.reading.query import ExtractionRequest
+from exports.reading.readers import DEFAULT_BATCH_ROWS
+from exports.reading.source import Source
+from exports.reading.source_mapping import SourceMapping
+from exports.risk.counter import RiskCounter, RiskReport, Suppression
 
 SUBJECT_HASH_HEX = 32  # 128 bits: no two people collide in any realistic population
 SUBJECTS_SCHEMA = pa.schema([pa.field("subject", pa.string(), nullable=False)])
@@ -75,7 +76,7 @@ class Preview:
 
 def run_pipeline(
     plan: Plan,
-    source_url: str,
+    source: Source,
     catalog: Catalog,
     mapping: SourceMapping,
     *,
@@ -92,10 +93,10 @@ def run_pipeline(
     None; the gateway passes its work directory)."""
     request = plan.extraction_request(catalog, mapping)
     # The read starts now, in its own thread, while the pre-counts below run their own queries.
-    batches = prefetched(lambda: extract(source_url, request, batch_rows=batch_rows))
+    batches = prefetched(lambda: extract(source, request, batch_rows=batch_rows))
     try:
-        context = plan.mask_context(_rare_categories(plan, source_url, request))
-        suppression = _suppression(plan, source_url, request, context, batch_rows, spill_dir)
+        context = plan.mask_context(_rare_categories(plan, source, request))
+        suppression = _suppression(plan, source, request, context, batch_rows, spill_dir)
         return _stream(
             plan,
             batches,
@@ -183,7 +184,7 @@ def _stream(
 
 def preview(
     plan: Plan,
-    source_url: str,
+    source: Source,
     catalog: Catalog,
     mapping: SourceMapping,
     *,
@@ -197,9 +198,9 @@ def preview(
     column other than those is read.
     """
     request = plan.extraction_request(catalog, mapping, with_subject=False)
-    context = plan.mask_context(_rare_categories(plan, source_url, request))
+    context = plan.mask_context(_rare_categories(plan, source, request))
     with RiskCounter(plan.quasi_identifiers, plan.household, directory=spill_dir) as counter:
-        _precount(counter, plan, source_url, request, context, DEFAULT_BATCH_ROWS)
+        _precount(counter, plan, source, request, context, DEFAULT_BATCH_ROWS)
         report = counter.report(
             k_required=plan.k, action=plan.reidentification_action, identified=plan.identified
         )
@@ -233,29 +234,22 @@ def _subject_batch(subjects: Tokenizer, nik: pa.Array) -> pa.RecordBatch:
 
 
 def _rare_categories(
-    plan: Plan, source_url: str, request: ExtractionRequest
+    plan: Plan, source: Source, request: ExtractionRequest
 ) -> dict[str, frozenset[str]]:
     """For each recode with a rare threshold, the source values rarer than it in this delivery."""
-    counted = plan.rare_counted()
-    if not counted:
-        return {}
-    engine = open_source(source_url)
-    try:
-        rare = {}
-        for element in counted:
-            threshold = int(element.mask.get("rare_threshold"))
-            counts = value_counts(engine, request, element.key)
-            rare[element.key] = frozenset(
-                value for value, n in counts.items() if value and n < threshold
-            )
-        return rare
-    finally:
-        engine.dispose()
+    rare = {}
+    for element in plan.rare_counted():
+        threshold = int(element.mask.get("rare_threshold"))
+        counts = value_counts(source, request, element.key)
+        rare[element.key] = frozenset(
+            value for value, n in counts.items() if value and n < threshold
+        )
+    return rare
 
 
 def _suppression(
     plan: Plan,
-    source_url: str,
+    source: Source,
     request: ExtractionRequest,
     context: MaskContext,
     batch_rows: int,
@@ -266,7 +260,7 @@ def _suppression(
     if action == "report" or not _k_rule_applies(plan):
         return None
     with RiskCounter(plan.quasi_identifiers, directory=spill_dir) as counter:
-        _precount(counter, plan, source_url, request, context, batch_rows)
+        _precount(counter, plan, source, request, context, batch_rows)
         if action == "suppress":
             return counter.small_groups(plan.k)
         report = counter.report(k_required=plan.k, action=action, identified=False)
@@ -283,7 +277,7 @@ def _suppression(
 def _precount(
     counter: RiskCounter,
     plan: Plan,
-    source_url: str,
+    source: Source,
     request: ExtractionRequest,
     context: MaskContext,
     batch_rows: int,
@@ -293,9 +287,7 @@ def _precount(
     keys = (*counter.quasi_identifiers, *([counter.household] if counter.household else []))
     if not keys:
         return
-    grouped_batches = prefetched(
-        lambda: group_counts(source_url, request, keys, batch_rows=batch_rows)
-    )
+    grouped_batches = prefetched(lambda: group_counts(source, request, keys, batch_rows=batch_rows))
     try:
         for grouped in grouped_batches:
             columns = [

@@ -23,6 +23,7 @@ from gateway.settings import Settings
 
 if TYPE_CHECKING:
     from agreements.workdays import WorkCalendar
+    from exports.publishing.publish import DeliveryPlaces
     from gateway.services.deliveries import DeliveryEnvironment
 
 
@@ -91,11 +92,22 @@ def work_calendar(settings: Settings) -> WorkCalendar:
     return WorkCalendar.with_days_off(settings.days_off_dates, time_zone=settings.zone)
 
 
+def delivery_places(settings: Settings) -> DeliveryPlaces:
+    """Where deliveries' files go: the partner-facing directory and the gateway's own places."""
+    from exports.publishing.publish import DeliveryPlaces
+
+    return DeliveryPlaces(
+        deliveries=settings.deliveries_dir,
+        subjects=settings.subjects_dir,
+        locks=settings.locks_dir,
+    )
+
+
 def delivery_environment(settings: Settings) -> DeliveryEnvironment:
     """What a delivery needs besides the metadata database (gateway/services/deliveries.py)."""
     from importlib.metadata import version
 
-    from exports.source_mapping import load_source_mapping
+    from exports.reading.source_mapping import load_source_mapping
     from gateway.services.deliveries import DeliveryEnvironment
 
     return DeliveryEnvironment(
@@ -103,7 +115,7 @@ def delivery_environment(settings: Settings) -> DeliveryEnvironment:
         catalog=catalog_of(settings),
         mapping=load_source_mapping(settings.catalog_file),
         region_codes=region_codes(settings),
-        deliveries_dir=settings.deliveries_dir,
+        places=delivery_places(settings),
         work_dir=settings.work_dir,
         keys_dir=settings.keys_dir,
         audit_origin=settings.audit_origin,

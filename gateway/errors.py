@@ -6,8 +6,9 @@ An error's kind is found by walking its class's MRO to the first class the table
 subclass (BadSignature is an Invalid) can have a kind of its own. Whether its text may be shown
 and recorded is a separate question with one answer: it is, exactly when the error is a
 `SafeError` (agreements/errors.py; our own texts name fields, ids and rules, never values) or one
-of the audit package's errors (which imports nothing of ours, and whose texts name seqs and
-checkpoint ids). Anything else — a driver's error could quote a value — is shown by its class.
+of the errors of the packages that import nothing of ours: the audit package's (whose texts name
+seqs and checkpoint ids) and the age format's `AgeError` (stages, lines, chunk numbers and rules,
+never key material). Anything else — a driver's error could quote a value — is shown by its class.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from dataclasses import dataclass
 
 from sqlalchemy.exc import OperationalError
 
+from ageformat.errors import AgeError
 from agreements.errors import (
     BadSignature,
     Conflict,
@@ -27,8 +29,8 @@ from agreements.errors import (
 )
 from audit.checkpoint import CheckpointError
 from audit.log import LogIntegrityError
-from exports.readers import SourceQueryError
-from exports.source import SourceUnavailable
+from exports.reading.readers import SourceQueryError
+from exports.reading.source import SourceUnavailable
 from gateway.db import MetadataUnavailable
 from gateway.keys import KeyFileError
 
@@ -84,10 +86,11 @@ TABLE: dict[type[BaseException], ErrorKind] = {
     KeyFileError: UNAVAILABLE,
     MetadataUnavailable: UNAVAILABLE,
     OSError: UNAVAILABLE,
+    AgeError: INVALID_INPUT,  # a key or an age file that cannot be used
     SafeError: INVALID_INPUT,  # our own errors not named above: bad files, keys, settings
 }
 
-SAFE_OUTSIDE = (CheckpointError, LogIntegrityError)
+SAFE_OUTSIDE = (CheckpointError, LogIntegrityError, AgeError)
 
 
 def kind_of(error: BaseException) -> ErrorKind | None:

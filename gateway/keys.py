@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from agreements.errors import SafeError
-from exports.sinks import fsync_directory
+from exports.formats.sinks import fsync_directory
 
 KeyName = Literal["manifest", "audit"]
 SIGNING_KEYS: tuple[KeyName, ...] = ("manifest", "audit")

@@ -118,6 +118,17 @@ class Settings:
         return self.home / "work"
 
     @property
+    def locks_dir(self) -> Path:
+        """The lock a running delivery holds (`<id>.lock`), so recovery tells it from a crash."""
+        return self.work_dir / "locks"
+
+    @property
+    def subjects_dir(self) -> Path:
+        """Which NIK hashes each delivery held (`subject deliveries` reads it): the gateway's own,
+        outside the partner-facing deliveries directory."""
+        return self.home / "subjects"
+
+    @property
     def catalog_file(self) -> Path:
         return self.catalog_path or default_config_dir() / "catalog.toml"
 

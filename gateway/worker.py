@@ -82,7 +82,10 @@ def build_queue(settings: Settings) -> JobQueue:
     def retention() -> None:
         with context.ready_engine(settings) as engine:
             expired = expire_deliveries(
-                engine, settings.deliveries_dir, clock(), retention_days=settings.retention_days
+                engine,
+                context.delivery_places(settings),
+                clock(),
+                retention_days=settings.retention_days,
             )
         for delivery_id in expired:
             log.info("delivery %s: its file expired (retention)", delivery_id)

@@ -15,7 +15,7 @@ from typing import Any
 import click
 from sqlalchemy import Engine, create_engine, text
 
-from exports.age import generate_identity
+from ageformat import generate_identity
 from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
 
 SOURCE_ROWS = 600

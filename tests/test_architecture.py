@@ -1,4 +1,6 @@
-"""The dependency rule of DESIGN.md §2: audit <- agreements <- exports <- gateway, one way only.
+"""The dependency rule of DESIGN.md §2 and docs/decisions/0004-exports-rooms.md: our packages
+import each other one way only, the age format imports nothing of ours and nothing but
+`cryptography` and the standard library.
 
 Walks every module's imports (static, with ast) and fails on an arrow that points the wrong way,
 and on a module without a docstring saying its job. Under tests/, no module imports a test module
@@ -8,18 +10,36 @@ and on a module without a docstring saying its job. Under tests/, no module impo
 from __future__ import annotations
 
 import ast
+import re
+import sys
+import tomllib
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-LAYERS = ["audit", "agreements", "exports", "gateway"]
+LAYERS = ["ageformat", "audit", "agreements", "exports", "demo_dukcapil", "gateway"]
+# Which of our packages each may import (itself included): `ageformat` and `audit` are the two
+# foundations and know nothing of each other or of anything above; `gateway` may import all.
+ALLOWED = {
+    "ageformat": {"ageformat"},
+    "audit": {"audit"},
+    "agreements": {"agreements", "ageformat"},
+    "exports": {"exports", "agreements", "audit", "ageformat"},
+    # The demo database generator: `agreements` for SafeError only; a delivery never runs it.
+    "demo_dukcapil": {"demo_dukcapil", "agreements"},
+    "gateway": set(LAYERS),
+}
 # Beyond the layer order: packages that must stay free of web and columnar libraries.
 FORBIDDEN_THIRD_PARTY = {
     "audit": {"flask", "pandas", "werkzeug"},
     "agreements": {"flask", "werkzeug", "pyarrow", "pandas"},
     "exports": {"flask", "werkzeug"},
+    "demo_dukcapil": {"flask", "werkzeug", "pandas"},
 }
+# The age format ships to partners without the server (the coming partner client): beyond the
+# standard library it may import `cryptography` alone.
+ONLY_THIRD_PARTY = {"ageformat": {"cryptography"}}
 
 
 def modules() -> list[Path]:
@@ -42,11 +62,52 @@ def imported_top_levels(path: Path) -> set[str]:
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(REPO)))
 def test_imports_point_one_way(path: Path) -> None:
     layer = path.relative_to(REPO).parts[0]
-    allowed = set(LAYERS[: LAYERS.index(layer) + 1])
-    ours = imported_top_levels(path) & set(LAYERS)
+    imported = imported_top_levels(path)
+    ours = imported & set(LAYERS)
+    allowed = ALLOWED[layer]
     assert ours <= allowed, f"{path.relative_to(REPO)} imports {sorted(ours - allowed)}"
-    banned = imported_top_levels(path) & FORBIDDEN_THIRD_PARTY.get(layer, set())
+    banned = imported & FORBIDDEN_THIRD_PARTY.get(layer, set())
     assert not banned, f"{path.relative_to(REPO)} imports {sorted(banned)}"
+    if layer in ONLY_THIRD_PARTY:
+        outside = imported - set(sys.stdlib_module_names) - ONLY_THIRD_PARTY[layer] - {layer}
+        assert not outside, f"{path.relative_to(REPO)} imports {sorted(outside)}"
+
+
+def test_every_package_has_its_rule_and_ships() -> None:
+    """A new top-level package (a folder with an __init__.py) must be given its place here, be
+    listed for the wheel (hatch builds exactly the packages pyproject.toml names) and be type
+    checked by `dev.py test`."""
+    packages = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
+    assert packages == set(LAYERS) == set(ALLOWED)
+    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
+    assert set(project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]) == packages
+    checked = re.search(r"^PACKAGES = \((.*)\)$", (REPO / "dev.py").read_text(), re.M)
+    assert checked and set(re.findall(r'"(\w+)"', checked.group(1))) == packages
+
+
+# The rooms of exports/ a delivery passes before its pipeline writes: each stands on its own, so
+# each can be read and tested alone; `plan` and `pipeline` above them put them together, and
+# `publishing` comes after the pipeline on the delivery's path (docs/decisions/0004).
+ROOMS_ALONE = ("reading", "masking", "risk", "formats")
+SHARED_IN_EXPORTS = {"exports.element_types"}
+
+
+@pytest.mark.parametrize(
+    "path",
+    [p for room in ROOMS_ALONE for p in sorted((REPO / "exports" / room).glob("*.py"))],
+    ids=lambda p: str(p.relative_to(REPO)),
+)
+def test_the_rooms_before_the_pipeline_stand_alone(path: Path) -> None:
+    room = f"exports.{path.parent.name}"
+    others = {
+        name
+        for name in _imported_modules(path)
+        if name.split(".")[0] == "exports"
+        and name != room
+        and not name.startswith(room + ".")
+        and name not in SHARED_IN_EXPORTS
+    }
+    assert not others, f"{path.relative_to(REPO)} imports {sorted(others)}"
 
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(REPO)))
@@ -57,7 +118,9 @@ def test_every_module_says_its_job(path: Path) -> None:
 
 def test_the_rule_catches_a_wrong_way_arrow(tmp_path: Path) -> None:
     bad = tmp_path / "bad.py"
-    bad.write_text('"""x."""\nfrom gateway.settings import Settings\nimport exports.source\n')
+    bad.write_text(
+        '"""x."""\nfrom gateway.settings import Settings\nimport exports.reading.source\n'
+    )
     assert imported_top_levels(bad) == {"gateway", "exports"}
 
 

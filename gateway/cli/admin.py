@@ -16,10 +16,12 @@ from sqlalchemy import Engine
 
 from audit import log as audit_log
 from audit.checkpoint import note_verifier
-from exports.manifest import NAMESPACE, SIGNER_PRINCIPAL
+from exports.publishing.manifest import NAMESPACE, SIGNER_PRINCIPAL
+from exports.publishing.publish import move_subject_indexes
 from gateway import db
 from gateway.cli import settings_of
 from gateway.cli.common import now
+from gateway.context import delivery_places
 from gateway.keys import SIGNING_KEYS, KeyFile, ensure_keys, load_signing_key, public_key_line
 from gateway.seals import SealStore
 from gateway.services.delivery_recovery import close_abandoned
@@ -38,6 +40,7 @@ def init(ctx: click.Context) -> None:
     """
     settings = settings_of(ctx)
     tightened = prepare_data_directory(settings)
+    moved = move_subject_indexes(delivery_places(settings))
     engine = db.metadata_engine(settings.metadata_url)
     try:
         revision = db.upgrade(engine)
@@ -48,6 +51,11 @@ def init(ctx: click.Context) -> None:
         click.echo(
             f"modes tightened  {len(tightened)} existing path(s) were open to group or others; "
             "now owner-only"
+        )
+    if moved:
+        click.echo(
+            f"subject indexes  {len(moved)} moved out of the deliveries directory "
+            f"to {settings.subjects_dir}"
         )
     click.echo(
         f"metadata db      {settings.describe()['database_url']} (schema {revision or 'empty'})"
@@ -118,7 +126,13 @@ def prepare_data_directory(settings: Settings) -> list[Path]:
     try:
         settings.home.mkdir(mode=0o700, parents=True, exist_ok=True)
         tightened = private_modes(settings.home)
-        for folder in (settings.deliveries_dir, settings.documents_dir, settings.work_dir):
+        folders = (
+            settings.deliveries_dir,
+            settings.subjects_dir,
+            settings.documents_dir,
+            settings.work_dir,
+        )
+        for folder in folders:
             folder.mkdir(mode=0o700, exist_ok=True)
     except OSError as exc:
         raise PermissionError(
@@ -294,7 +308,7 @@ def close_crashed_deliveries(engine: Engine, settings: Settings) -> None:
         migrated = False
     if not migrated:
         return
-    closed = close_abandoned(engine, settings.deliveries_dir, now(), work_dir=settings.work_dir)
+    closed = close_abandoned(engine, delivery_places(settings), now(), work_dir=settings.work_dir)
     for delivery_id in closed:
         click.echo(f"closed delivery {delivery_id} as abandoned (a crashed run left it)", err=True)
 

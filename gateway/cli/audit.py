@@ -25,7 +25,7 @@ from audit.export import export_log, verify_export
 from audit.stored import checkpoint_problems
 from audit.tlog_proof import parse_tlog_proof
 from audit.verify import VerifyReport, verify_log
-from exports.manifest import parse_manifest
+from exports.publishing.manifest import parse_manifest
 from gateway import checkpoints, limits
 from gateway.cli import settings_of
 from gateway.cli.common import (

@@ -8,8 +8,8 @@ from dataclasses import asdict
 import click
 
 from agreements.catalog import load_catalog
-from exports.source import open_source
-from exports.source_mapping import check_source, load_source_mapping
+from exports.reading.source import open_source
+from exports.reading.source_mapping import check_source, load_source_mapping
 from gateway.cli import settings_of
 from gateway.settings import redact_url
 

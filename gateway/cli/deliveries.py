@@ -16,14 +16,14 @@ from typing import Any
 
 import click
 
-from exports.age import (
+from ageformat import (
     AgeError,
     X25519Identity,
     decrypt_chunks,
     decrypt_file,
     load_identities,
 )
-from exports.manifest_verify import verify_delivery
+from exports.publishing.manifest_verify import verify_delivery
 from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -38,7 +38,7 @@ from gateway.cli.common import (
     now,
     ready_engine,
 )
-from gateway.context import delivery_environment
+from gateway.context import delivery_environment, delivery_places
 from gateway.keys import load_signing_key
 from gateway.readmodel import office_time
 from gateway.services import deliveries as service
@@ -384,7 +384,7 @@ def subject_deliveries_command(ctx: click.Context, nik: str, actor: str, as_json
             engine,
             nik,
             keys_dir=settings.keys_dir,
-            deliveries_dir=settings.deliveries_dir,
+            places=delivery_places(settings),
             actor_name=actor,
             now=now(),
         )

@@ -7,7 +7,7 @@ import time
 
 import click
 
-from exports.demo_source import build_demo_source
+from demo_dukcapil.database import build_demo_source
 from gateway.cli import settings_of
 from gateway.limits import MAX_DEMO_ROWS
 from gateway.settings import redact_url

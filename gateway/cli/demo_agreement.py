@@ -19,10 +19,10 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
+from ageformat import generate_identity
 from agreements.canonical import SIGNATURE_NAMESPACE
 from agreements.signing import load_private_key, public_key_line, sign
 from agreements.workflow import Role
-from exports.age import generate_identity
 from gateway.cli import settings_of
 from gateway.cli.common import catalog_of, now, ready_engine, region_codes, seal_store
 from gateway.seals import SealStore

@@ -19,8 +19,9 @@ failure after it takes back whatever of this delivery a rename had already put i
 records `abandoned`; a crash leaves a row `running` or `recorded` with no manifest, which
 `close_abandoned` (run by `delivery extract` before it starts and by `serve` before it serves)
 marks `abandoned` with its own audit entry and cleans up. A running delivery holds an exclusive
-lock on `<id>.lock`, so another process's start-up does not abandon it. Re-running is always safe:
-every run is a new delivery id.
+lock on `<id>.lock` (in the work directory, as the subject index is outside the partner-facing
+deliveries directory: exports/publishing/publish.py), so another process's start-up does not
+abandon it. Re-running is always safe: every run is a new delivery id.
 """
 
 from __future__ import annotations
@@ -47,14 +48,21 @@ from agreements.scope import Delivery as ScopeDelivery
 from agreements.workflow import Role
 from audit import log as audit_log
 from audit import tree
-from exports.formats import SUFFIXES
-from exports.manifest import AgreementRef, AuditRef, entry_details
+from exports.formats.sinks import StagedFile
+from exports.formats.writers import SUFFIXES
+from exports.masking.tokens import derive_subject_key, derive_token_key
 from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
 from exports.plan import Plan, make_plan
-from exports.publish import DeliveryFiles, build_manifest, delivery_file, publish_manifest
-from exports.sinks import StagedFile
-from exports.source_mapping import SourceMapping
-from exports.tokens import derive_subject_key, derive_token_key
+from exports.publishing.manifest import AgreementRef, AuditRef, entry_details
+from exports.publishing.publish import (
+    DeliveryFiles,
+    DeliveryPlaces,
+    build_manifest,
+    delivery_file,
+    publish_manifest,
+)
+from exports.reading.source import Source
+from exports.reading.source_mapping import SourceMapping
 from gateway.checkpoints import ensure_log_extends_kept, sign_and_keep
 from gateway.errors import is_safe
 from gateway.keys import load_pseudonym_secret, load_signing_key
@@ -81,7 +89,7 @@ class DeliveryEnvironment:
     catalog: Catalog
     mapping: SourceMapping
     region_codes: frozenset[str]
-    deliveries_dir: Path
+    places: DeliveryPlaces  # the partner-facing deliveries; the subject index and locks elsewhere
     work_dir: Path  # the re-identification counters' spill directories
     keys_dir: Path
     audit_origin: str
@@ -125,7 +133,9 @@ def preview_delivery(
     with engine.connect() as connection:
         stored = load_version(connection, short_id, None)
     plan = plan_delivery(env, stored, delivery_id="preview", now=now)
-    return stored, preview(plan, env.source_url, env.catalog, env.mapping, spill_dir=env.work_dir)
+    with Source.open(env.source_url) as source:
+        shown = preview(plan, source, env.catalog, env.mapping, spill_dir=env.work_dir)
+    return stored, shown
 
 
 def extract_delivery(
@@ -143,7 +153,7 @@ def extract_delivery(
     appended meanwhile); the plan, its delivery date and the manifest's `created_at` are the
     start's."""
     now = clock()
-    close_abandoned(engine, env.deliveries_dir, now, work_dir=env.work_dir)
+    close_abandoned(engine, env.places, now, work_dir=env.work_dir)
     today = now.astimezone(env.time_zone).date()
     delivery_id = f"{short_id}-{today:%Y%m%d}-{secrets.token_hex(3)}"
     lock = ExitStack()
@@ -157,7 +167,7 @@ def extract_delivery(
         plan = plan_delivery(env, stored, delivery_id=delivery_id, now=now)
         # The lock is held before the `running` row commits, so another process's start-up
         # recovery can never take this live run for a crashed one.
-        lock.enter_context(held(DeliveryFiles.of(env.deliveries_dir, plan).lock))
+        lock.enter_context(held(DeliveryFiles.of(env.places, plan).lock))
         connection.execute(
             insert(deliveries).values(
                 id=delivery_id,
@@ -184,24 +194,27 @@ def extract_delivery(
             work=start,
         )
         plan: Plan = started.value
-        files = DeliveryFiles.of(env.deliveries_dir, plan)
+        files = DeliveryFiles.of(env.places, plan)
         with ExitStack() as staged:
             # Partial files are removed on any exception inside this block.
             try:
                 subject_key = derive_subject_key(load_pseudonym_secret(env.keys_dir))
+                files.make_directories()
                 data = staged.enter_context(StagedFile(files.data))
                 subjects = staged.enter_context(StagedFile(files.subjects))
-                output = run_pipeline(
-                    plan,
-                    env.source_url,
-                    env.catalog,
-                    env.mapping,
-                    data_sink=data.file,
-                    subjects_sink=subjects.file,
-                    subject_key=subject_key,
-                    progress=progress,
-                    spill_dir=env.work_dir,
-                )
+                # The source is opened once for the delivery and every read shares it.
+                with Source.open(env.source_url) as source:
+                    output = run_pipeline(
+                        plan,
+                        source,
+                        env.catalog,
+                        env.mapping,
+                        data_sink=data.file,
+                        subjects_sink=subjects.file,
+                        subject_key=subject_key,
+                        progress=progress,
+                        spill_dir=env.work_dir,
+                    )
                 data.commit()
                 subjects.commit()
                 seq = _record(engine, env, plan, files, output, by, clock())

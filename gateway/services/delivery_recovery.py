@@ -1,12 +1,13 @@
 """Deliveries a crashed run left behind, and the lock that tells a crashed run from a running one.
 
-A run holds an exclusive `flock` on `<id>.lock` while it works. At the next start (`pks-gateway
-serve` before it serves, `delivery extract` before it runs), every row still `running` or
-`recorded` whose lock nobody holds belonged to a process that died: if its manifest made it into
-place the delivery is complete and becomes `published`; otherwise it is closed as `abandoned`
-(audited) and its staged files are removed, so nothing of it stays visible. The spill
+A run holds an exclusive `flock` on `<id>.lock` (in the locks directory, `<home>/work/locks`)
+while it works. At the next start (`pks-gateway serve` before it serves, `delivery extract` before
+it runs), every row still `running` or `recorded` whose lock nobody holds belonged to a process
+that died: if its manifest made it into place the delivery is complete and becomes `published`;
+otherwise it is closed as `abandoned` (audited) and its staged files are removed — in the
+deliveries directory and in the subjects directory — so nothing of it stays visible. The spill
 directories of re-identification counters whose process died are removed from the work
-directory the same way: by a lock (`exports.spill`) that a live run, in any process, holds.
+directory the same way: by a lock (`exports.risk.spill`) that a live run, in any process, holds.
 """
 
 from __future__ import annotations
@@ -23,9 +24,9 @@ from sqlalchemy import Engine, select, update
 
 from audit import log as audit_log
 from audit.entry import LeafFormatError, parse_leaf
-from exports.manifest import parse_manifest
-from exports.publish import DeliveryFiles
-from exports.spill import remove_abandoned
+from exports.publishing.manifest import parse_manifest
+from exports.publishing.publish import DeliveryFiles, DeliveryPlaces
+from exports.risk.spill import remove_abandoned
 from gateway.store.tables import (
     ABANDONED,
     PUBLISHED,
@@ -40,7 +41,7 @@ log = logging.getLogger(__name__)
 
 
 def close_abandoned(
-    engine: Engine, deliveries_dir: Path, now: datetime, *, work_dir: Path
+    engine: Engine, places: DeliveryPlaces, now: datetime, *, work_dir: Path
 ) -> list[str]:
     """Close deliveries a crashed run left behind (no lock held): published if their manifest
     made it into place, else `abandoned`, audited, their partial and staged files removed; and
@@ -56,7 +57,7 @@ def close_abandoned(
         ).all()
     for row in rows:
         try:
-            files = DeliveryFiles.at(deliveries_dir, row.short_id, row.id)
+            files = DeliveryFiles.at(places, row.short_id, row.id)
         except ValueError:
             # A row the gateway did not write: its files are not touched, and it stays as it is
             # for an operator (the log names no id: it could be anything).

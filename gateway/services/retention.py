@@ -10,12 +10,11 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from sqlalchemy import Connection, Engine, select, update
 
 from agreements.roles import Action, require
-from exports.publish import DeliveryFiles
+from exports.publishing.publish import DeliveryFiles, DeliveryPlaces
 from gateway.services.actions import SYSTEM, Actor, Outcome, perform
 from gateway.store.tables import PUBLISHED, agreements, deliveries
 
@@ -23,7 +22,7 @@ log = logging.getLogger(__name__)
 
 
 def expire_deliveries(
-    engine: Engine, deliveries_dir: Path, now: datetime, *, retention_days: int
+    engine: Engine, places: DeliveryPlaces, now: datetime, *, retention_days: int
 ) -> list[str]:
     """Delete the encrypted files of deliveries published more than `retention_days` ago; the
     ids of those expired now."""
@@ -42,7 +41,7 @@ def expire_deliveries(
     expired = []
     for delivery_id, short_id in due:
         try:
-            files = DeliveryFiles.at(deliveries_dir, short_id, delivery_id)
+            files = DeliveryFiles.at(places, short_id, delivery_id)
         except ValueError:
             log.warning(
                 "delivery row %r has an id the gateway never makes: left alone", delivery_id

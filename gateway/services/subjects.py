@@ -1,7 +1,8 @@
 """Who received my data: the published deliveries that contained one person's record.
 
-Each delivery keeps, beside its encrypted file, the keyed hashes of the NIKs it contained
-(`<id>.subjects.parquet`, HMAC-SHA-256 under a key derived from the gateway secret, never the NIK).
+Each delivery keeps, in the gateway's subjects directory (never beside the partner's files), the
+keyed hashes of the NIKs it contained (`<short_id>/<id>.subjects.parquet`, HMAC-SHA-256 under a key
+derived from the gateway secret, never the NIK).
 A person's question under UU PDP (art. 5-7: the right to know who processes their data) is answered
 by hashing their NIK once and looking for that hash in each published delivery. The question is
 itself audited, with the NIK only as the audit log's keyed hash.
@@ -21,9 +22,9 @@ from stdnum.id import nik as stdnum_nik
 
 from agreements.errors import Invalid
 from audit.entry import keyed_nik_hash
+from exports.masking.tokens import Tokenizer, derive_subject_key
 from exports.pipeline import SUBJECT_HASH_HEX
-from exports.publish import DeliveryFiles
-from exports.tokens import Tokenizer, derive_subject_key
+from exports.publishing.publish import DeliveryFiles, DeliveryPlaces
 from gateway.keys import load_pseudonym_secret
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.store.tables import agreements, deliveries
@@ -49,7 +50,7 @@ def subject_deliveries(
     nik: str,
     *,
     keys_dir: Path,
-    deliveries_dir: Path,
+    places: DeliveryPlaces,
     actor_name: str,
     now: datetime,
 ) -> list[Received]:
@@ -70,7 +71,7 @@ def subject_deliveries(
         found = [
             row
             for row in _published(connection)
-            if _contains(_subjects_file(deliveries_dir, row.short_id, row.delivery_id), wanted)
+            if _contains(_subjects_file(places, row.short_id, row.delivery_id), wanted)
         ]
         return Outcome(nik_hash, {"deliveries": [r.delivery_id for r in found]}, found)
 
@@ -117,10 +118,10 @@ def _contains(path: Path | None, wanted: str) -> bool:
     return bool(pc.any(pc.equal(column, wanted)).as_py())
 
 
-def _subjects_file(deliveries_dir: Path, short_id: str, delivery_id: str) -> Path | None:
+def _subjects_file(places: DeliveryPlaces, short_id: str, delivery_id: str) -> Path | None:
     """A published delivery's subject hashes; None for a row whose ids the gateway never makes
     (an edited database must not steer the lookup to another file)."""
     try:
-        return DeliveryFiles.at(deliveries_dir, short_id, delivery_id).subjects
+        return DeliveryFiles.at(places, short_id, delivery_id).subjects
     except ValueError:
         return None

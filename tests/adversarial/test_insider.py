@@ -17,9 +17,9 @@ import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
+from ageformat import generate_identity
 from agreements.canonical import CANONICAL_FORMAT, SIGNATURE_NAMESPACE
 from agreements.signing import AllowedSigner, fingerprint, load_private_key, sign
-from exports.age import generate_identity
 from tests.harness import SHORT
 from tests.office import OTHER, Office, current_example, refused
 

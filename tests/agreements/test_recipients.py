@@ -9,8 +9,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.x25519 import X25519PrivateKey
 
+from ageformat.recipients import bech32_decode, encode_age_recipient
 from agreements.errors import Invalid
-from agreements.recipients import bech32_decode, decode_age_recipient, encode_age_recipient
+from agreements.recipients import decode_age_recipient
 from tests.services import require_tool
 
 

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
+from ageformat.recipients import bech32_encode
 from agreements.errors import Invalid
-from agreements.recipients import bech32_encode
 from agreements.scope import Scope
 from tests.agreements.scope_fixtures import AGE_AUDIT, AGE_KYC, CATALOG, DELETE, REGIONS, scope_data
 

@@ -18,6 +18,7 @@ import gc
 import io
 import os
 import threading
+from collections.abc import Iterator
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -28,18 +29,18 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ageformat import AgeError, decrypt_chunks, generate_identity
 from agreements.catalog import load_catalog
 from agreements.scope import Scope
-from exports.age import AgeError, decrypt_chunks, generate_identity
-from exports.demo_source import build_demo_source
-from exports.extract import count_rows, extract
-from exports.manifest import AgreementRef
+from demo_dukcapil.database import build_demo_source
+from exports.masking.tokens import derive_subject_key, derive_token_key
 from exports.pipeline import DeliveryOutput, DeliveryRefused, run_pipeline
 from exports.plan import Plan, Recipient, make_plan
-from exports.query import arrow_schema, build_query
-from exports.source import open_source
-from exports.source_mapping import load_source_mapping
-from exports.tokens import derive_subject_key, derive_token_key
+from exports.publishing.manifest import AgreementRef
+from exports.reading.extract import count_rows, extract
+from exports.reading.query import arrow_schema, build_query
+from exports.reading.source import Source
+from exports.reading.source_mapping import load_source_mapping
 from tests.agreements.scope_fixtures import REGIONS, REPO, scope_data
 
 CATALOG_FILE = REPO / "config" / "catalog.toml"
@@ -55,13 +56,15 @@ DELIVERABLE = tuple(
 
 
 @pytest.fixture(scope="module")
-def source(tmp_path_factory: pytest.TempPathFactory) -> str:
+def source(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Source]:
+    """The demo source, opened once for the module as a delivery opens it once."""
     path = tmp_path_factory.mktemp("pipeline") / "demo.db"
     url = f"sqlite:///{path}"
     build_demo_source(
         url, rows=700, seed=8, regions_csv=REPO / "config" / "wilayah_paser.csv", today=AS_OF
     )
-    return url
+    with Source.open(url) as opened:
+        yield opened
 
 
 # --- random valid grants --------------------------------------------------------------------------
@@ -173,17 +176,17 @@ def plan_of(
     )
 
 
-def deliver(plan: Plan, url: str, **kwargs: Any) -> tuple[DeliveryOutput, pa.Table]:
-    output, plaintext = deliver_bytes(plan, url, **kwargs)
+def deliver(plan: Plan, source: Source, **kwargs: Any) -> tuple[DeliveryOutput, pa.Table]:
+    output, plaintext = deliver_bytes(plan, source, **kwargs)
     return output, pq.read_table(io.BytesIO(plaintext))
 
 
-def deliver_bytes(plan: Plan, url: str, **kwargs: Any) -> tuple[DeliveryOutput, bytes]:
+def deliver_bytes(plan: Plan, source: Source, **kwargs: Any) -> tuple[DeliveryOutput, bytes]:
     """Run the pipeline into memory; its output and the decrypted file."""
     data, subjects = io.BytesIO(), io.BytesIO()
     output = run_pipeline(
         plan,
-        url,
+        source,
         CATALOG,
         MAPPING,
         data_sink=data,
@@ -205,10 +208,10 @@ def text_cells(format: str, plaintext: bytes) -> tuple[list[str], list[list[str]
     return rows[0], rows[1:]
 
 
-def source_columns(plan: Plan, url: str) -> dict[str, pa.ChunkedArray]:
+def source_columns(plan: Plan, source: Source) -> dict[str, pa.ChunkedArray]:
     """The plan's columns as the source holds them (the pipeline's input)."""
     request = plan.extraction_request(CATALOG, MAPPING)
-    table = pa.Table.from_batches(list(extract(url, request)), schema=arrow_schema(request))
+    table = pa.Table.from_batches(list(extract(source, request)), schema=arrow_schema(request))
     return {name: table.column(name) for name in table.column_names}
 
 
@@ -221,7 +224,7 @@ def source_columns(plan: Plan, url: str) -> dict[str, pa.ChunkedArray]:
     elements=grants(), min_age=st.integers(17, 70), action=st.sampled_from(["report", "suppress"])
 )
 def test_random_agreements_deliver_exactly_what_they_grant(
-    source: str, elements: dict[str, Any], min_age: int, action: str
+    source: Source, elements: dict[str, Any], min_age: int, action: str
 ) -> None:
     plan = plan_of(elements, min_age=min_age, action=action)
     output, table = deliver(plan, source)
@@ -229,11 +232,7 @@ def test_random_agreements_deliver_exactly_what_they_grant(
     assert table.schema.equals(plan.output_schema(), check_metadata=False)
     assert table.num_rows == output.rows
 
-    engine = open_source(source)
-    try:
-        counted = count_rows(engine, build_query(plan.extraction_request(CATALOG, MAPPING)))
-    finally:
-        engine.dispose()
+    counted = count_rows(source, build_query(plan.extraction_request(CATALOG, MAPPING)))
     assert output.rows + output.report.suppressed_records == counted
     assert output.report.suppressed_records == 0 or action == "suppress"
 
@@ -252,7 +251,7 @@ def test_random_agreements_deliver_exactly_what_they_grant(
 @settings(max_examples=20)
 @given(elements=grants(), format=st.sampled_from(["csv", "xlsx"]))
 def test_csv_and_xlsx_deliver_exactly_the_granted_columns(
-    source: str, elements: dict[str, Any], format: str
+    source: Source, elements: dict[str, Any], format: str
 ) -> None:
     plan = dataclasses.replace(plan_of(elements), format=format)
     output, plaintext = deliver_bytes(plan, source)
@@ -271,7 +270,7 @@ def test_csv_and_xlsx_deliver_exactly_the_granted_columns(
 @settings(max_examples=25)
 @given(elements=grants(with_token=True))
 def test_tokens_are_stable_within_an_agreement_and_differ_across_agreements(
-    source: str, elements: dict[str, Any]
+    source: Source, elements: dict[str, Any]
 ) -> None:
     first = deliver(plan_of(elements, delivery_id="bank-x-2026-20261125-000001"), source)[1]
     again = deliver(plan_of(elements, delivery_id="bank-x-2026-20261225-000002"), source)[1]
@@ -308,7 +307,9 @@ class FullSink(io.BytesIO):
         return super().write(data)
 
 
-def test_a_recipient_that_is_not_an_age_key_fails_before_anything_is_written(source: str) -> None:
+def test_a_recipient_that_is_not_an_age_key_fails_before_anything_is_written(
+    source: Source,
+) -> None:
     plan = dataclasses.replace(
         plan_of(DEMO), recipients=(Recipient("Mitra", "age1notarecipientatall"),)
     )
@@ -328,7 +329,7 @@ def test_a_recipient_that_is_not_an_age_key_fails_before_anything_is_written(sou
 
 
 @pytest.mark.parametrize("room", [0, 100, 3_000])
-def test_a_sink_that_runs_out_of_space_fails_with_enospc(source: str, room: int) -> None:
+def test_a_sink_that_runs_out_of_space_fails_with_enospc(source: Source, room: int) -> None:
     threads = threading.active_count()
     data = FullSink(room)
     with pytest.raises(OSError) as caught:
@@ -347,12 +348,12 @@ def test_a_sink_that_runs_out_of_space_fails_with_enospc(source: str, room: int)
     assert threading.active_count() == threads  # the source reader thread has stopped
 
 
-def test_more_rows_than_the_agreement_allows_is_refused(source: str) -> None:
+def test_more_rows_than_the_agreement_allows_is_refused(source: Source) -> None:
     with pytest.raises(DeliveryRefused, match="allows at most 10 rows"):
         deliver(plan_of(DEMO, max_rows=10), source, batch_rows=4)
 
 
-def test_a_failed_run_is_never_sealed_and_writes_nothing_later(source: str) -> None:
+def test_a_failed_run_is_never_sealed_and_writes_nothing_later(source: Source) -> None:
     """A refused run's age file stays undecryptable, and no writer left open by it writes into
     the sinks once it is collected."""
     data, subjects = io.BytesIO(), io.BytesIO()
@@ -378,7 +379,7 @@ def test_a_failed_run_is_never_sealed_and_writes_nothing_later(source: str) -> N
         b"".join(decrypt_chunks(io.BytesIO(data.getvalue()), IDENTITY))
 
 
-def test_a_sink_that_fills_at_the_last_chunk_leaves_no_writer_behind(source: str) -> None:
+def test_a_sink_that_fills_at_the_last_chunk_leaves_no_writer_behind(source: Source) -> None:
     data, subjects = FullSink(3_000), io.BytesIO()
     try:
         run_pipeline(
@@ -400,3 +401,37 @@ def test_a_sink_that_fills_at_the_last_chunk_leaves_no_writer_behind(source: str
     gc.collect()
     after = len(subjects.getvalue())  # sizes only: a failing assert must not print the hashes
     assert after == size
+
+
+def test_every_read_of_a_delivery_goes_through_the_one_source_it_is_given(
+    source: Source, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The stream, the code tables, the rare-category counts and the suppression pre-count all
+    read through the source the caller opened once: nothing opens the source database again."""
+    from exports.reading import source as source_module
+
+    # Only exports.reading.source makes engines, so replacing its makers catches any reopening.
+    makers = [
+        str(path.relative_to(REPO))
+        for path in (REPO / "exports").rglob("*.py")
+        if path.name != "source.py"
+        and any(f"{name}(" in path.read_text() for name in ("open_source", "create_engine"))
+    ]
+    assert makers == []
+
+    def opened_again(*args: Any, **kwargs: Any) -> None:
+        raise AssertionError("the delivery opened the source database again")
+
+    monkeypatch.setattr(source_module, "open_source", opened_again)
+    monkeypatch.setattr(source_module, "create_engine", opened_again)
+    elements = {
+        "agama": "decode",  # a code table, read through the source's engine
+        "pekerjaan": {"mask": "recode", "mapping": {"1": "KODE 1"}, "rare_threshold": 40},
+        "jenis_kelamin": "decode",
+        "tanggal_lahir": {"mask": "generalize_date", "to": "year"},
+    }
+    plan = plan_of(elements, action="suppress")
+    assert plan.rare_counted() and not plan.identified and plan.quasi_identifiers
+    output, table = deliver(plan, source, batch_rows=64)
+    assert table.num_rows == output.rows > 0
+    assert output.report.suppressed_records > 0  # the pre-count ran and found small groups

@@ -9,9 +9,9 @@ import pytest
 from agreements.catalog import load_catalog
 from agreements.errors import Invalid
 from agreements.scope import Scope
-from exports.manifest import AgreementRef
 from exports.plan import SUBJECT_ELEMENT, make_plan
-from exports.source_mapping import load_source_mapping
+from exports.publishing.manifest import AgreementRef
+from exports.reading.source_mapping import load_source_mapping
 from tests.agreements.scope_fixtures import DELETE, REGIONS, REPO, scope_data
 
 CATALOG_FILE = REPO / "config" / "catalog.toml"

@@ -20,13 +20,21 @@ from typing import Any
 
 import click
 
-from exports.age import generate_identity
+from ageformat import generate_identity
 from tests.harness import EXAMPLE, REPO, SHORT, Gateway, setup_gateway, write
 
 ROWS = 1500
-# What a delivery leaves under the deliveries directory, published or staged. A run's `.lock`
-# file is not a delivery file; `test_a_failed_run_leaves_no_lock_file` looks at it on its own.
+# What a delivery leaves, published or staged: in the partner-facing deliveries directory and in
+# the subject index. A run's `.lock` file is not a delivery file; `home.files()` sees it.
 DELIVERY_SUFFIXES = (".age", ".manifest.json", ".sig", ".subjects.parquet", ".partial")
+# Where a delivery's files go, relative to the home: the partner's, then the gateway's own.
+DELIVERY_PLACES = ("deliveries", "subjects", "work/locks")
+
+
+def placed(delivery_id: str, suffix: str) -> str:
+    """Where the file of a delivery of SHORT with this suffix lives, relative to the home."""
+    folder = "subjects" if suffix.startswith(".subjects") else "deliveries"
+    return f"{folder}/{SHORT}/{delivery_id}{suffix}"
 
 
 @dataclass
@@ -65,11 +73,10 @@ class Home:
         return list(json.loads(self("delivery", "list", "--json").stdout))
 
     def files(self) -> list[str]:
-        """Every file under the deliveries directory, relative to it."""
-        root = self.home / "deliveries"
-        if not root.exists():
-            return []
-        return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file())
+        """Every file where deliveries put theirs (DELIVERY_PLACES), relative to the home."""
+        roots = [self.home / place for place in DELIVERY_PLACES]
+        found = (p for root in roots if root.exists() for p in root.rglob("*") if p.is_file())
+        return sorted(str(p.relative_to(self.home)) for p in found)
 
     def visible(self) -> list[str]:
         """The delivery files (data, manifest, signature, subjects, partial) present."""
@@ -112,7 +119,7 @@ def copy_home(template: Path, root: Path) -> Home:
 CRASH = textwrap.dedent(
     """
     import os, sys
-    from exports import sinks
+    from exports.formats import sinks
     from gateway.services import deliveries
     from gateway.cli import main
 

@@ -16,8 +16,9 @@ from typing import Any
 import pyarrow.parquet as pq
 import pytest
 
-from exports.age import AgeWriter, generate_identity
-from exports.manifest import parse_manifest, sign_manifest
+from ageformat import AgeWriter, generate_identity
+from exports.publishing.manifest import parse_manifest, sign_manifest
+from exports.reading.source import Source
 from gateway.keys import load_signing_key
 from tests.gateway.delivery_homes import source_niks
 from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
@@ -203,10 +204,53 @@ def test_an_agreement_that_is_not_executable_is_refused(tmp_path: Path) -> None:
     assert not list((gateway.home / "deliveries").rglob("*.age"))
 
 
+def test_the_deliveries_directory_holds_only_what_the_partner_receives(tmp_path: Path) -> None:
+    """The deliveries directory is the partner-facing one: after a delivery it holds the encrypted
+    file, the manifest and its signature, nothing else; the subject index and the run's lock are
+    the gateway's own and live outside it (docs/deliveries.md, Files)."""
+    gateway, _ = signed_gateway(tmp_path)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
+    delivery = result["delivery"]
+    deliveries = gateway.home / "deliveries"
+    held = sorted(str(p.relative_to(deliveries)) for p in deliveries.rglob("*"))
+    data, manifest, signature = (Path(result[k]).name for k in ("file", "manifest", "signature"))
+    assert (data, manifest, signature) == (
+        f"{delivery}.parquet.age",
+        f"{delivery}.manifest.json",
+        f"{delivery}.manifest.json.sig",
+    )
+    assert held == [SHORT, *sorted(f"{SHORT}/{name}" for name in (data, manifest, signature))]
+    index = gateway.home / "subjects" / SHORT / f"{delivery}.subjects.parquet"
+    assert pq.read_metadata(index).num_rows == result["rows"]
+    assert not list(gateway.home.glob("work/**/*.lock"))  # the run's lock went with the run
+
+
+def test_init_moves_a_subject_index_an_earlier_version_left_beside_the_partner_files(
+    tmp_path: Path,
+) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
+    index = gateway.home / "subjects" / SHORT / f"{result['delivery']}.subjects.parquet"
+    old = gateway.home / "deliveries" / SHORT / index.name
+    index.rename(old)  # where the gateway kept it before docs/decisions/0004
+    niks = source_niks(gateway)[:60]
+
+    def answered() -> list[str]:
+        asked = (gateway("subject", "deliveries", nik, "--as", "pf", "--json") for nik in niks)
+        return [d["delivery"] for answer in asked for d in json.loads(answer.stdout)]
+
+    assert answered() == []
+    assert "subject indexes  1 moved out of the deliveries directory" in gateway("init").output
+    assert index.is_file() and not old.exists()
+    assert set(answered()) == {result["delivery"]}
+    assert "subject indexes" not in gateway("init").output  # nothing left to move
+
+
 def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> None:
     gateway, _ = signed_gateway(tmp_path)
     result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
-    subjects = pq.read_table(Path(result["file"]).parent / f"{result['delivery']}.subjects.parquet")
+    index = gateway.home / "subjects" / SHORT / f"{result['delivery']}.subjects.parquet"
+    subjects = pq.read_table(index)
     assert subjects.num_rows == result["rows"]
     niks = source_niks(gateway.home)
     found_any = missing_any = False
@@ -442,3 +486,21 @@ def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_
         [age, "-d", "-i", str(identity), result["file"]], check=True, capture_output=True
     ).stdout
     assert plain.startswith(b"PAR1") and plain.endswith(b"PAR1")
+
+
+def test_a_delivery_and_a_preview_each_open_the_source_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gateway, _ = signed_gateway(tmp_path)
+    opened: list[str] = []
+    really_open = Source.open.__func__  # type: ignore[attr-defined]
+
+    def counted(cls: type[Source], url: Any) -> Source:
+        opened.append(str(url))
+        return really_open(cls, url)  # type: ignore[no-any-return]
+
+    monkeypatch.setattr(Source, "open", classmethod(counted))
+    gateway("delivery", "preview", SHORT)
+    assert len(opened) == 1
+    gateway("delivery", "extract", SHORT, "--as", "adb")
+    assert opened == [f"sqlite:///{gateway.home / 'demo-source.db'}"] * 2

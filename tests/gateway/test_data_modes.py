@@ -55,7 +55,7 @@ def test_init_makes_everything_owner_only(tmp_path: Path) -> None:
     finally:
         engine.dispose()
     assert {"gateway.db-wal", "gateway.db-shm", "keys/audit_ed25519.pub"} <= set(found)
-    for folder in (".", "keys", "deliveries", "documents", "work"):
+    for folder in (".", "keys", "deliveries", "subjects", "documents", "work"):
         assert found.pop(folder) == 0o700, folder
     assert found and all(bits == 0o600 for bits in found.values()), found
 
@@ -98,7 +98,7 @@ def test_documents_and_lock_files_are_owner_only(tmp_path: Path) -> None:
     kept = attach("surat.pdf", b"%PDF-1.7", documents)
     assert mode(documents) == 0o700
     assert mode(documents / kept.sha256) == 0o600
-    lock = tmp_path / "home" / "deliveries" / "bank" / "d.lock"
+    lock = tmp_path / "home" / "work" / "locks" / "d.lock"
     with held(lock):
         assert mode(lock) == 0o600
         assert mode(lock.parent) == 0o700

@@ -26,12 +26,12 @@ import click
 import pytest
 from sqlalchemy import create_engine, text
 
-from exports.sinks import StagedFile
-from exports.source import SourceUnavailable
+from exports.formats.sinks import StagedFile
+from exports.reading.source import SourceUnavailable
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
-from tests.gateway.delivery_homes import Home, copy_home, crash_extract
+from tests.gateway.delivery_homes import Home, copy_home, crash_extract, placed
 from tests.harness import EXAMPLE, SHORT, write
 from tests.services import postgres_url, scratch_database
 
@@ -386,10 +386,9 @@ def test_a_crash_leaves_nothing_or_a_verifiable_delivery_and_a_rerun_works(
     status, shown = CRASH_POINTS[point]
     [row] = home.deliveries()
     assert row["status"] == status
-    folder = f"{SHORT}/"
     staged = [n for n in home.visible() if n.endswith(".partial")]
     assert [n for n in home.visible() if n not in staged] == sorted(
-        folder + crashed + suffix for suffix in shown
+        placed(crashed, suffix) for suffix in shown
     )
     assert bool(staged) == (point != "manifest renamed")  # the crash left staged files
 
@@ -399,13 +398,13 @@ def test_a_crash_leaves_nothing_or_a_verifiable_delivery_and_a_rerun_works(
     assert rows[rerun["delivery"]] == "published"
     assert "verifies" in home("delivery", "verify", rerun["manifest"]).output
     assert not [n for n in home.visible() if n.endswith(".partial")]
-    left = [n for n in home.visible() if n.startswith(folder + crashed)]
+    left = [n for n in home.visible() if n.rpartition("/")[2].startswith(crashed)]
     abandons = [e for e in home.audit() if e["action"] == "delivery.abandon"]
     if point == "manifest renamed":
         # The manifest made it: the delivery is complete and verifiable, and counted published.
         assert rows[crashed] == "published" and abandons == []
-        manifest = home.home / "deliveries" / folder / f"{crashed}.manifest.json"
-        assert left == sorted(folder + crashed + suffix for suffix in shown)
+        manifest = home.home / placed(crashed, ".manifest.json")
+        assert left == sorted(placed(crashed, suffix) for suffix in shown)
         verified = home("delivery", "verify", str(manifest)).output
         assert "FAIL" not in verified and "verifies" in verified
     else:
@@ -431,7 +430,7 @@ def test_a_rename_that_fails_takes_back_what_was_already_in_place(
 ) -> None:
     home.agree(EXAMPLE.replace("quota = 1", "quota = 5"))
     earlier = json.loads(home.extract().stdout)  # another delivery's files must stay untouched
-    kept = {name: (home.home / "deliveries" / name).read_bytes() for name in home.visible()}
+    kept = {name: (home.home / name).read_bytes() for name in home.visible()}
     suffix, after = RENAME_FAULTS[fault]
     publish = StagedFile.publish
     renamed: list[str] = []
@@ -454,8 +453,8 @@ def test_a_rename_that_fails_takes_back_what_was_already_in_place(
     assert any(name.endswith(".parquet.age") for name in renamed)  # the data had been in place
     assert home.visible() == sorted(kept)
     for name, content in kept.items():
-        assert (home.home / "deliveries" / name).read_bytes() == content
-    assert not list((home.home / "deliveries").rglob("*.lock"))
+        assert (home.home / name).read_bytes() == content
+    assert not [name for name in home.files() if name.endswith(".lock")]
     rows = {d["id"]: d["status"] for d in home.deliveries()}
     [failed] = [i for i in rows if i != earlier["delivery"]]
     assert rows == {earlier["delivery"]: "published", failed: "abandoned"}

@@ -25,7 +25,7 @@ import openpyxl
 import pyarrow.parquet as pq
 import pytest
 
-from exports.age import decrypt_file
+from ageformat import decrypt_file
 from tests.gateway.delivery_homes import Home, copy_home
 from tests.harness import EXAMPLE
 

@@ -22,15 +22,16 @@ from sqlalchemy import create_engine, event
 
 from audit.entry import parse_leaf
 from exports import pipeline
-from exports.publish import DeliveryFiles
-from exports.risk import RiskCounter
-from exports.sinks import StagedFile
+from exports.formats.sinks import StagedFile
+from exports.publishing.publish import DeliveryFiles
+from exports.risk.counter import RiskCounter
 from gateway.cli import main
 from gateway.context import delivery_environment as environment
+from gateway.context import delivery_places
 from gateway.services import deliveries as service
 from gateway.services.delivery_recovery import held, locked_elsewhere
 from gateway.settings import load_settings
-from tests.exports.spilling import spilling_process
+from tests.exports.risk.spilling import spilling_process
 from tests.gateway.delivery_homes import Home, copy_home, crash_extract, source_niks
 from tests.harness import EXAMPLE, SHORT
 
@@ -71,7 +72,7 @@ def test_serve_closes_a_crashed_delivery_before_serving(
     assert seen["visible"] == []
     assert ("delivery.abandon", crashed) in seen["actions"]
     assert f"closed delivery {crashed} as abandoned" in result.stderr
-    assert not list((home.home / "deliveries").rglob("*.lock"))
+    assert not [name for name in home.files() if name.endswith(".lock")]
 
 
 def test_serve_publishes_a_crashed_delivery_whose_manifest_made_it(
@@ -110,7 +111,8 @@ def test_serve_leaves_a_delivery_whose_lock_is_held(
     home: Home, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     crashed = crash_extract(home, "data fsynced")
-    files = DeliveryFiles.at(home.home / "deliveries", SHORT, crashed)
+    places = delivery_places(load_settings({"home": home.home}, environ={}))
+    files = DeliveryFiles.at(places, SHORT, crashed)
     staged = home.visible()
     assert staged  # the crash left its partial files
     with held(files.lock):  # as a run still working in another process holds it
@@ -149,14 +151,14 @@ def test_the_run_holds_its_lock_before_its_running_row_is_visible(home: Home) ->
     ) -> None:
         if statement.lstrip().upper().startswith("INSERT INTO DELIVERIES"):
             delivery_id = str(parameters[0])  # the first column of the insert, `id`
-            lock = DeliveryFiles.at(env.deliveries_dir, SHORT, delivery_id).lock
-            seen.append(locked_elsewhere(lock))
+            lock = DeliveryFiles.at(env.places, SHORT, delivery_id).lock
+            seen.append((locked_elsewhere(lock), lock.parent))
 
     try:
         service.extract_delivery(engine, env, SHORT, "adb", lambda: datetime.now(UTC))
     finally:
         engine.dispose()
-    assert seen == [True]
+    assert seen == [(True, home.home / "work" / "locks")]
 
 
 def test_a_failed_publish_whose_files_cannot_be_removed_is_left_to_recovery(
@@ -207,13 +209,8 @@ def test_extract_and_serve_remove_the_spills_of_dead_runs_and_keep_live_ones(
         assert kept.is_dir()
         serve(home, monkeypatch)
         assert not kept.exists()
-    # No spill is left; what stays is the job queue's own SQLite file, which `serve` opens for its
-    # worker in work/ (docs/configuration.md, jobs_redis_url).
-    assert {p.name for p in work.iterdir()} <= {
-        "jobs.sqlite3",
-        "jobs.sqlite3-wal",
-        "jobs.sqlite3-shm",
-    }
+    assert not list(work.glob("pks-risk-*"))
+    assert not list(work.rglob("*.lock"))  # the run's lock went with it
 
 
 def test_a_delivery_and_a_preview_spill_into_the_work_directory(

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.exc import OperationalError
 
+from ageformat import AgeError, KeyFormatError
 from agreements.catalog import CatalogError
 from agreements.errors import BadSignature, Conflict, Invalid, NotFound, NotPermitted, Tampered
 from audit.log import LogIntegrityError
-from exports.age import AgeError
-from exports.source import SourceUnavailable
+from exports.reading.source import SourceUnavailable
 from gateway import errors
 from gateway.keys import KeyFileError
 from gateway.limits import InputRefused
@@ -44,6 +44,12 @@ def test_the_kinds_keep_their_codes() -> None:
         (Invalid("f", "rule"), errors.INVALID_INPUT, True),
         (InputRefused("too large"), errors.INVALID_INPUT, True),
         (AgeError("key", "bad key"), errors.INVALID_INPUT, True),
+        (AgeError("payload", "chunk 3 failed to authenticate"), errors.INVALID_INPUT, True),
+        (
+            KeyFormatError("recipients[0].age_recipient", "not valid Bech32"),
+            errors.INVALID_INPUT,
+            True,
+        ),
         (CatalogError("bad catalog"), errors.INVALID_INPUT, True),
         (NotPermitted("no"), errors.NOT_PERMITTED, True),
         (NotFound("agreement", "x"), errors.NOT_FOUND, True),

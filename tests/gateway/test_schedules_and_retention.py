@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from agreements.workdays import WorkCalendar
-from gateway.context import delivery_environment
+from gateway.context import delivery_environment, delivery_places
 from gateway.services import jobs
 from gateway.services.retention import expire_deliveries
 from gateway.services.schedules import fire_schedules
@@ -77,15 +77,21 @@ def test_retention_deletes_the_file_and_keeps_the_proof(office: Office, settings
     before = set(office.visible())
     assert any(name.endswith(".age") for name in before)
     soon = datetime.now(UTC) + timedelta(days=29)
-    assert expire_deliveries(office.engine, settings.deliveries_dir, soon, retention_days=30) == []
+    assert (
+        expire_deliveries(office.engine, delivery_places(settings), soon, retention_days=30) == []
+    )
     later = datetime.now(UTC) + timedelta(days=31)
-    [expired] = expire_deliveries(office.engine, settings.deliveries_dir, later, retention_days=30)
+    [expired] = expire_deliveries(
+        office.engine, delivery_places(settings), later, retention_days=30
+    )
     after = set(office.visible())
     assert before - after == {n for n in before if n.endswith(".age")}
     assert any(n.endswith(".manifest.json") for n in after) and any(
         n.endswith(".sig") for n in after
     )
-    assert expire_deliveries(office.engine, settings.deliveries_dir, later, retention_days=30) == []
+    assert (
+        expire_deliveries(office.engine, delivery_places(settings), later, retention_days=30) == []
+    )
     [entry] = [e for e in office.audit() if e["action"] == "delivery.expire"]
     assert (entry["actor_id"], entry["object_id"], entry["details"]["deleted"]) == (
         "system",
