@@ -233,7 +233,7 @@ def test_init_moves_a_subject_index_an_earlier_version_left_beside_the_partner_f
     index = gateway.home / "subjects" / SHORT / f"{result['delivery']}.subjects.parquet"
     old = gateway.home / "deliveries" / SHORT / index.name
     index.rename(old)  # where the gateway kept it before docs/decisions/0004
-    niks = source_niks(gateway)[:60]
+    niks = source_niks(gateway.home)[:60]
 
     def answered() -> list[str]:
         asked = (gateway("subject", "deliveries", nik, "--as", "pf", "--json") for nik in niks)
