@@ -53,6 +53,15 @@ class Action(StrEnum):
     DELIVERY_RECOVER = "delivery.abandon"
     AUDIT_REANCHOR = "audit.reanchor"
     REPORT_RECEIVE = "report.received"
+    NIK_VERIFY = "nik.verify"
+    TOKEN_CREATE = "token.create"  # noqa: S105  (an action name, not a secret)
+    TOKEN_ROTATE = "token.rotate"  # noqa: S105  (an action name, not a secret)
+    TOKEN_REVOKE = "token.revoke"  # noqa: S105  (an action name, not a secret)
+    TOKEN_LIST = "token.list"  # noqa: S105  (an action name, not a secret)
+    # The partner API (gateway/api/): any call made with a partner token (refusals are audited
+    # under it), and a download of a delivery's encrypted file.
+    TOKEN_USE = "token.use"  # noqa: S105  (an action name, not a secret)
+    DELIVERY_DOWNLOAD = "delivery.download"
 
 
 _SOP = {Action(f"request.{step.transition.value}"): frozenset({step.role}) for step in STEPS}
@@ -65,6 +74,10 @@ _MOVES = {
         AgreementAction.WITHDRAW,
     )
 }
+
+_TOKEN_OVERSIGHT: frozenset[Actor] = frozenset(
+    {Role.PETUGAS_ADB, Role.KEPALA_BIDANG, Role.KEPALA_DINAS, Role.COMPLIANCE}
+)
 
 # Drafting a scope: the Pejabat Fungsional (SOP step 5), or an Admin registering a PKS signed on
 # paper. Signing is the Kepala Dinas's alone; the registry of staff and keys is the Admin's.
@@ -88,6 +101,18 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     Action.AUDIT_REANCHOR: frozenset({Role.ADMIN}),
     # A partner's report: uploaded by the partner, or entered by the Petugas ADB who received it.
     Action.REPORT_RECEIVE: frozenset({Machine.PARTNER, Role.PETUGAS_ADB}),
+    # NIK verification is the partner's door alone (an agreement granting nik_verification).
+    Action.NIK_VERIFY: frozenset({Machine.PARTNER}),
+    # A partner token opens the door to what step 8 released: issued and rotated by the Petugas
+    # ADB, who carries deliveries out (not widened by `delivery_roles`, never compliance). Closing
+    # a door never releases anything, so the officers above the Petugas ADB and compliance may
+    # revoke one too; who holds which token is theirs to see.
+    Action.TOKEN_CREATE: frozenset({Role.PETUGAS_ADB}),
+    Action.TOKEN_ROTATE: frozenset({Role.PETUGAS_ADB}),
+    Action.TOKEN_REVOKE: _TOKEN_OVERSIGHT,
+    Action.TOKEN_LIST: _TOKEN_OVERSIGHT,
+    Action.TOKEN_USE: frozenset({Machine.PARTNER}),
+    Action.DELIVERY_DOWNLOAD: frozenset({Machine.PARTNER}),
 }
 
 # Who may never be given step 8 by a setting: compliance review deliveries and never make one.

@@ -10,6 +10,7 @@ from flask import Flask, jsonify
 from sqlalchemy import text
 
 from gateway import __version__
+from gateway.api import register_api
 from gateway.context import now
 from gateway.db import is_current, metadata_engine
 from gateway.settings import Settings, load_settings
@@ -45,4 +46,5 @@ def create_app(
             return jsonify(status="needs-migration", version=__version__), 503
         return jsonify(status="ok", version=__version__)
 
+    register_api(app)
     return app

@@ -4,9 +4,10 @@ Two Ed25519 keys in OpenSSH format — `manifest` signs delivery manifests, `aud
 checkpoints — so that `ssh-keygen -Y sign/verify` works on the same files; a 32-byte secret
 from which keyed pseudonyms (HMAC tokens) are derived; and a 32-byte state key that seals the
 security-relevant rows of the metadata database (gateway/seals.py), which a database writer
-therefore cannot forge. A key is created once and never
-overwritten: a replaced key would orphan every signature and token made with the old one.
-Rotation (a new key id beside the old) comes with the features that use it.
+therefore cannot forge; and a 32-byte token key under which partner tokens are stored as keyed
+hashes (gateway/services/tokens.py), so that a database writer cannot mint one. A key is created
+once and never overwritten: a replaced key would orphan every signature and token made with the
+old one. Rotation (a new key id beside the old) comes with the features that use it.
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ KeyName = Literal["manifest", "audit"]
 SIGNING_KEYS: tuple[KeyName, ...] = ("manifest", "audit")
 PSEUDONYM_SECRET = "pseudonym.secret"  # noqa: S105  (a file name, not a secret)
 STATE_KEY = "state.key"
-SECRETS = {"pseudonym": PSEUDONYM_SECRET, "state": STATE_KEY}
+TOKEN_KEY = "token.key"  # noqa: S105  (a file name, not a secret)
+SECRETS = {"pseudonym": PSEUDONYM_SECRET, "state": STATE_KEY, "token": TOKEN_KEY}
 
 
 class KeyFileError(SafeError, RuntimeError):
@@ -91,6 +93,11 @@ def load_pseudonym_secret(keys_dir: Path) -> bytes:
 
 def load_state_key(keys_dir: Path) -> bytes:
     return _load_secret(keys_dir / STATE_KEY)
+
+
+def load_token_key(keys_dir: Path) -> bytes:
+    """The key partner tokens are hashed under (gateway/services/tokens.py)."""
+    return _load_secret(keys_dir / TOKEN_KEY)
 
 
 def _load_secret(path: Path) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
+import gateway.store.tokens  # noqa: F401  (adds the partner_tokens table to store_metadata)
 from audit.schema import metadata as audit_metadata
 from gateway.store.tables import metadata as store_metadata
 

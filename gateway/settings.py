@@ -31,6 +31,7 @@ from gateway.limits import SETTINGS_FILE, InputRefused, read_limited_text
 ENV_PREFIX = "PKS_GATEWAY_"
 CONFIG_ENV = "PKS_GATEWAY_CONFIG"
 LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+MAX_PROXY_HOPS = 10
 
 
 class SettingsError(SafeError, ValueError):
@@ -71,12 +72,14 @@ class Settings:
     # redis:// URL lets workers on several machines share it.
     jobs_redis_url: str = ""
     worker_threads: int = 1  # deliveries one worker runs at once
-    schedule_hour: int = (
-        7  # scheduled deliveries fire from this hour (WITA) of the first working day
-    )
+    # Scheduled deliveries fire from this hour (WITA) of their period's first working day.
+    schedule_hour: int = 7
     retention_days: int = 30  # delivery files are deleted this many days after publication
     # Days a semester report may be late before the gateway suspends the agreement.
     report_grace_days: int = 14
+    # Reverse proxies in front of the gateway whose X-Forwarded-For is believed (the partner
+    # API's ip_allow); 0: the connection's peer is the caller.
+    trusted_proxy_hops: int = 0
 
     # --- derived places -------------------------------------------------------------------
     @property
@@ -276,6 +279,8 @@ def _checked(settings: Settings) -> Settings:
         ("redis://", "rediss://")
     ):
         raise SettingsError("setting 'jobs_redis_url' must be a redis:// or rediss:// URL")
+    if not 0 <= settings.trusted_proxy_hops <= MAX_PROXY_HOPS:
+        raise SettingsError(f"setting 'trusted_proxy_hops' must be between 0 and {MAX_PROXY_HOPS}")
     for key in ("database_url", "source_url"):
         url = getattr(settings, key)
         if url:

@@ -179,4 +179,5 @@ COMMANDS: dict[str, tuple[str, str]] = {
     ),
     "job": ("jobs", "Delivery jobs on the queue: on demand, scheduled, or queued by an officer."),
     "report": ("reports", "Partners' semester reports and data balikan (received, listed)."),
+    "token": ("tokens", "Partner API tokens: create, list, rotate, revoke (docs/api.md)."),
 }

@@ -24,14 +24,14 @@ def test_init_is_idempotent_and_reports_locations(tmp_path: Path) -> None:
     first = invoke(home, "init")
     assert first.exit_code == 0, first.output
     assert str(home) in first.output
-    assert first.output.count("(created)") == 4  # manifest, audit, pseudonym and state keys
+    assert first.output.count("(created)") == 5  # manifest, audit, pseudonym, state, token keys
     assert "0 signer and agreement rows sealed (first sealing)" in first.output
     engine = db.metadata_engine(f"sqlite:///{home / 'gateway.db'}")
     assert db.current_revision(engine) == db.head_revision(engine)
     keys = {p.name: p.read_bytes() for p in (home / "keys").iterdir()}
     second = invoke(home, "init")
     assert second.exit_code == 0, second.output
-    assert second.output.count("(kept)") == 4
+    assert second.output.count("(kept)") == 5
     assert "sealed" not in second.output  # the first sealing happens once
     assert {p.name: p.read_bytes() for p in (home / "keys").iterdir()} == keys
 

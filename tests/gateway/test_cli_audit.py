@@ -13,7 +13,7 @@ from tests.harness import invoke
 
 @pytest.fixture
 def home(tmp_path: Path) -> Path:
-    result = invoke(tmp_path, "init")  # writes four key.created entries and seals.created
+    result = invoke(tmp_path, "init")  # writes five key.created entries and seals.created
     assert result.exit_code == 0, result.output
     return tmp_path
 
@@ -26,12 +26,13 @@ def test_init_records_key_creation(home: Path) -> None:
         ("key.created", "audit"),
         ("key.created", "pseudonym"),
         ("key.created", "state"),
+        ("key.created", "token"),
         ("seals.created", "state"),
     ]
     assert rows[0]["time"].endswith("+08:00")  # shown in WITA
     again = invoke(home, "init")
     assert again.exit_code == 0
-    assert "(5 entries)" in invoke(home, "audit", "list").output
+    assert "(6 entries)" in invoke(home, "audit", "list").output
 
 
 def test_list_filters_and_pages(home: Path) -> None:
@@ -39,15 +40,15 @@ def test_list_filters_and_pages(home: Path) -> None:
     assert only_audit.output.count('"seq"') == 1
     page_three = invoke(home, "audit", "list", "--csv", "--limit", "2", "--page", "3")
     lines = [line for line in page_three.output.splitlines() if line and line[0].isdigit()]
-    assert len(lines) == 1 and lines[0].startswith("4,")
-    assert "page 3 of 3 (5 entries)" in page_three.output
+    assert len(lines) == 2 and lines[0].startswith("4,")
+    assert "page 3 of 3 (6 entries)" in page_three.output
 
 
 def test_checkpoint_verify_and_prove(home: Path, tmp_path: Path) -> None:
     kept = tmp_path / "kept.checkpoint"
     made = invoke(home, "audit", "checkpoint", "--out", str(kept))
     assert made.exit_code == 0, made.output
-    assert kept.read_text().startswith("paserkab.go.id/pks-gateway/audit\n5\n")
+    assert kept.read_text().startswith("paserkab.go.id/pks-gateway/audit\n6\n")
     verified = invoke(home, "audit", "verify", "--checkpoint", str(kept))
     assert verified.exit_code == 0, verified.output
     assert "audit log verifies" in verified.output
@@ -55,7 +56,7 @@ def test_checkpoint_verify_and_prove(home: Path, tmp_path: Path) -> None:
     assert proof.exit_code == 0
     assert proof.output.startswith("c2sp.org/tlog-proof@v1\nindex 1\n")
     consistency = invoke(home, "audit", "prove", "--from", "1")
-    assert consistency.output.startswith("consistency 1 5\n")
+    assert consistency.output.startswith("consistency 1 6\n")
     assert invoke(home, "audit", "prove").exit_code == 2
     assert invoke(home, "audit", "prove", "--entry", "7").exit_code == 1
 
@@ -83,7 +84,7 @@ def test_export_and_verify_export(home: Path, tmp_path: Path) -> None:
     target = tmp_path / "export"
     exported = invoke(home, "audit", "export", str(target))
     assert exported.exit_code == 0, exported.output
-    assert (target / "entries.jsonl").read_bytes().count(b"\n") == 5
+    assert (target / "entries.jsonl").read_bytes().count(b"\n") == 6
     assert invoke(home, "audit", "verify-export", str(target)).exit_code == 0
     lines = (target / "entries.jsonl").read_bytes().splitlines(keepends=True)
     (target / "entries.jsonl").write_bytes(lines[0] + lines[2] + lines[1])
@@ -154,4 +155,4 @@ def test_office_times_are_taken_as_the_docs_write_them(home: Path) -> None:
     for written in ("2026-12-01 08:00", "2026-12-01T08:00", "2026-12-01 08:00:00", "2026-12-01"):
         result = invoke(home, "audit", "list", "--since", written, "--until", "2099-01-01 00:00")
         assert result.exit_code == 0, (written, result.output)
-        assert "(5 entries)" in result.output
+        assert "(6 entries)" in result.output

@@ -21,13 +21,13 @@ from tests.services import require_tool
 def test_keys_are_created_private_and_never_overwritten(tmp_path: Path) -> None:
     keys_dir = tmp_path / "keys"
     first = ensure_keys(keys_dir)
-    assert [k.created for k in first] == [True, True, True, True]
+    assert [k.created for k in first] == [True] * 5
     contents = {k.name: k.path.read_bytes() for k in first}
     for key in first:
         assert key.path.stat().st_mode & 0o777 == 0o600
     assert keys_dir.stat().st_mode & 0o777 == 0o700
     second = ensure_keys(keys_dir)
-    assert [k.created for k in second] == [False, False, False, False]
+    assert [k.created for k in second] == [False] * 5
     assert {k.name: k.path.read_bytes() for k in second} == contents
     assert len(load_pseudonym_secret(keys_dir)) == 32
 

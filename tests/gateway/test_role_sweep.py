@@ -18,7 +18,7 @@ from agreements.workflow import AgreementAction, Role, Transition
 from gateway.context import delivery_environment as environment
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
-from gateway.services import deliveries, jobs, reports, staff, trust
+from gateway.services import deliveries, jobs, reports, staff, tokens, trust
 from gateway.services import requests as request_service
 from gateway.settings import load_settings
 from tests.gateway.letters import LETTER, doc
@@ -27,6 +27,8 @@ from tests.office import Office, current_example
 
 # No staff door: crash recovery and retention run as the gateway itself.
 SYSTEM_ONLY = {Action.DELIVERY_RECOVER, Action.DELIVERY_EXPIRE}
+# The partner API's, by token; each still holds its role rule (tests/api, test_nik_verification).
+PARTNER_ONLY = {Action.TOKEN_USE, Action.DELIVERY_DOWNLOAD, Action.NIK_VERIFY}
 
 
 @pytest.mark.slow  # ~2 s
@@ -131,6 +133,29 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
             grace_days=14,
             zone=settings.zone,
         ),
+        Action.TOKEN_CREATE: lambda name: tokens.create(
+            engine,
+            seals,
+            settings.keys_dir,
+            name,
+            SHORT,
+            recipient=None,
+            now=now,
+            time_zone=settings.zone,
+        ),
+        Action.TOKEN_ROTATE: lambda name: tokens.rotate(
+            engine,
+            seals,
+            settings.keys_dir,
+            name,
+            "pks_nosuchtk",
+            now=now,
+            time_zone=settings.zone,
+        ),
+        Action.TOKEN_REVOKE: lambda name: tokens.revoke(
+            engine, seals, name, "pks_nosuchtk", now=now, reason="sweep"
+        ),
+        Action.TOKEN_LIST: lambda name: tokens.list_tokens(engine, name, short_id=None, now=now),
         Action.AUDIT_REANCHOR: lambda name: trust.reanchor(
             engine,
             seals,
@@ -141,7 +166,7 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
             now=now,
         ),
     }
-    assert set(calls) | SYSTEM_ONLY == set(Action)
+    assert set(calls) | SYSTEM_ONLY | PARTNER_ONLY == set(Action)
     wrong: list[str] = []
     expected_refusals = 0
     for action, call in calls.items():

@@ -1,0 +1,104 @@
+"""NIK verification (issue 11): match or no match per field for people the agreement's filter
+selects, never a stored value; only granted, comparable elements; at most 1,000 NIKs a call;
+malformed NIKs named by position; the call audited with truncated keyed hashes and counts only."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+
+import pytest
+
+from agreements.errors import Invalid, NotPermitted
+from exports.reading.source import Source
+from gateway.context import delivery_environment
+from gateway.services.actions import partner
+from gateway.services.nik_verification import Claim, normalised_text, verify_niks
+from gateway.settings import load_settings
+from tests.office import SHORT, Office, current_example
+
+CALLER = partner("pks_nikcheck")
+
+
+def people(office: Office, count: int) -> list[tuple[str, str, str]]:
+    """(NIK, name, birth date) of adults the example's filter selects (alive, active)."""
+    with sqlite3.connect(office.home / "demo-source.db") as source:
+        rows = source.execute(
+            "SELECT NIK, NAMA_LGKP, TGL_LHR FROM BIODATA_WNI WHERE STAT_HIDUP = 1 "
+            "AND FLAG_STATUS = '0' AND TGL_LHR BETWEEN '1950-01-01' AND '2000-01-01' "
+            "ORDER BY NIK LIMIT ?",
+            (count,),
+        ).fetchall()
+    return [(str(n), str(name), str(born)[:10]) for n, name, born in rows]
+
+
+def verify(office: Office, claims: list[Claim]) -> list[dict[str, object]]:
+    settings = load_settings({}, environ=office.gateway.env)
+    env = delivery_environment(settings)
+    with Source.open(env.source_url) as source:
+        verdicts = verify_niks(office.engine, env, source, CALLER, SHORT, claims, datetime.now(UTC))
+    return [{"found": v.found, **v.fields} for v in verdicts]
+
+
+@pytest.fixture
+def granted(office: Office) -> Office:
+    office.agree(
+        current_example().replace(
+            'access_modes = ["bulk_delivery"]',
+            'access_modes = ["bulk_delivery", "nik_verification"]',
+        )
+    )
+    return office
+
+
+def test_each_field_is_matched_or_not_and_nothing_stored_is_returned(granted: Office) -> None:
+    (nik, name, born), (other_nik, _, _) = people(granted, 2)
+    shouting = f"  {name.upper()}   "
+    claims = [
+        Claim(nik, {"nama_lengkap": shouting, "tanggal_lahir": born}),
+        Claim(nik, {"nama_lengkap": name + " X", "tanggal_lahir": "1900-01-01"}),
+        Claim(other_nik, {"nama_lengkap": name}),
+        Claim("6401010101900099", {"nama_lengkap": name}),  # a valid NIK nobody holds
+    ]
+    assert verify(granted, claims) == [
+        {"found": True, "nama_lengkap": True, "tanggal_lahir": True},
+        {"found": True, "nama_lengkap": False, "tanggal_lahir": False},
+        {"found": True, "nama_lengkap": False},
+        {"found": False, "nama_lengkap": False},
+    ]
+    [entry] = [e for e in granted.audit() if e["action"] == "nik.verify"]
+    details = entry["details"]
+    assert (details["items"], details["found"], details["all_fields_match"]) == (4, 3, 1)
+    assert all(len(h) == 16 for h in details["nik_hashes"])
+    text = json.dumps(granted.audit())
+    assert nik not in text and name not in text and born not in text
+
+
+def test_what_may_not_be_asked_is_refused(granted: Office) -> None:
+    ((nik, name, _),) = people(granted, 1)
+    with pytest.raises(Invalid, match=r"items\[1\]\.nik"):
+        verify(granted, [Claim(nik, {"nama_lengkap": name}), Claim("6401", {"nama_lengkap": name})])
+    with pytest.raises(Invalid, match="not an element this agreement grants"):
+        verify(granted, [Claim(nik, {"nama_ibu": name})])
+    with pytest.raises(Invalid, match="only names, text and dates"):
+        verify(granted, [Claim(nik, {"jenis_kelamin": "1"})])
+    with pytest.raises(Invalid, match="must be a date"):
+        verify(granted, [Claim(nik, {"tanggal_lahir": "31/12/1990"})])
+    with pytest.raises(Invalid, match="at most 1,000"):
+        verify(granted, [Claim(nik, {"nama_lengkap": name})] * 1001)
+    refused = [e["outcome"] for e in granted.audit() if e["action"] == "nik.verify"]
+    assert refused == ["refused"] * 5
+
+
+def test_an_agreement_without_nik_verification_grants_none(office: Office) -> None:
+    office.agree()
+    ((nik, name, _),) = people(office, 1)
+    with pytest.raises(NotPermitted, match="grants no nik_verification"):
+        verify(office, [Claim(nik, {"nama_lengkap": name})])
+
+
+def test_names_are_normalised_as_documented() -> None:
+    assert normalised_text("  siti   AMINAH ") == normalised_text("Siti Aminah")
+    assert normalised_text("ＳＩＴＩ") == "siti"  # fullwidth letters (NFKC)
+    assert normalised_text("Siti Aminah") != normalised_text("Siti Amina")
