@@ -12,6 +12,7 @@ import time
 import urllib.request
 from pathlib import Path
 
+import pytest
 from click.testing import CliRunner
 
 from gateway import db
@@ -91,6 +92,7 @@ def test_demo_source_rejects_bad_rows(tmp_path: Path) -> None:
     assert not (tmp_path / "demo-source.db").exists()
 
 
+@pytest.mark.slow  # a real server process: ~1.5 s
 def test_serve_answers_health_on_loopback(tmp_path: Path) -> None:
     invoke(tmp_path, "init")
     with socket.socket() as probe:
@@ -119,6 +121,7 @@ def test_serve_answers_health_on_loopback(tmp_path: Path) -> None:
         server.wait(timeout=10)
 
 
+@pytest.mark.slow  # a real gunicorn process: ~1.5 s
 def test_gunicorn_serves_the_production_entry_point(tmp_path: Path) -> None:
     """docs/operations.md's command: gunicorn on gateway.wsgi:app, settings from the environment."""
     invoke(tmp_path, "init")

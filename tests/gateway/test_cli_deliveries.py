@@ -225,6 +225,7 @@ def test_the_deliveries_directory_holds_only_what_the_partner_receives(tmp_path:
     assert not list(gateway.home.glob("work/**/*.lock"))  # the run's lock went with the run
 
 
+@pytest.mark.slow  # two deliveries and init again: ~3 s
 def test_init_moves_a_subject_index_an_earlier_version_left_beside_the_partner_files(
     tmp_path: Path,
 ) -> None:
