@@ -10,8 +10,10 @@ import os
 import re
 import sqlite3
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow.parquet as pq
 import pytest
@@ -19,10 +21,13 @@ import pytest
 from ageformat import AgeWriter, generate_identity
 from exports.publishing.manifest import parse_manifest, sign_manifest
 from exports.reading.source import Source
+from gateway.cli.demo_agreement import this_years
 from gateway.keys import load_signing_key
 from tests.gateway.delivery_homes import source_niks
 from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
 from tests.services import require_tool
+
+REPO = Path(__file__).resolve().parents[2]
 
 ROWS = 3000
 
@@ -487,6 +492,21 @@ def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_
         [age, "-d", "-i", str(identity), result["file"]], check=True, capture_output=True
     ).stdout
     assert plain.startswith(b"PAR1") and plain.endswith(b"PAR1")
+    validity = json.loads(gateway("agreement", "show", SHORT, "--json").stdout)
+    this_year = datetime.now(UTC).astimezone(ZoneInfo("Asia/Makassar")).year
+    # The demo runs in any year: the example's dates are moved to the current one.
+    assert (validity["valid_from"], validity["valid_until"]) == (
+        f"{this_year}-01-01",
+        f"{this_year}-12-31",
+    )
+
+
+def test_the_demo_dates_follow_the_year() -> None:
+    text = (REPO / "config" / "examples" / "demo-agreement.toml").read_text(encoding="utf-8")
+    moved = this_years(text, 2031)
+    assert "start = 2031-01-01" in moved and "end = 2031-12-31" in moved
+    assert "semester_report_due = [2031-07-31, 2032-01-31]" in moved
+    assert "start = 2026" not in moved
 
 
 def test_a_delivery_and_a_preview_each_open_the_source_once(

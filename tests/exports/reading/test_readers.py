@@ -23,8 +23,8 @@ from demo_dukcapil.database import BIODATA_WNI, build_demo_source
 from exports.reading.batch_shape import SourceValueError
 from exports.reading.extract import SourceMappingError, extract
 from exports.reading.query import ColumnRequest, ExtractionRequest
-from exports.reading.readers import SourceQueryError, read_batches
-from exports.reading.source import Source, SourceUnavailable
+from exports.reading.readers import read_batches
+from exports.reading.source import Source, SourceQueryError, SourceUnavailable
 from exports.reading.source_mapping import load_source_mapping
 from tests.services import SERVER_PARAMS, scratch_database, server_url
 
