@@ -15,8 +15,8 @@ from gateway.context import delivery_environment, delivery_places
 from gateway.services import jobs
 from gateway.services.retention import expire_deliveries
 from gateway.settings import load_settings
-from tests.api.conftest import Partner, issue, problem_of, with_quota
-from tests.gateway.test_cli_agreements import SHORT
+from tests.api.partners import Partner, issue, problem_of, with_quota
+from tests.harness import SHORT
 from tests.office import Office, current_example
 
 NIK_MODES = 'access_modes = ["bulk_delivery", "nik_verification"]'

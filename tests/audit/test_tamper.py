@@ -20,8 +20,7 @@ from audit.checkpoint import Checkpoint, note_verifier, sign_checkpoint
 from audit.entry import build_leaf, validate_fields
 from audit.schema import audit_entries
 from audit.verify import VerifyReport, verify_log
-from tests.audit.conftest import ORIGIN
-from tests.audit.test_log import add
+from tests.audit.logs import ORIGIN, add
 
 NOW = datetime(2025, 3, 4, tzinfo=UTC)
 

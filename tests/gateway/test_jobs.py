@@ -126,6 +126,7 @@ main(["worker"])
 """
 
 
+@pytest.mark.slow  # a worker process killed mid-delivery: ~3 s
 def test_a_worker_killed_mid_delivery_leaves_nothing_visible_and_the_job_runs_again(
     agreed: Office, settings: Settings
 ) -> None:

@@ -41,6 +41,7 @@ def test_help_loads_no_command_module(tmp_path: Path) -> None:
     assert not modules & {*HEAVY, "sqlalchemy", "cryptography"}
 
 
+@pytest.mark.slow  # a fresh interpreter each: ~2 s
 @pytest.mark.parametrize(
     "command", [("staff", "list"), ("agreement", "list"), ("request", "list"), ("signer", "list")]
 )
