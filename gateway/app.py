@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 
 from flask import Flask, jsonify
@@ -9,16 +11,25 @@ from sqlalchemy import text
 
 from gateway import __version__
 from gateway.api import register_api
+from gateway.context import now
 from gateway.db import is_current, metadata_engine
 from gateway.settings import Settings, load_settings
 
 
-def create_app(settings: Settings | None = None, **overrides: Any) -> Flask:
-    """Build the app from `settings`, or from the layered settings plus `overrides`."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Callable[[], datetime] = now,
+    **overrides: Any,
+) -> Flask:
+    """Build the app from `settings`, or from the layered settings plus `overrides`. `clock` is
+    the office clock its routes read (app.extensions["pks_clock"]): the real time from the
+    composition root, or a fixed one in tests."""
     settings = settings or load_settings(overrides)
     app = Flask(__name__)
     app.extensions["pks_settings"] = settings
     app.extensions["pks_engine"] = metadata_engine(settings.metadata_url)
+    app.extensions["pks_clock"] = clock
 
     @app.get("/health")
     def health() -> Any:

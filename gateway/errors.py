@@ -29,8 +29,7 @@ from agreements.errors import (
     Tampered,
 )
 from audit.log import LogIntegrityError
-from exports.reading.readers import SourceQueryError
-from exports.reading.source import SourceUnavailable
+from exports.reading.source import SourceQueryError, SourceUnavailable
 from gateway.db import MetadataUnavailable
 from gateway.keys import KeyFileError
 from pks_partner.checkpoint import CheckpointError

@@ -77,6 +77,8 @@ class Settings:
     retention_days: int = 30  # delivery files are deleted this many days after publication
     # Days a semester report may be late before the gateway suspends the agreement.
     report_grace_days: int = 14
+    # NIK verification calls per partner token (the `limits` notation: 60/minute, 1000/day).
+    nik_verification_rate: str = "60/minute"
     # Reverse proxies in front of the gateway whose X-Forwarded-For is believed (the partner
     # API's ip_allow); 0: the connection's peer is the caller.
     trusted_proxy_hops: int = 0
@@ -271,6 +273,15 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("setting 'schedule_hour' must be an hour, 0 to 23")
     if not 1 <= settings.retention_days <= 3660:
         raise SettingsError("setting 'retention_days' must be between 1 and 3660 (ten years)")
+    try:
+        if settings.nik_verification_rate != Settings.nik_verification_rate:
+            from limits import parse  # loaded only for a rate someone wrote: start-up stays quick
+
+            parse(settings.nik_verification_rate)
+    except ValueError:
+        raise SettingsError(
+            "setting 'nik_verification_rate' must be a rate such as 60/minute or 1000/day"
+        ) from None
     if not 0 <= settings.report_grace_days <= 365:
         raise SettingsError("setting 'report_grace_days' must be between 0 and 365")
     if not 1 <= settings.worker_threads <= 64:

@@ -16,7 +16,7 @@ import click
 from sqlalchemy import Engine, create_engine, text
 
 from ageformat import generate_identity
-from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
+from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
 
 SOURCE_ROWS = 600
 OTHER = "rs-panglima-2026"

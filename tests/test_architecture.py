@@ -4,7 +4,8 @@ packages (client/) import nothing of the gateway's, the age format nothing but `
 the standard library.
 
 Walks every module's imports (static, with ast) and fails on an arrow that points the wrong way,
-and on a module without a docstring saying its job.
+and on a module without a docstring saying its job. Under tests/, no module imports a test module
+(test_*) or a conftest: shared code lives in fixtures and helper modules.
 """
 
 from __future__ import annotations
@@ -237,3 +238,59 @@ def test_the_sql_rule_sees_a_query(tmp_path: Path) -> None:
         "def f(c):\n    return c.execute(select(deliveries))\n"
     )
     assert _sql_in(bad) == {"sqlalchemy.select", "gateway.store.tables", ".execute()"}
+
+
+TEST_TREE = sorted((REPO / "tests").rglob("*.py"))
+
+
+def imported_test_modules(path: Path) -> set[str]:
+    """The test modules (test_*) and conftest modules that `path` imports, absolute or relative:
+    what tests share belongs in fixtures (conftest.py) or helper modules, which pytest and a
+    reader can find, not in another test module (whose tests then also run under its name)."""
+    tree = ast.parse(path.read_text(), filename=str(path))
+    found: set[str] = set()
+
+    def test_module(name: str) -> bool:
+        last = name.rsplit(".", 1)[-1]
+        return last.startswith("test_") or last == "conftest"
+
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(alias.name for alias in node.names if test_module(alias.name))
+        elif isinstance(node, ast.ImportFrom):
+            module = "." * node.level + (node.module or "")
+            if test_module(module):
+                found.add(module)
+            # `from tests.gateway import test_cli` imports the module by its last name.
+            found.update(f"{module}.{a.name}" for a in node.names if test_module(a.name))
+    return found
+
+
+@pytest.mark.parametrize("path", TEST_TREE, ids=lambda p: str(p.relative_to(REPO)))
+def test_no_test_module_imports_another(path: Path) -> None:
+    imported = imported_test_modules(path)
+    assert not imported, (
+        f"{path.relative_to(REPO)} imports {sorted(imported)}: move what is shared into a "
+        "fixture in conftest.py or a helper module (tests/harness.py, tests/office.py, ...)"
+    )
+
+
+def test_the_test_module_rule_sees_every_form_of_import(tmp_path: Path) -> None:
+    bad = tmp_path / "test_bad.py"
+    bad.write_text(
+        '"""x."""\n'
+        "from tests.gateway.test_cli import invoke\n"
+        "import tests.exports.test_spill\n"
+        "from tests.gateway import test_sop_walk, letters\n"
+        "from .test_log import add\n"
+        "from tests.audit.conftest import ORIGIN\n"
+        "from tests.harness import SHORT\n"
+        "from tests.audit.logs import add as _add\n"
+    )
+    assert imported_test_modules(bad) == {
+        "tests.gateway.test_cli",
+        "tests.exports.test_spill",
+        "tests.gateway.test_sop_walk",
+        ".test_log",
+        "tests.audit.conftest",
+    }

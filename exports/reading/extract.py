@@ -30,11 +30,10 @@ from exports.reading.query import (
 )
 from exports.reading.readers import (
     DEFAULT_BATCH_ROWS,
-    SourceQueryError,
     fetch_all,
     read_batches,
 )
-from exports.reading.source import Source
+from exports.reading.source import Source, SourceQueryError
 from exports.reading.source_mapping import check_source
 
 

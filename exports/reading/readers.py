@@ -35,9 +35,8 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import URL, Dialect
 from sqlalchemy.exc import DBAPIError
 
-from agreements.errors import SafeError
 from exports.reading.batch_shape import SourceValueError, conform
-from exports.reading.source import Source, SourceUnavailable, redacted
+from exports.reading.source import Source, SourceQueryError, SourceUnavailable, redacted
 
 DEFAULT_BATCH_ROWS = 65_536  # DESIGN.md §6: ADBC's default 1,024 rows make Parquet slower
 # SQLite stands in for NULL with this while ADBC infers types (see `_sqlite_text_guard`); no
@@ -48,10 +47,6 @@ _TEXT_TYPES = (pa.string(), pa.date32())
 _CONNECTION_SQLSTATES = ("08", "57P")
 _SQLSTATE = re.compile(r"SQLSTATE: ([0-9A-Z]{5})")
 _SERVER_ERROR = re.compile(r"\bERROR: ")
-
-
-class SourceQueryError(SafeError, RuntimeError):
-    """The source database refused the query; the message names the error class only."""
 
 
 def read_batches(

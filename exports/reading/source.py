@@ -27,6 +27,10 @@ class SourceUnavailable(SafeError, RuntimeError):
     """The source database cannot be opened or queried; the message names it (password hidden)."""
 
 
+class SourceQueryError(SafeError, RuntimeError):
+    """The source database refused the query; the message names the error class only."""
+
+
 def redacted(url: str | URL) -> str:
     try:
         return make_url(url).render_as_string(hide_password=True)

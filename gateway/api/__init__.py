@@ -21,6 +21,9 @@ from gateway import context
 from gateway.api import problems
 from gateway.api.routes import api
 
+# The routes of these modules attach themselves to `api` when imported.
+from gateway.api import jobs, reports, transparency, verification  # noqa: F401  isort: skip
+
 PREFIX = "/api/v1"
 access_log = logging.getLogger("gateway.api.access")
 

@@ -38,6 +38,7 @@ PHRASES = {
     405: "Method Not Allowed",
     406: "Not Acceptable",
     409: "Conflict",
+    410: "Gone",
     412: "Precondition Failed",
     413: "Content Too Large",
     414: "URI Too Long",
@@ -83,6 +84,18 @@ class ApiProblem(Exception):
         super().__init__(detail or DETAILS.get(kind.code, kind.title))
         self.kind = kind
         self.detail = detail or DETAILS.get(kind.code, kind.title)
+        self.headers = dict(headers or {})
+        self.recorded = False  # already in the audit log (by the service that refused)
+
+
+class StatusProblem(Exception):
+    """Raised inside the API to answer with a protocol status no kind stands for (413, 415,
+    429 …): RFC 9457 `about:blank`, titled by the status's phrase."""
+
+    def __init__(self, status: int, detail: str, headers: Mapping[str, str] | None = None) -> None:
+        super().__init__(detail)
+        self.status = status
+        self.detail = detail
         self.headers = dict(headers or {})
 
 
@@ -167,6 +180,8 @@ def of_exception(error: BaseException) -> Response:
     """Any other error: its kind from the table (unknown: internal), the kind's own detail."""
     if isinstance(error, ApiProblem):
         return of_kind(error.kind, error.detail, error.headers)
+    if isinstance(error, StatusProblem):
+        return of_status(error.status, error.detail, error.headers)
     if isinstance(error, HTTPException):
         return of_http_exception(error)
     kind = errors.kind_of(error)

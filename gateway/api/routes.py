@@ -12,34 +12,29 @@ bytes served.
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from datetime import datetime
 from typing import Any, NoReturn
 
 from flask import Blueprint, Response, current_app, g, request, url_for
-from sqlalchemy import Connection, Engine
 from werkzeug.exceptions import HTTPException
 
-from agreements.errors import DomainError, NotFound, Tampered
+from agreements.errors import NotFound, Tampered
 from agreements.roles import Action
 from gateway import context, errors
-from gateway.api import files, problems
+from gateway.api import base, files, problems
 from gateway.api.callers import MalformedAuthorization, bearer_token, client_address
-from gateway.api.problems import UNAUTHENTICATED, ApiProblem
+from gateway.api.problems import UNAUTHENTICATED, ApiProblem, StatusProblem
 from gateway.keys import load_token_key
+from gateway.readmodel import rfc3339
 from gateway.seals import SealStore
 from gateway.services import partner
 from gateway.services.token_use import (
     AddressRefused,
-    Credential,
     TokenRefused,
     authenticate,
     require_address,
 )
-from gateway.settings import Settings
 
 log = logging.getLogger(__name__)
 api = Blueprint("api", __name__)
@@ -54,36 +49,10 @@ NO_DELIVERY = "no such delivery for this token"
 NO_AGREEMENT = "no such agreement for this token"
 
 
-def _settings() -> Settings:
-    settings: Settings = current_app.extensions["pks_settings"]
-    return settings
-
-
-def _engine() -> Engine:
-    engine: Engine = current_app.extensions["pks_engine"]
-    return engine
-
-
-def _now() -> datetime:
-    now: datetime = current_app.extensions["pks_clock"]()
-    return now
-
-
-@contextmanager
-def _connection() -> Iterator[Connection]:
-    with _engine().connect() as connection:
-        yield connection
-
-
-def _credential() -> Credential:
-    credential: Credential = g.pks_credential
-    return credential
-
-
 # --- authentication and errors -----------------------------------------------------------------
 @api.before_request
 def _authenticate() -> None:
-    settings = _settings()
+    settings = base.settings()
     address = client_address(request.environ, settings.trusted_proxy_hops)
     g.pks_client = address
     try:
@@ -94,13 +63,13 @@ def _authenticate() -> None:
         _refuse_token(TokenRefused("no token (no Authorization header)"), challenge=CHALLENGE)
     key = load_token_key(settings.keys_dir)
     try:
-        with _connection() as connection:
+        with base.connection() as connection:
             credential = authenticate(
                 connection,
                 SealStore(settings.keys_dir),
                 key,
                 token,
-                now=_now(),
+                now=base.now(),
                 time_zone=settings.zone,
             )
     except TokenRefused as refused:
@@ -108,7 +77,9 @@ def _authenticate() -> None:
     try:
         require_address(credential, address)
     except AddressRefused as refused:
-        _record_refusal(Action.TOKEN_USE, "token", credential.prefix, refused, credential.prefix)
+        base.record_refusal(
+            Action.TOKEN_USE, "token", credential.prefix, refused, credential.prefix
+        )
         raise ApiProblem(
             errors.NOT_PERMITTED, "this token may not be used from this address"
         ) from None
@@ -116,37 +87,12 @@ def _authenticate() -> None:
 
 
 def _refuse_token(refused: TokenRefused, *, challenge: str | None = None) -> NoReturn:
-    _record_refusal(Action.TOKEN_USE, "token", refused.prefix or "(none)", refused, refused.prefix)
+    base.record_refusal(
+        Action.TOKEN_USE, "token", refused.prefix or "(none)", refused, refused.prefix
+    )
     header = challenge or f'{CHALLENGE}, error="invalid_token"'
     detail = None if challenge else REFUSED
     raise ApiProblem(UNAUTHENTICATED, detail, headers={"WWW-Authenticate": header})
-
-
-def _record_refusal(
-    action: Action,
-    object_type: str,
-    object_id: str,
-    error: BaseException,
-    prefix: str | None,
-) -> None:
-    """The refusal's audit entry; if it cannot be written, the refusal stands and the log says
-    so (a refusal is never turned into an answer)."""
-    rule = error.message if isinstance(error, DomainError) else type(error).__name__
-    details = {"endpoint": request.endpoint or "-", "client": g.get("pks_client")}
-    try:
-        partner.record_refusal(
-            _engine(),
-            prefix=prefix,
-            action=action,
-            object_type=object_type,
-            object_id=object_id,
-            error=error,
-            rule=rule,
-            details=details,
-            now=_now(),
-        )
-    except Exception:
-        log.exception("a refused partner request (%s) could not be recorded", action.value)
 
 
 @api.errorhandler(Exception)
@@ -167,23 +113,23 @@ def _problem(error: Exception) -> Response:
 @api.get("/agreements")
 def list_agreements() -> Response:
     """The token's agreement (one item: a token is bound to one agreement)."""
-    return _json({"items": [_summary()]})
+    return base.json_response({"items": [_summary()]})
 
 
 @api.get("/agreements/<short_id>")
 def get_agreement(short_id: str) -> Response:
-    credential = _credential()
+    credential = base.credential()
     if short_id != credential.short_id:
         error = NotFound("agreement", "", NO_AGREEMENT)
-        _record_refusal(Action.TOKEN_USE, "agreement", short_id, error, credential.prefix)
+        base.record_refusal(Action.TOKEN_USE, "agreement", short_id, error, credential.prefix)
         raise ApiProblem(errors.NOT_FOUND, NO_AGREEMENT)
-    return _json(_summary())
+    return base.json_response(_summary())
 
 
 def _summary() -> dict[str, Any]:
-    with _connection() as connection:
+    with base.connection() as connection:
         return partner.agreement_summary(
-            connection, _credential(), now=_now(), time_zone=_settings().zone
+            connection, base.credential(), now=base.now(), time_zone=base.settings().zone
         )
 
 
@@ -191,11 +137,11 @@ def _summary() -> dict[str, Any]:
 @api.get("/deliveries")
 def list_deliveries() -> Response:
     """The published deliveries made for the token's recipient, newest first, a page at a time."""
-    page = _whole_number("page", 1, 10**9)
-    per_page = _whole_number("per_page", DEFAULT_PER_PAGE, partner.MAX_PER_PAGE)
-    with _connection() as connection:
+    page = base.whole_number("page", 1, 10**9)
+    per_page = base.whole_number("per_page", DEFAULT_PER_PAGE, partner.MAX_PER_PAGE)
+    with base.connection() as connection:
         items, total = partner.delivery_page(
-            connection, _credential(), page=page, per_page=per_page
+            connection, base.credential(), page=page, per_page=per_page
         )
     for item in items:
         item["links"] = _links(item["id"])
@@ -206,7 +152,7 @@ def list_deliveries() -> Response:
             return None
         return url_for("api.list_deliveries", page=number, per_page=per_page, _external=True)
 
-    return _json(
+    return base.json_response(
         {
             "items": items,
             "page": page,
@@ -222,7 +168,7 @@ def get_delivery(delivery_id: str) -> Response:
     found = _find(delivery_id, Action.TOKEN_USE)
     document = partner.delivery_document(found)
     document["links"] = _links(found.delivery_id)
-    return _json(document)
+    return base.json_response(document)
 
 
 @api.get("/deliveries/<delivery_id>/manifest")
@@ -245,16 +191,20 @@ def get_manifest_signature(delivery_id: str) -> Response:
 def get_file(delivery_id: str) -> Response:
     """The encrypted file, streamed, with ETag, Repr-Digest, Range and If-Range (gateway/api/
     files.py); recorded in the audit log when the response closes."""
-    credential = _credential()
+    credential = base.credential()
     found = _find(delivery_id, Action.DELIVERY_DOWNLOAD)
     described = found.manifest.file
     etag = files.etag_of(described.sha256)
+    if found.expired_at is not None:
+        # Retention deleted it (docs/deliveries.md): gone, not missing; its manifest stays.
+        expired = zone_time(found.expired_at)
+        raise StatusProblem(410, f"the file was deleted on {expired} after its retention period")
     try:
         handle = files.open_delivery_file(found.data, described.size)
     except (files.FileChanged, OSError) as error:
         log.error("delivery %s: its file cannot be served (%s)", delivery_id, type(error).__name__)
         reason = Tampered(f"delivery {delivery_id}: its data file is missing or not as published")
-        _record_refusal(
+        base.record_refusal(
             Action.DELIVERY_DOWNLOAD, "delivery", delivery_id, reason, credential.prefix
         )
         raise ApiProblem(errors.UNAVAILABLE) from None
@@ -274,7 +224,7 @@ def get_file(delivery_id: str) -> Response:
             "the range is not satisfiable: ask for one range of bytes within the file",
             {"Content-Range": f"bytes */{described.size}"},
         )
-    engine, clock, client = _engine(), current_app.extensions["pks_clock"], g.get("pks_client")
+    engine, clock, client = base.engine(), current_app.extensions["pks_clock"], g.get("pks_client")
     head = request.method == "HEAD"
 
     def recorded(served: files.Served) -> None:
@@ -319,11 +269,15 @@ def get_file(delivery_id: str) -> Response:
     )
 
 
+def zone_time(moment: datetime) -> str:
+    return rfc3339(moment, base.settings().zone)
+
+
 def _find(delivery_id: str, action: Action) -> partner.PartnerDelivery:
-    credential = _credential()
-    settings = _settings()
+    credential = base.credential()
+    settings = base.settings()
     try:
-        with _connection() as connection:
+        with base.connection() as connection:
             return partner.find_delivery(
                 connection,
                 credential,
@@ -332,11 +286,11 @@ def _find(delivery_id: str, action: Action) -> partner.PartnerDelivery:
                 keys_dir=settings.keys_dir,
             )
     except NotFound as error:
-        _record_refusal(action, "delivery", delivery_id, error, credential.prefix)
+        base.record_refusal(action, "delivery", delivery_id, error, credential.prefix)
         raise ApiProblem(errors.NOT_FOUND, NO_DELIVERY) from None
     except Tampered as error:
         log.error("partner API: %s", error.message)
-        _record_refusal(action, "delivery", delivery_id, error, credential.prefix)
+        base.record_refusal(action, "delivery", delivery_id, error, credential.prefix)
         raise ApiProblem(errors.UNAVAILABLE) from None
 
 
@@ -350,20 +304,3 @@ def _links(delivery_id: str) -> dict[str, str]:
         "manifest": url("api.get_manifest"),
         "signature": url("api.get_manifest_signature"),
     }
-
-
-def _whole_number(name: str, default: int, maximum: int) -> int:
-    text = request.args.get(name)
-    if text is None:
-        return default
-    if not (text.isascii() and text.isdigit() and len(text) <= 10) or not 1 <= int(text) <= maximum:
-        raise ApiProblem(errors.USAGE, f"{name} must be a whole number from 1 to {maximum}")
-    return int(text)
-
-
-def _json(document: Any, status: int = 200) -> Response:
-    return Response(
-        json.dumps(document, ensure_ascii=False, indent=1) + "\n",
-        status=status,
-        mimetype="application/json",
-    )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import ipaddress
 import json
+import logging
 import os
 import socket
 import stat
@@ -286,6 +287,9 @@ def _embedded_worker(settings: Settings) -> Iterator[None]:
     from gateway.worker import build_queue, consumer, recover_now
 
     queue = build_queue(settings)
+    if settings.log_level != "DEBUG":
+        # Beside the server, huey's start-up banner and per-task lines would drown its own.
+        logging.getLogger("huey").setLevel(logging.WARNING)
     running = consumer(queue, settings, embedded=True)
     # Not set up yet: /health says so, and nothing can be queued either.
     with suppress(db.MetadataUnavailable):

@@ -33,6 +33,15 @@ from gateway.settings import Settings, default_config_dir
 DEMO_SCOPE = "examples/demo-agreement.toml"
 ADMIN, KEPALA_DINAS, OFFICER, ADB = "admin", "kadis", "pf", "adb"
 RECIPIENT = re.compile(r'age_recipient = "age1[0-9a-z]+"')
+VALIDITY = re.compile(r"(start|end) = (\d{4})-")
+REPORTS = re.compile(r"semester_report_due = \[(\d{4})-07-31, (\d{4})-01-31\]")
+
+
+def this_years(scope: str, year: int) -> str:
+    """The example's validity and report dates moved to the current year, so that the demo can
+    deliver whenever it is run (the example file shows one year as an office would write it)."""
+    scope = VALIDITY.sub(lambda m: f"{m.group(1)} = {year}-", scope)
+    return REPORTS.sub(f"semester_report_due = [{year}-07-31, {year + 1}-01-31]", scope)
 
 
 @click.command(name="demo-agreement")
@@ -100,6 +109,7 @@ def _ensure_agreement(
 ) -> str:
     text = (default_config_dir() / DEMO_SCOPE).read_text(encoding="utf-8")
     text = RECIPIENT.sub(f'age_recipient = "{recipient}"', text)
+    text = this_years(text, now().astimezone(settings.zone).year)
     short_id = re.search(r'short_id = "([^"]+)"', text).group(1)  # type: ignore[union-attr]
     with engine.connect() as connection:
         exists = agreement_service.exists(connection, short_id)

@@ -36,8 +36,8 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Actor:
     """Who acts: a member of staff (by name), or one of the gateway's machine actors — `system`
-    (schedules, recovery, retention) and a partner's credential (`partner:<token prefix>`), which
-    are not staff rows and are never looked up as such."""
+    (schedules, recovery, retention) and a partner's credential (named by its token prefix,
+    `pks_…`), which are not staff rows and are never looked up as such."""
 
     name: str
     role: Role | Machine
@@ -52,7 +52,7 @@ SYSTEM = Actor("system", Machine.SYSTEM)
 
 def partner(token_prefix: str) -> Actor:
     """The partner actor a credential acts as, named by its visible prefix (never the token)."""
-    return Actor(f"partner:{token_prefix}", Machine.PARTNER)
+    return Actor(token_prefix, Machine.PARTNER)
 
 
 @dataclass(frozen=True)

@@ -54,6 +54,7 @@ class PartnerDelivery:
     manifest_bytes: bytes
     signature: str
     data: Path
+    expired_at: datetime | None = None  # retention deleted the encrypted file then
 
 
 def missing_delivery() -> NotFound:
@@ -208,7 +209,7 @@ def find_delivery(
     if not (delivery_id.isascii() and DELIVERY_ID.fullmatch(delivery_id)):
         raise missing_delivery()
     row = connection.execute(
-        select(deliveries.c.id).where(
+        select(deliveries.c.id, deliveries.c.expired_at).where(
             deliveries.c.id == delivery_id,
             deliveries.c.agreement_id == credential.agreement_id,
             deliveries.c.status == PUBLISHED,
@@ -238,7 +239,12 @@ def find_delivery(
     if credential.fingerprint not in {r.fingerprint for r in manifest.recipients}:
         raise missing_delivery()
     return PartnerDelivery(
-        delivery_id, manifest, manifest_bytes, signature, files.directory / manifest.file.name
+        delivery_id,
+        manifest,
+        manifest_bytes,
+        signature,
+        files.directory / manifest.file.name,
+        row.expired_at,
     )
 
 

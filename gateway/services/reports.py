@@ -79,19 +79,21 @@ def receive_semester_report(
     grace_days: int,
     zone: ZoneInfo,
 ) -> ReportView:
-    if len(data) > limits.DOCUMENT.max_bytes:
-        raise Invalid("report", f"larger than {limits.describe_size(limits.DOCUMENT.max_bytes)}")
-    if not data.startswith(b"%PDF-"):
-        raise Invalid("report", "a semester report must be a PDF")
-    document = attach(f"semester-report-{short_id}.pdf", data, documents_dir)
-
     def work(connection: Connection, actor: Actor) -> Outcome:
+        # Every check inside the action, so that a refusal is on record; the PDF is kept (by
+        # its hash: a second copy changes nothing) only once it is one.
         require(Action.REPORT_RECEIVE, actor.role)
+        if len(data) > limits.DOCUMENT.max_bytes:
+            size = limits.describe_size(limits.DOCUMENT.max_bytes)
+            raise Invalid("report", f"larger than {size}")
+        if not data.startswith(b"%PDF-"):
+            raise Invalid("report", "a semester report must be a PDF")
         stored = load_version(connection, short_id, None)
         dues = _dues(stored.scope)
         due = next_due(dues, _answered(connection, stored.agreement_id))
         if due is None:
             raise Conflict(f"agreement {short_id}: every semester report it asks for is received")
+        document = attach(f"semester-report-{short_id}.pdf", data, documents_dir)
         report_id = _insert(connection, stored.agreement_id, SEMESTER, due, actor, now,
                             document.sha256, len(data), 0, 0)  # fmt: skip
         details = {"kind": SEMESTER, "due": due.isoformat(), "sha256": document.sha256,

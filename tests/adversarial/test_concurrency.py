@@ -22,7 +22,7 @@ from gateway.cli import main
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
-from tests.gateway.test_cli_agreements import REPO, SHORT
+from tests.harness import REPO, SHORT
 from tests.office import Office, refused
 
 PARALLEL = 3
@@ -44,6 +44,7 @@ main(["delivery", "extract", sys.argv[1], "--as", "adb"])
 """
 
 
+@pytest.mark.slow  # parallel processes: 3-4 s
 def test_parallel_extracts_against_a_quota_of_one_publish_exactly_one(office: Office) -> None:
     """Threat: N parallel extracts of an agreement allowed one delivery a month."""
     office.agree()

@@ -20,7 +20,7 @@ from sqlalchemy import text
 from ageformat import generate_identity
 from agreements.canonical import CANONICAL_FORMAT, SIGNATURE_NAMESPACE
 from agreements.signing import AllowedSigner, fingerprint, load_private_key, sign
-from tests.gateway.test_cli_agreements import SHORT
+from tests.harness import SHORT
 from tests.office import OTHER, Office, current_example, refused
 
 SIGNED_COLUMNS = ("identity_json", "scope_json", "scope_hash", "signature", "signer_fingerprint")

@@ -16,7 +16,7 @@ import pytest
 from gateway.api import files
 from gateway.keys import load_signing_key
 from pks_partner.verify import verify_delivery
-from tests.api.conftest import Partner, manifest_of, problem_of
+from tests.api.partners import Partner, manifest_of, problem_of
 
 
 @pytest.fixture(scope="module")

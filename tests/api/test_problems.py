@@ -15,7 +15,7 @@ from gateway.api.callers import MalformedAuthorization, bearer_token, client_add
 from gateway.api.problems import PROBLEM_JSON
 from gateway.services import partner as partner_service
 from gateway.settings import SettingsError, load_settings
-from tests.api.conftest import Partner, problem_of
+from tests.api.partners import Partner, problem_of
 
 
 def test_the_problem_shape_is_pinned(served: Partner) -> None:

@@ -18,8 +18,8 @@ import pytest
 from ageformat.keys import generate_identity
 from gateway.keys import load_token_key
 from gateway.services.token_use import token_hash
-from tests.api.conftest import Partner, issue, problem_of
-from tests.gateway.test_cli_agreements import SHORT, write
+from tests.api.partners import Partner, issue, problem_of
+from tests.harness import SHORT, write
 from tests.office import OTHER, Office, current_example
 
 

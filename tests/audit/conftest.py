@@ -8,26 +8,11 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Engine, create_engine, text
 
 from audit.schema import metadata
+from tests.audit.logs import sqlite_engine
 from tests.services import postgres_url
-
-ORIGIN = "paserkab.go.id/pks-gateway/audit"
-
-
-def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA busy_timeout=10000")
-    cursor.close()
-
-
-def sqlite_engine(path: Path) -> Engine:
-    engine = create_engine(f"sqlite:///{path}")
-    event.listen(engine, "connect", _sqlite_pragmas)
-    metadata.create_all(engine)
-    return engine
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])

@@ -18,8 +18,7 @@ from sqlalchemy import Engine
 from audit import tree
 from audit.export import export_log, verify_export
 from pks_partner.checkpoint import note_verifier
-from tests.audit.conftest import ORIGIN
-from tests.audit.test_log import fill
+from tests.audit.logs import ORIGIN, add, fill
 from tests.services import require_tool
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "audit.md"
@@ -49,8 +48,6 @@ def exported(engine: Engine, audit_key: Ed25519PrivateKey, tmp_path: Path) -> tu
 
 
 def fill_more(engine: Engine) -> None:
-    from tests.audit.test_log import add
-
     with engine.begin() as connection:
         for i in range(7, 12):
             add(connection, i)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import threading
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
@@ -16,31 +16,8 @@ from audit.schema import audit_entries
 from pks_partner import merkle
 from pks_partner.checkpoint import note_verifier, open_checkpoint
 from pks_partner.tlog_proof import verify_tlog_proof
-from tests.audit.conftest import ORIGIN, sqlite_engine
-from tests.audit.test_merkle import ref_consistent, ref_mth, ref_path, ref_proof, ref_root_from_path
-
-START = datetime(2025, 3, 3, 8, 0, tzinfo=UTC)
-
-
-def add(connection: Connection, i: int, **overrides: object) -> log.AppendedEntry:
-    fields: dict[str, object] = {
-        "actor_role": "officer" if i % 2 else "system",
-        "actor_id": f"user-{i % 3}",
-        "action": "delivery.published" if i % 3 else "agreement.transition",
-        "object_type": "agreement",
-        "object_id": f"PKS-2025-{i % 4:03d}",
-        "outcome": "refused" if i % 5 == 0 else "ok",
-        "details": {"step": i, "fields": ["nik", "nama_lgkp"]},
-        "now": START + timedelta(minutes=i),
-    }
-    fields.update(overrides)
-    return log.append(connection, **fields)  # type: ignore[arg-type]
-
-
-def fill(engine: Engine, count: int) -> None:
-    with engine.begin() as connection:
-        for i in range(count):
-            add(connection, i)
+from tests.audit.logs import ORIGIN, START, add, fill, sqlite_engine
+from tests.audit.rfc6962 import ref_consistent, ref_mth, ref_path, ref_proof, ref_root_from_path
 
 
 def stored_leaves(connection: Connection) -> list[bytes]:

@@ -18,8 +18,7 @@ from sqlalchemy import Engine, text
 from audit import log, tree
 from audit.export import export_log
 from audit.verify import VerifyReport, verify_log
-from tests.audit.conftest import ORIGIN, sqlite_engine
-from tests.audit.test_log import add
+from tests.audit.logs import ORIGIN, add, sqlite_engine
 
 NOW = datetime(2025, 3, 4, tzinfo=UTC)
 # The bad values below: none of them may appear in a message.

@@ -21,8 +21,7 @@ from audit.schema import audit_entries
 from audit.verify import VerifyReport, verify_log
 from pks_partner import merkle
 from pks_partner.checkpoint import Checkpoint, note_verifier, sign_checkpoint
-from tests.audit.conftest import ORIGIN
-from tests.audit.test_log import add
+from tests.audit.logs import ORIGIN, add
 
 NOW = datetime(2025, 3, 4, tzinfo=UTC)
 

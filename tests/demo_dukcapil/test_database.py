@@ -347,6 +347,7 @@ def server_database(request: pytest.FixtureRequest) -> Iterator[str]:
         yield url
 
 
+@pytest.mark.slow  # builds the demo source on a server: 1.5-3 s
 def test_a_server_database_gets_the_same_people(server_database: str, tmp_path: Path) -> None:
     summary = build_demo_source(server_database, rows=500, seed=3, regions_csv=REGIONS, today=TODAY)
     build(tmp_path / "same.db", rows=500, seed=3)

@@ -218,6 +218,7 @@ def source_columns(plan: Plan, source: Source) -> dict[str, pa.ChunkedArray]:
 # --- properties -----------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # 60 whole deliveries: ~2 s
 @settings(max_examples=60)
 @given(
     elements=grants(), min_age=st.integers(17, 70), action=st.sampled_from(["report", "suppress"])
@@ -265,6 +266,7 @@ def test_csv_and_xlsx_deliver_exactly_the_granted_columns(
             assert not delivered & given_values, f"{element.key}: an output equals an input"
 
 
+@pytest.mark.slow  # ~2.5 s
 @settings(max_examples=25)
 @given(elements=grants(with_token=True))
 def test_tokens_are_stable_within_an_agreement_and_differ_across_agreements(

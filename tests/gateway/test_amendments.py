@@ -8,7 +8,7 @@ from __future__ import annotations
 import json
 from datetime import date
 
-from tests.gateway.test_cli_agreements import SHORT, write
+from tests.harness import SHORT, write
 from tests.office import Office, current_example
 
 

@@ -2,11 +2,17 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
-from gateway import db
+from flask import Flask
+from flask.testing import FlaskClient
+from sqlalchemy import Engine
+
+from gateway import context
 from gateway.app import create_app
 from gateway.settings import Settings
+from tests.clock import OfficeClock
 
 
 def test_nothing_is_created_before_create_app(tmp_path: Path) -> None:
@@ -15,17 +21,14 @@ def test_nothing_is_created_before_create_app(tmp_path: Path) -> None:
     assert list(tmp_path.iterdir()) == []
 
 
-def test_health_says_needs_migration_before_init(settings: Settings) -> None:
-    settings.home.mkdir(parents=True)
-    response = create_app(settings).test_client().get("/health")
+def test_health_says_needs_migration_before_init(client: FlaskClient) -> None:
+    response = client.get("/health")
     assert response.status_code == 503
     assert response.get_json()["status"] == "needs-migration"
 
 
-def test_health_ok_after_migration(settings: Settings) -> None:
-    settings.home.mkdir(parents=True)
-    db.upgrade(db.metadata_engine(settings.metadata_url))
-    response = create_app(settings).test_client().get("/health")
+def test_health_ok_after_migration(engine: Engine, client: FlaskClient) -> None:
+    response = client.get("/health")
     assert response.status_code == 200
     assert response.get_json()["status"] == "ok"
 
@@ -37,3 +40,11 @@ def test_health_unavailable_when_database_cannot_open(tmp_path: Path) -> None:
     body = response.get_json()
     assert body["status"] == "unavailable"
     assert "no/such" not in response.get_data(as_text=True)
+
+
+def test_the_app_reads_the_clock_it_is_given_and_the_real_one_by_default(
+    app: Flask, clock: OfficeClock, settings: Settings
+) -> None:
+    later = clock.set(datetime(2027, 1, 4, 6, 30, tzinfo=UTC))
+    assert app.extensions["pks_clock"]() == later  # the routes see the test's time, as set
+    assert create_app(settings).extensions["pks_clock"] is context.now

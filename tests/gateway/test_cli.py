@@ -12,18 +12,12 @@ import time
 import urllib.request
 from pathlib import Path
 
-import click
+import pytest
 from click.testing import CliRunner
 
 from gateway import db
 from gateway.cli import main
-
-REPO = Path(__file__).resolve().parents[2]
-
-
-def invoke(home: Path, *args: str, **env: str) -> click.testing.Result:
-    environ = {"PKS_GATEWAY_HOME": str(home), **env}
-    return CliRunner().invoke(main, list(args), env=environ, catch_exceptions=False)
+from tests.harness import REPO, invoke
 
 
 def test_init_is_idempotent_and_reports_locations(tmp_path: Path) -> None:
@@ -98,6 +92,7 @@ def test_demo_source_rejects_bad_rows(tmp_path: Path) -> None:
     assert not (tmp_path / "demo-source.db").exists()
 
 
+@pytest.mark.slow  # a real server process: ~1.5 s
 def test_serve_answers_health_on_loopback(tmp_path: Path) -> None:
     invoke(tmp_path, "init")
     with socket.socket() as probe:
@@ -126,6 +121,7 @@ def test_serve_answers_health_on_loopback(tmp_path: Path) -> None:
         server.wait(timeout=10)
 
 
+@pytest.mark.slow  # a real gunicorn process: ~1.5 s
 def test_gunicorn_serves_the_production_entry_point(tmp_path: Path) -> None:
     """docs/operations.md's command: gunicorn on gateway.wsgi:app, settings from the environment."""
     invoke(tmp_path, "init")

@@ -6,57 +6,15 @@ from __future__ import annotations
 import json
 import re
 import subprocess
-from collections.abc import Iterator
 from pathlib import Path
 
-import click
 import pytest
-from click.testing import CliRunner
 from sqlalchemy import create_engine, text
 
-from gateway.cli import main
-from tests.services import postgres_url, require_tool, scratch_database
-
-REPO = Path(__file__).resolve().parents[2]
-EXAMPLE = (REPO / "config" / "examples" / "demo-agreement.toml").read_text(encoding="utf-8")
-SHORT = "bank-kaltimtara-2026"
+from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
 
 
-class Gateway:
-    def __init__(self, home: Path, env: dict[str, str]) -> None:
-        self.home, self.env = home, {"PKS_GATEWAY_HOME": str(home), **env}
-
-    def __call__(self, *args: str, ok: bool = True) -> click.testing.Result:
-        result = CliRunner().invoke(main, list(args), env=self.env)
-        if ok:
-            assert result.exit_code == 0, result.output
-        return result
-
-
-def setup_gateway(tmp_path: Path, env: dict[str, str] | None = None) -> Gateway:
-    keygen = require_tool("ssh-keygen", "openssh-client")
-    gateway = Gateway(tmp_path / "home", env or {})
-    gateway("init")
-    gateway("staff", "add", "admin", "--role", "admin")
-    gateway("staff", "add", "kadis", "--role", "Kepala Dinas", "--as", "admin")
-    gateway("staff", "add", "pf", "--role", "pejabat_fungsional", "--as", "admin")
-    gateway("staff", "add", "adb", "--role", "petugas_adb", "--as", "admin")
-    key = tmp_path / "kadis"
-    subprocess.run(
-        [keygen, "-q", "-t", "ed25519", "-N", "", "-C", "kadis", "-f", str(key)], check=True
-    )
-    gateway("signer", "add", "kadis", "--key", f"{key}.pub", "--as", "admin")
-    return gateway
-
-
-def write(tmp_path: Path, name: str, content: str) -> str:
-    path = tmp_path / name
-    path.write_text(content, encoding="utf-8")
-    return str(path)
-
-
-def test_stock_ssh_keygen_signature_is_accepted(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_stock_ssh_keygen_signature_is_accepted(tmp_path: Path, gateway: Gateway) -> None:
     gateway("agreement", "import", write(tmp_path, "pks.toml", EXAMPLE), "--as", "pf")
     canonical = tmp_path / "pks.json"
     gateway("agreement", "canonical", SHORT, "--out", str(canonical))
@@ -80,8 +38,7 @@ def test_stock_ssh_keygen_signature_is_accepted(tmp_path: Path) -> None:
     assert "verifies" in gateway("agreement", "verify", SHORT).output
 
 
-def test_our_signature_verifies_with_ssh_keygen(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_our_signature_verifies_with_ssh_keygen(tmp_path: Path, gateway: Gateway) -> None:
     gateway("agreement", "import", write(tmp_path, "pks.toml", EXAMPLE), "--as", "pf")
     gateway("agreement", "sign", SHORT, "--key", str(tmp_path / "kadis"), "--as", "kadis")
     signature = json.loads(gateway("agreement", "show", SHORT, "--json").stdout)["signature"]
@@ -127,15 +84,6 @@ def test_our_signature_verifies_with_ssh_keygen(tmp_path: Path) -> None:
     assert rejected.returncode != 0
 
 
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def metadata_env(request: pytest.FixtureRequest) -> Iterator[dict[str, str]]:
-    if request.param == "sqlite":
-        yield {}
-        return
-    with scratch_database(postgres_url(), "pks_agreements_test") as url:
-        yield {"PKS_GATEWAY_DATABASE_URL": url}
-
-
 def test_scope_edited_after_signing_fails_verify(
     tmp_path: Path, metadata_env: dict[str, str]
 ) -> None:
@@ -161,8 +109,7 @@ def test_scope_edited_after_signing_fails_verify(
     assert f"agreement {SHORT} version 1" in result.output and "scope" in result.output
 
 
-def test_amendment_supersedes_and_shows_its_diff(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_amendment_supersedes_and_shows_its_diff(tmp_path: Path, gateway: Gateway) -> None:
     gateway("agreement", "import", write(tmp_path, "v1.toml", EXAMPLE), "--as", "pf")
     gateway("agreement", "sign", SHORT, "--key", str(tmp_path / "kadis"), "--as", "kadis")
     first_hash = json.loads(gateway("agreement", "show", SHORT, "--json").stdout)["scope_hash"]
@@ -211,8 +158,9 @@ def test_amendment_supersedes_and_shows_its_diff(tmp_path: Path) -> None:
         (lambda s: s.replace("include_minors = false", "include_minor = false"), "include_minor"),
     ],
 )
-def test_bad_scope_is_refused_and_nothing_stored(tmp_path: Path, change, named: str) -> None:  # type: ignore[no-untyped-def]
-    gateway = setup_gateway(tmp_path)
+def test_bad_scope_is_refused_and_nothing_stored(
+    tmp_path: Path, gateway: Gateway, change, named: str
+) -> None:  # type: ignore[no-untyped-def]
     result = gateway(
         "agreement", "import", write(tmp_path, "bad.toml", change(EXAMPLE)), "--as", "pf", ok=False
     )
@@ -223,8 +171,7 @@ def test_bad_scope_is_refused_and_nothing_stored(tmp_path: Path, change, named: 
     assert [json.loads(line)["action"] for line in refused] == ["agreement.import"]
 
 
-def test_wrong_signer_and_role_are_refused_and_audited(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_wrong_signer_and_role_are_refused_and_audited(tmp_path: Path, gateway: Gateway) -> None:
     gateway("agreement", "import", write(tmp_path, "pks.toml", EXAMPLE), "--as", "pf")
     subprocess.run(
         ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-f", str(tmp_path / "other")], check=True

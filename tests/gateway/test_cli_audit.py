@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.gateway.test_cli import invoke
+from tests.harness import invoke
 
 
 @pytest.fixture

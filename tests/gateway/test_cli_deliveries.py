@@ -10,18 +10,24 @@ import os
 import re
 import sqlite3
 import subprocess
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pyarrow.parquet as pq
 import pytest
 
 from ageformat import AgeWriter, generate_identity
 from exports.reading.source import Source
+from gateway.cli.demo_agreement import this_years
 from gateway.keys import load_signing_key
 from pks_partner.manifest import parse_manifest, sign_manifest
-from tests.gateway.test_cli_agreements import EXAMPLE, SHORT, Gateway, setup_gateway, write
+from tests.gateway.delivery_homes import source_niks
+from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
 from tests.services import require_tool
+
+REPO = Path(__file__).resolve().parents[2]
 
 ROWS = 3000
 
@@ -37,14 +43,6 @@ def signed_gateway(tmp_path: Path, scope_text: str = EXAMPLE) -> tuple[Gateway, 
     gateway("agreement", "import", write(tmp_path, "pks.toml", scope), "--as", "pf")
     gateway("agreement", "sign", SHORT, "--key", str(tmp_path / "kadis"), "--as", "kadis")
     return gateway, key_file
-
-
-def source_niks(gateway: Gateway) -> list[str]:
-    connection = sqlite3.connect(gateway.home / "demo-source.db")
-    try:
-        return [row[0] for row in connection.execute("SELECT NIK FROM BIODATA_WNI ORDER BY NIK")]
-    finally:
-        connection.close()
 
 
 def test_a_delivery_is_published_verified_and_decrypted_by_stock_age(tmp_path: Path) -> None:
@@ -81,7 +79,7 @@ def test_a_delivery_is_published_verified_and_decrypted_by_stock_age(tmp_path: P
     assert table.column_names == granted
     assert table.num_rows == result["rows"]
     assert table.schema.metadata[b"pks.agreement_short_id"] == SHORT.encode()
-    niks = set(source_niks(gateway))
+    niks = set(source_niks(gateway.home))
     assert not niks & set(table.column("nik").to_pylist())  # tokens, never the NIK
 
     ours = tmp_path / "ours.parquet"
@@ -232,6 +230,7 @@ def test_the_deliveries_directory_holds_only_what_the_partner_receives(tmp_path:
     assert not list(gateway.home.glob("work/**/*.lock"))  # the run's lock went with the run
 
 
+@pytest.mark.slow  # two deliveries and init again: ~3 s
 def test_init_moves_a_subject_index_an_earlier_version_left_beside_the_partner_files(
     tmp_path: Path,
 ) -> None:
@@ -240,7 +239,7 @@ def test_init_moves_a_subject_index_an_earlier_version_left_beside_the_partner_f
     index = gateway.home / "subjects" / SHORT / f"{result['delivery']}.subjects.parquet"
     old = gateway.home / "deliveries" / SHORT / index.name
     index.rename(old)  # where the gateway kept it before docs/decisions/0004
-    niks = source_niks(gateway)[:60]
+    niks = source_niks(gateway.home)[:60]
 
     def answered() -> list[str]:
         asked = (gateway("subject", "deliveries", nik, "--as", "pf", "--json") for nik in niks)
@@ -259,7 +258,7 @@ def test_a_subject_learns_which_deliveries_held_their_record(tmp_path: Path) -> 
     index = gateway.home / "subjects" / SHORT / f"{result['delivery']}.subjects.parquet"
     subjects = pq.read_table(index)
     assert subjects.num_rows == result["rows"]
-    niks = source_niks(gateway)
+    niks = source_niks(gateway.home)
     found_any = missing_any = False
     for nik in niks[:60]:
         asked = json.loads(gateway("subject", "deliveries", nik, "--as", "pf", "--json").stdout)
@@ -281,7 +280,7 @@ def test_a_nik_written_with_separators_finds_the_same_deliveries(tmp_path: Path)
     result = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     nik = next(
         n
-        for n in source_niks(gateway)
+        for n in source_niks(gateway.home)
         if json.loads(gateway("subject", "deliveries", n, "--as", "pf", "--json").stdout)
     )
     groups = (nik[:4], nik[4:8], nik[8:12], nik[12:])
@@ -297,8 +296,7 @@ def test_a_nik_written_with_separators_finds_the_same_deliveries(tmp_path: Path)
     assert len({q["object_id"] for q in questions[-5:]}) == 1
 
 
-def test_a_nik_in_other_digits_is_refused_in_one_line_and_audited(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_a_nik_in_other_digits_is_refused_in_one_line_and_audited(gateway: Gateway) -> None:
     fullwidth = "".join(chr(ord("０") + int(d)) for d in "6401025505880001")
     for written in (fullwidth, "6401\u00a00255\u00a00588\u00a00001", "6401025505880001\u0663"):
         refused = gateway("subject", "deliveries", written, "--as", "pf", ok=False)
@@ -326,7 +324,7 @@ def test_a_subject_question_is_audited_without_the_nik_or_any_value(tmp_path: Pa
     gateway, _ = signed_gateway(tmp_path)
     delivered = json.loads(gateway("delivery", "extract", SHORT, "--as", "adb", "--json").stdout)
     asked: list[str] = []
-    for nik in source_niks(gateway):
+    for nik in source_niks(gateway.home):
         asked.append(nik)
         if json.loads(gateway("subject", "deliveries", nik, "--as", "pf", "--json").stdout):
             break
@@ -494,6 +492,21 @@ def test_the_demo_agreement_is_set_up_once_and_delivers_to_the_demo_partner(tmp_
         [age, "-d", "-i", str(identity), result["file"]], check=True, capture_output=True
     ).stdout
     assert plain.startswith(b"PAR1") and plain.endswith(b"PAR1")
+    validity = json.loads(gateway("agreement", "show", SHORT, "--json").stdout)
+    this_year = datetime.now(UTC).astimezone(ZoneInfo("Asia/Makassar")).year
+    # The demo runs in any year: the example's dates are moved to the current one.
+    assert (validity["valid_from"], validity["valid_until"]) == (
+        f"{this_year}-01-01",
+        f"{this_year}-12-31",
+    )
+
+
+def test_the_demo_dates_follow_the_year() -> None:
+    text = (REPO / "config" / "examples" / "demo-agreement.toml").read_text(encoding="utf-8")
+    moved = this_years(text, 2031)
+    assert "start = 2031-01-01" in moved and "end = 2031-12-31" in moved
+    assert "semester_report_due = [2031-07-31, 2032-01-31]" in moved
+    assert "start = 2026" not in moved
 
 
 def test_a_delivery_and_a_preview_each_open_the_source_once(

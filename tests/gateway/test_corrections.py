@@ -7,11 +7,10 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from tests.gateway.test_cli_agreements import setup_gateway
+from tests.harness import Gateway
 
 
-def test_a_role_change_and_a_deactivation_are_audited_and_take_effect(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_a_role_change_and_a_deactivation_are_audited_and_take_effect(gateway: Gateway) -> None:
     gateway("staff", "add", "budi", "--role", "petugas_adb", "--as", "admin")
     gateway("staff", "role", "budi", "--role", "compliance", "--as", "admin")
     listed = json.loads(gateway("staff", "list", "--json").stdout)
@@ -40,8 +39,7 @@ def test_a_role_change_and_a_deactivation_are_audited_and_take_effect(tmp_path: 
     assert any(e["actor_id"] == "budi" and e["outcome"] == "refused" for e in entries)
 
 
-def test_the_last_active_admin_stays(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_the_last_active_admin_stays(gateway: Gateway) -> None:
     alone = gateway("staff", "deactivate", "admin", "--reason", "r", "--as", "admin", ok=False)
     assert alone.exit_code == 6 and "last active admin" in alone.output
     demoted = gateway("staff", "role", "admin", "--role", "compliance", "--as", "admin", ok=False)
@@ -50,8 +48,9 @@ def test_the_last_active_admin_stays(tmp_path: Path) -> None:
     gateway("staff", "deactivate", "admin", "--reason", "retired", "--as", "admin2")
 
 
-def test_a_request_entered_by_mistake_is_cancelled_and_stays_so(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_a_request_entered_by_mistake_is_cancelled_and_stays_so(
+    tmp_path: Path, gateway: Gateway
+) -> None:
     letter = tmp_path / "letter.pdf"
     letter.write_bytes(b"%PDF-1.4 letter")
     submitted = gateway(

@@ -15,7 +15,7 @@ from sqlalchemy import text
 from gateway import db
 from gateway.services.delivery_recovery import held
 from gateway.services.requests import attach
-from tests.gateway.test_cli import invoke
+from tests.harness import invoke
 
 
 @pytest.fixture(autouse=True)

@@ -15,18 +15,16 @@ from sqlalchemy import create_engine
 from gateway.context import delivery_environment as environment
 from gateway.services import deliveries as service
 from gateway.settings import load_settings
-from tests.gateway.test_cli_agreements import SHORT
-from tests.gateway.test_delivery_failures import Home, copy_home, template
-
-__all__ = ["template"]  # the module-scoped gateway template, shared with the failure tests
+from tests.gateway.delivery_homes import Home, copy_home
+from tests.harness import SHORT
 
 START = datetime(2026, 12, 1, 2, 0, tzinfo=UTC)  # 10:00 in Paser (WITA)
 
 
 def test_each_step_of_a_delivery_carries_the_time_it_happened(
-    template: Path, tmp_path: Path
+    delivery_template: Path, tmp_path: Path
 ) -> None:
-    home: Home = copy_home(template, tmp_path)
+    home: Home = copy_home(delivery_template, tmp_path)
     home.agree()
     ticks: list[datetime] = []
 

@@ -26,10 +26,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from ageformat import decrypt_file
-from tests.gateway.test_cli_agreements import EXAMPLE
-from tests.gateway.test_delivery_failures import Home, copy_home, template
-
-__all__ = ["template"]  # the module-scoped gateway template, shared with the failure tests
+from tests.gateway.delivery_homes import Home, copy_home
+from tests.harness import EXAMPLE
 
 MARKED_DATE = date(1902, 2, 2)
 # Ungranted elements of the demo agreement, each given a value no real record holds: names,
@@ -59,10 +57,10 @@ SIXTEEN_DIGITS = re.compile(rb"(?<!\d)\d{16}(?!\d)")
 
 
 @pytest.fixture(scope="module")
-def marked(template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def marked(delivery_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The template with every person's ungranted elements set to the markers."""
     base = tmp_path_factory.mktemp("marked")
-    copy_home(template, base)
+    copy_home(delivery_template, base)
     connection = sqlite3.connect(base / "home" / "demo-source.db")
     try:
         for statement in MARKING:

@@ -31,17 +31,14 @@ from gateway.services import deliveries as service
 from gateway.services.delivery_recovery import held, locked_elsewhere
 from gateway.settings import load_settings
 from pks_partner.leaf import parse_leaf
-from tests.exports.risk.test_spill import spilling_process
-from tests.gateway.test_cli_agreements import EXAMPLE, SHORT
-from tests.gateway.test_cli_deliveries import source_niks
-from tests.gateway.test_delivery_failures import Home, copy_home, crash_extract, template
-
-__all__ = ["template"]  # the module-scoped gateway template, shared with the failure tests
+from tests.exports.risk.spilling import spilling_process
+from tests.gateway.delivery_homes import Home, copy_home, crash_extract, source_niks
+from tests.harness import EXAMPLE, SHORT
 
 
 @pytest.fixture
-def home(template: Path, tmp_path: Path) -> Home:
-    gateway_home = copy_home(template, tmp_path)
+def home(delivery_template: Path, tmp_path: Path) -> Home:
+    gateway_home = copy_home(delivery_template, tmp_path)
     gateway_home.agree(EXAMPLE.replace("quota = 1", "quota = 5"))
     return gateway_home
 
@@ -99,7 +96,7 @@ def test_serve_publishes_a_crashed_delivery_whose_manifest_made_it(
         microsecond=0
     )
     # …so a person asking who received their record is told when.
-    answers = (subject_answer(home, nik) for nik in source_niks(home.gateway)[:60])
+    answers = (subject_answer(home, nik) for nik in source_niks(home.home)[:60])
     received = next(answer for answer in answers if answer)
     assert [(r["delivery"], r["delivered_at"]) for r in received] == [
         (crashed, recorded.astimezone(UTC).isoformat())

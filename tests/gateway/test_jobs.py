@@ -61,7 +61,7 @@ def test_a_partner_job_runs_once_within_the_quota_and_is_attributed(
     )
     assert (job.status, job.requested_by, job.delivery_id) == (
         "queued",
-        "partner:pks_abcd1234",
+        "pks_abcd1234",
         None,
     )
     # The quota is one a month: the queued job holds it, so a second request is refused now.
@@ -77,12 +77,12 @@ def test_a_partner_job_runs_once_within_the_quota_and_is_attributed(
     entries = agreed.audit()
     queued = [e for e in entries if e["action"] == "delivery.queue"]
     assert [(e["outcome"], e["actor_id"], e["actor_role"]) for e in queued] == [
-        ("ok", "partner:pks_abcd1234", "partner"),
+        ("ok", "pks_abcd1234", "partner"),
         ("refused", "system", "system"),
     ]
     started = [e for e in entries if e["action"] == "delivery.start" and e["outcome"] == "ok"]
     assert [(e["actor_id"], e["object_id"]) for e in started] == [
-        ("partner:pks_abcd1234", done.delivery_id)
+        ("pks_abcd1234", done.delivery_id)
     ]
 
 
@@ -126,6 +126,7 @@ main(["worker"])
 """
 
 
+@pytest.mark.slow  # a worker process killed mid-delivery: ~3 s
 def test_a_worker_killed_mid_delivery_leaves_nothing_visible_and_the_job_runs_again(
     agreed: Office, settings: Settings
 ) -> None:

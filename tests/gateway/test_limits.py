@@ -19,7 +19,7 @@ import click
 import pytest
 
 from gateway import limits
-from tests.gateway.test_cli import REPO, invoke
+from tests.harness import REPO, invoke
 
 SMALL = limits.FileLimit("test file", 16)
 

@@ -8,7 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 
-from tests.gateway.test_cli_agreements import Gateway, setup_gateway
+from tests.harness import Gateway
 from tests.services import require_tool
 
 
@@ -17,8 +17,9 @@ def refusals(gateway: Gateway) -> list[dict[str, object]]:
     return [json.loads(line) for line in lines if line.startswith("{")]
 
 
-def test_a_signer_key_of_another_type_is_refused_and_audited(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_a_signer_key_of_another_type_is_refused_and_audited(
+    tmp_path: Path, gateway: Gateway
+) -> None:
     keygen = require_tool("ssh-keygen", "openssh-client")
     for kind in ("rsa", "ecdsa"):
         key = tmp_path / kind
@@ -31,16 +32,14 @@ def test_a_signer_key_of_another_type_is_refused_and_audited(tmp_path: Path) -> 
     assert all("ssh-ed25519" in str(e["details"]) for e in entries)
 
 
-def test_an_empty_actor_is_refused_and_audited(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_an_empty_actor_is_refused_and_audited(gateway: Gateway) -> None:
     result = gateway("staff", "add", "budi", "--role", "admin", "--as", "", ok=False)
     assert result.exit_code == 5 and "Traceback" not in result.output
     [entry] = [e for e in refusals(gateway) if e["action"] == "staff.added"]
     assert entry["actor_id"] == "(unrecordable)" and entry["object_id"] == "budi"
 
 
-def test_a_sixteen_digit_name_is_refused_and_audited_without_the_digits(tmp_path: Path) -> None:
-    gateway = setup_gateway(tmp_path)
+def test_a_sixteen_digit_name_is_refused_and_audited_without_the_digits(gateway: Gateway) -> None:
     digits = "6401015505880001"
     result = gateway("staff", "add", digits, "--role", "admin", "--as", "admin", ok=False)
     assert result.exit_code == 3 and "Traceback" not in result.output

@@ -71,7 +71,7 @@ def test_a_late_report_suspends_and_its_arrival_resumes(office: Office, settings
     assert (receipt.kind, receipt.due, receipt.received_by) == (
         "semester",
         due,
-        "partner:pks_test0001",
+        "pks_test0001",
     )
     assert (settings.documents_dir / str(receipt.document_sha256)).read_bytes() == PDF
     assert status(office) == "active"
@@ -82,7 +82,7 @@ def test_a_late_report_suspends_and_its_arrival_resumes(office: Office, settings
         (e["action"], e["actor_id"]) for e in office.audit() if e["object_type"] == "agreement"
     ]
     assert ("agreement.suspend", "system") in moves and ("agreement.resume", "system") in moves
-    assert ("report.received", "partner:pks_test0001") in moves
+    assert ("report.received", "pks_test0001") in moves
 
 
 def test_an_officers_suspension_is_not_lifted_by_a_report(

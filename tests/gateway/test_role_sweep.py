@@ -10,6 +10,8 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from agreements.errors import DomainError, NotPermitted
 from agreements.roles import Action, permitted
 from agreements.workflow import AgreementAction, Role, Transition
@@ -19,8 +21,8 @@ from gateway.services import agreements as agreement_service
 from gateway.services import deliveries, jobs, reports, staff, tokens, trust
 from gateway.services import requests as request_service
 from gateway.settings import load_settings
-from tests.gateway.test_cli_agreements import SHORT
-from tests.gateway.test_sop_walk import CATALOG, LETTER, REGIONS, doc
+from tests.gateway.letters import LETTER, doc
+from tests.harness import CATALOG, REGIONS, SHORT
 from tests.office import Office, current_example
 
 # No staff door: crash recovery and retention run as the gateway itself.
@@ -29,6 +31,7 @@ SYSTEM_ONLY = {Action.DELIVERY_RECOVER, Action.DELIVERY_EXPIRE}
 PARTNER_ONLY = {Action.TOKEN_USE, Action.DELIVERY_DOWNLOAD, Action.NIK_VERIFY}
 
 
+@pytest.mark.slow  # ~2 s
 def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_path: Path) -> None:
     office = Office(tmp_path, {})
     office.agree()

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import event, text
+from sqlalchemy import Engine, event, text
 
 from agreements.canonical import SIGNATURE_NAMESPACE
 from agreements.errors import Tampered
@@ -20,8 +20,8 @@ from gateway.keys import KeyFileError, ensure_keys
 from gateway.seals import SealStore
 from gateway.services import agreements, staff
 from gateway.services.actions import Actor, Outcome, perform
-from tests.gateway.test_cli_agreements import SHORT, Gateway
-from tests.gateway.test_sop_walk import CATALOG, REGIONS
+from tests.clock import OfficeClock
+from tests.harness import CATALOG, REGIONS, SHORT, Gateway
 from tests.office import current_example
 
 NOW = datetime(2026, 12, 2, 9, tzinfo=UTC)
@@ -68,10 +68,10 @@ def test_an_existing_data_directory_is_sealed_once_by_init(tmp_path: Path) -> No
     assert gateway("agreement", "verify", SHORT, ok=False).exit_code == 1
 
 
-def test_a_failed_commit_puts_the_kept_seals_back(tmp_path: Path, seals: SealStore) -> None:
-    engine = db.metadata_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
-    db.upgrade(engine)
-    staff.add_staff(engine, "admin", Role.ADMIN, by=None, now=NOW)
+def test_a_failed_commit_puts_the_kept_seals_back(
+    engine: Engine, clock: OfficeClock, seals: SealStore
+) -> None:
+    staff.add_staff(engine, "admin", Role.ADMIN, by=None, now=clock())
     seals.keep({"signer:kept": "before"})
 
     def work(connection, actor: Actor) -> Outcome:  # type: ignore[no-untyped-def]
@@ -89,7 +89,7 @@ def test_a_failed_commit_puts_the_kept_seals_back(tmp_path: Path, seals: SealSto
             action="t",
             object_type="t",
             object_id="x",
-            now=NOW,
+            now=clock(),
             work=work,
             seals=seals,
         )
@@ -97,7 +97,6 @@ def test_a_failed_commit_puts_the_kept_seals_back(tmp_path: Path, seals: SealSto
     assert seals.kept() == {"signer:kept": "before"}
     with engine.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM audit_entries")).scalar() == 1
-    engine.dispose()
 
 
 def test_a_seal_covers_every_field_and_the_row_name(seals: SealStore) -> None:

@@ -1,89 +1,60 @@
-"""The SOP walked twice on a stored request with a fixed clock across a weekend and a public
-holiday (Christmas, Friday 25 December 2026): one request rejected at step 4, one approved after
-one revision round at step 6. Per-step working days and overdue flags are checked by hand."""
+"""The SOP walked twice on a stored request through the services (the `engine` and `clock`
+fixtures, no CLI), the clock set across a weekend and a public holiday (Christmas, Friday 25
+December 2026): one request rejected at step 4, one approved after one revision round at step 6.
+Per-step working days and overdue flags are checked by hand."""
 
 from __future__ import annotations
 
-import hashlib
-from datetime import date, datetime
-from pathlib import Path
-from zoneinfo import ZoneInfo
+from datetime import datetime
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine, func, select
 
 from agreements.canonical import SIGNATURE_NAMESPACE
-from agreements.catalog import load_catalog
 from agreements.errors import Conflict, NotPermitted
 from agreements.scope_toml import load_scope_toml
 from agreements.signing import public_key_line, sign
 from agreements.workdays import WorkCalendar
-from agreements.workflow import Document, Role
+from agreements.workflow import Role
 from audit.schema import audit_entries
-from gateway import db
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
 from gateway.services import request_views, staff
 from gateway.services import requests as service
 from gateway.services.actions import find_actor
+from tests.clock import OfficeClock
+from tests.gateway.letters import LETTER, WITA, at, doc
+from tests.harness import CATALOG, REGIONS, REPO
 
-REPO = Path(__file__).resolve().parents[2]
-WITA = ZoneInfo("Asia/Makassar")
-CATALOG = load_catalog(REPO / "config" / "catalog.toml")
 EXAMPLE = REPO / "config" / "examples" / "demo-agreement.toml"
-REGIONS = frozenset(
-    line.split(",")[0] for line in (REPO / "config" / "wilayah_paser.csv").read_text().splitlines()
-)
-
-
-def at(day: int, hour: int, month: int = 12) -> datetime:
-    return datetime(2026, month, day, hour, tzinfo=WITA)
-
-
-def doc(name: str) -> Document:
-    return Document(name, hashlib.sha256(name.encode()).hexdigest())
-
-
-LETTER = service.Letter(
-    institution="Bank Kaltimtara",
-    letter_number="B/77/2026",
-    letter_date=date(2026, 12, 22),
-    purpose="KYC",
-    legal_basis=("UU 24/2013",),
-    requested_elements=("nik", "nama_lengkap"),
-    access_modes=("bulk_delivery",),
-    duration_months=12,
-    data_balikan_plan="semester report",
-)
 KEY = Ed25519PrivateKey.generate()
 
 
-@pytest.fixture
-def engine(tmp_path: Path, seals: SealStore) -> Engine:
-    engine = db.metadata_engine(f"sqlite:///{tmp_path / 'gateway.db'}")
-    db.upgrade(engine)
-    setup = at(1, 8)
-    staff.add_staff(engine, "admin", Role.ADMIN, by=None, now=setup)
+@pytest.fixture(autouse=True)
+def staffed(engine: Engine, seals: SealStore, clock: OfficeClock) -> None:
+    """The office's staff and the Kepala Dinas's signer key, added on 1 December at 08:00."""
+    clock.set(at(1, 8))
+    staff.add_staff(engine, "admin", Role.ADMIN, by=None, now=clock())
     for name, role in [
         ("ratna", Role.PETUGAS_ADB),
         ("kadis", Role.KEPALA_DINAS),
         ("kabid", Role.KEPALA_BIDANG),
         ("pf", Role.PEJABAT_FUNGSIONAL),
     ]:
-        staff.add_staff(engine, name, role, by="admin", now=setup)
-    staff.add_signer(engine, seals, "kadis", public_key_line(KEY), by="admin", now=setup)
-    return engine
+        staff.add_staff(engine, name, role, by="admin", now=clock())
+    staff.add_signer(engine, seals, "kadis", public_key_line(KEY), by="admin", now=clock())
 
 
-def walk_to_assigned(engine: Engine) -> int:
+def walk_to_assigned(engine: Engine, clock: OfficeClock) -> int:
     # Letter arrives Wednesday 23 Dec 09:00 and is registered the same day at 15:00 (0.25 day).
+    clock.set(at(23, 15))
     request_id = service.submit(
-        engine, "ratna", LETTER, doc("letter.pdf"), now=at(23, 15), received_at=at(23, 9)
+        engine, "ratna", LETTER, doc("letter.pdf"), now=clock(), received_at=at(23, 9)
     )
     # Disposed Monday 28 Dec 09:00: Thu 24 is a working day, Fri 25 Christmas, then the weekend.
-    service.dispose(engine, "kadis", request_id, note="ok", now=at(28, 9))
-    service.assign(engine, "kabid", request_id, assignee="pf", now=at(28, 12))
+    service.dispose(engine, "kadis", request_id, note="ok", now=clock.set(at(28, 9)))
+    service.assign(engine, "kabid", request_id, assignee="pf", now=clock.advance(hours=3))
     return request_id
 
 
@@ -101,8 +72,8 @@ def steps(engine: Engine, request_id: int, now: datetime) -> list[tuple[int, str
     ]
 
 
-def test_rejected_at_step_4(engine: Engine) -> None:
-    request_id = walk_to_assigned(engine)
+def test_rejected_at_step_4(engine: Engine, clock: OfficeClock) -> None:
+    request_id = walk_to_assigned(engine, clock)
     # Rejected Wednesday 30 Dec 12:00: two working days after assignment, limit 1 -> overdue.
     status = service.reject(
         engine,
@@ -123,8 +94,8 @@ def test_rejected_at_step_4(engine: Engine) -> None:
         service.return_draft(engine, "kabid", request_id, notes="x", now=at(31, 9))
 
 
-def test_approved_after_one_revision(engine: Engine, seals: SealStore) -> None:
-    request_id = walk_to_assigned(engine)
+def test_approved_after_one_revision(engine: Engine, seals: SealStore, clock: OfficeClock) -> None:
+    request_id = walk_to_assigned(engine, clock)
     text = EXAMPLE.read_text(encoding="utf-8")
     identity, _ = load_scope_toml(EXAMPLE, CATALOG, region_codes=REGIONS)
 
@@ -203,10 +174,12 @@ def test_approved_after_one_revision(engine: Engine, seals: SealStore) -> None:
     ]
 
 
-def test_open_step_turns_overdue(engine: Engine) -> None:
+def test_open_step_turns_overdue(engine: Engine, clock: OfficeClock) -> None:
     request_id = service.submit(engine, "ratna", LETTER, doc("letter.pdf"), now=at(23, 15))
-    assert steps(engine, request_id, at(24, 12))[-1] == (2, "open", round(21 / 24, 4), False)
-    assert steps(engine, request_id, at(28, 12))[-1][3] is True  # past Christmas and weekend
+    clock.set(at(24, 12))
+    assert steps(engine, request_id, clock())[-1] == (2, "open", round(21 / 24, 4), False)
+    clock.advance(days=4)  # Monday 28 Dec 12:00: past Christmas and the weekend
+    assert steps(engine, request_id, clock())[-1][3] is True
 
 
 def test_wrong_role_is_refused_stored_nowhere_and_audited(engine: Engine) -> None:

@@ -21,18 +21,18 @@ PROBE = """
 import json, sys
 from gateway.cli import main
 try:
-    main(sys.argv[1:], standalone_mode=False)
+    main(sys.argv[1:])
 finally:
     print(json.dumps(sorted(m.split(".")[0] for m in sys.modules)), file=sys.stderr)
 """
 
 
-def loaded(home: Path, *args: str) -> set[str]:
+def loaded(home: Path, *args: str, exit_code: int = 0) -> set[str]:
     env = {**os.environ, "PKS_GATEWAY_HOME": str(home)}
     done = subprocess.run(
         [sys.executable, "-c", PROBE, *args], cwd=REPO, env=env, capture_output=True, text=True
     )
-    assert done.returncode == 0, done.stderr
+    assert done.returncode == exit_code, done.stderr
     return set(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
@@ -41,6 +41,7 @@ def test_help_loads_no_command_module(tmp_path: Path) -> None:
     assert not modules & {*HEAVY, "sqlalchemy", "cryptography"}
 
 
+@pytest.mark.slow  # a fresh interpreter each: ~2 s
 @pytest.mark.parametrize(
     "command", [("staff", "list"), ("agreement", "list"), ("request", "list"), ("signer", "list")]
 )
@@ -53,6 +54,12 @@ def test_commands_without_data_load_nothing_heavy(tmp_path: Path, command: tuple
         capture_output=True,
     )
     assert not loaded(tmp_path, *command) & set(HEAVY)
+
+
+def test_an_error_loads_nothing_heavy_either(tmp_path: Path) -> None:
+    """The error table names source and age errors: reading it must not import their readers."""
+    modules = loaded(tmp_path / "never-set-up", "staff", "list", exit_code=7)
+    assert not modules & set(HEAVY)
 
 
 def test_the_static_help_lines_are_the_commands_own() -> None:

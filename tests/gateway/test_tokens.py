@@ -15,7 +15,7 @@ from gateway.keys import load_token_key
 from gateway.seals import SealStore
 from gateway.services import token_use, tokens
 from gateway.settings import load_settings
-from tests.gateway.test_cli_agreements import SHORT
+from tests.harness import SHORT
 from tests.office import Office
 
 

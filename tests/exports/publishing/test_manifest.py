@@ -42,8 +42,7 @@ from pks_partner.manifest import (
     sign_manifest,
 )
 from pks_partner.verify import DeliveryCheck, read_manifest, verify_delivery
-from tests.audit.conftest import ORIGIN, sqlite_engine
-from tests.audit.test_log import add
+from tests.audit.logs import ORIGIN, add, sqlite_engine
 from tests.services import require_tool
 
 REPO = Path(__file__).resolve().parents[3]

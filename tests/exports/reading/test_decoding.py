@@ -16,9 +16,7 @@ from exports.reading.decoding import Labels, _lookup, decode, read_labels, store
 from exports.reading.extract import SourceMappingError, extract, value_counts
 from exports.reading.query import ColumnRequest, arrow_schema
 from exports.reading.source import Source, open_source
-from tests.exports.reading.test_extract import request_for, row_filter, sqlite_url
-
-__all__ = ["sqlite_url"]  # the module-scoped demo source of the extraction tests
+from tests.exports.reading.extraction import request_for, row_filter
 
 DECODED = (
     ColumnRequest("nik"),
@@ -50,9 +48,9 @@ def test_the_read_schema_keeps_decoded_columns_at_their_stored_types() -> None:
     assert arrow_schema(request).field("agama").type == pa.string()
 
 
-def copied(sqlite_url: str, tmp_path: Path, *statements: str) -> str:
+def copied(extraction_source: str, tmp_path: Path, *statements: str) -> str:
     path = tmp_path / "source.db"
-    shutil.copy(sqlite_url.removeprefix("sqlite:///"), path)
+    shutil.copy(extraction_source.removeprefix("sqlite:///"), path)
     connection = sqlite3.connect(path)
     for statement in statements:
         connection.execute(statement)
@@ -68,10 +66,12 @@ def people(url: str) -> dict[str, dict[str, Any]]:
     return {row["nik"]: row for row in table.to_pylist()}
 
 
-def test_a_code_table_keyed_by_text_and_a_code_it_lacks(sqlite_url: str, tmp_path: Path) -> None:
-    before = people(sqlite_url)
+def test_a_code_table_keyed_by_text_and_a_code_it_lacks(
+    extraction_source: str, tmp_path: Path
+) -> None:
+    before = people(extraction_source)
     url = copied(
-        sqlite_url,
+        extraction_source,
         tmp_path,
         # A code table keyed by text ('01'), and without Kristen (2): '01' still matches the
         # stored 1, and 2 decodes to NULL, as a LEFT JOIN would have left it.
@@ -91,19 +91,19 @@ def test_a_code_table_keyed_by_text_and_a_code_it_lacks(sqlite_url: str, tmp_pat
     assert {row["akta_lahir"] for row in after.values()} == {"Ya", "Tidak"}
 
 
-def test_rare_category_counts_are_keyed_by_label(sqlite_url: str) -> None:
+def test_rare_category_counts_are_keyed_by_label(extraction_source: str) -> None:
     request = request_for(row_filter(), columns=DECODED)
-    with Source.open(sqlite_url) as source:
+    with Source.open(extraction_source) as source:
         counts = value_counts(source, request, "agama")
-    labelled = people(sqlite_url)
+    labelled = people(extraction_source)
     expected: dict[str, int] = {}
     for row in labelled.values():
         expected[row["agama"] or ""] = expected.get(row["agama"] or "", 0) + 1
     assert counts == expected
 
 
-def test_a_missing_code_table_names_the_element(sqlite_url: str, tmp_path: Path) -> None:
-    url = copied(sqlite_url, tmp_path, 'DROP TABLE "AGAMA_MASTER"')
+def test_a_missing_code_table_names_the_element(extraction_source: str, tmp_path: Path) -> None:
+    url = copied(extraction_source, tmp_path, 'DROP TABLE "AGAMA_MASTER"')
     with pytest.raises(SourceMappingError, match="agama"):
         people(url)
 
@@ -117,11 +117,11 @@ UNCONSTRAINED = (
 
 
 def test_keys_no_stored_code_can_equal_match_nothing_and_a_null_code_stays_null(
-    sqlite_url: str, tmp_path: Path
+    extraction_source: str, tmp_path: Path
 ) -> None:
-    before = people(sqlite_url)
+    before = people(extraction_source)
     url = copied(
-        sqlite_url,
+        extraction_source,
         tmp_path,
         # Katholik (3) keyed by a word, a NULL key with a label, and a person with no religion.
         *UNCONSTRAINED,
@@ -138,10 +138,10 @@ def test_keys_no_stored_code_can_equal_match_nothing_and_a_null_code_stays_null(
 
 
 def test_a_code_listed_twice_takes_the_label_that_sorts_first_in_every_read(
-    sqlite_url: str, tmp_path: Path
+    extraction_source: str, tmp_path: Path
 ) -> None:
     url = copied(
-        sqlite_url,
+        extraction_source,
         tmp_path,
         *UNCONSTRAINED,
         """INSERT INTO "AGAMA_MASTER" ("NO", "DESCRIP") VALUES (1, 'ZZZ')""",

@@ -8,18 +8,14 @@ import datetime
 import re
 import sqlite3
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-from sqlalchemy import create_engine, update
 from sqlalchemy.dialects import mysql, postgresql, sqlite
 
-from agreements.catalog import load_catalog
 from agreements.errors import Invalid
 from agreements.scope import Predicate, RowFilter
-from demo_dukcapil.database import BIODATA_WNI, build_demo_source
 from exports.reading.extract import count_rows, extract, value_counts
 from exports.reading.query import (
     ColumnRequest,
@@ -29,28 +25,15 @@ from exports.reading.query import (
     latest_birth_date,
 )
 from exports.reading.source import Source
-from exports.reading.source_mapping import load_source_mapping
+from tests.exports.reading.extraction import (
+    BUILT,
+    MAPPING,
+    build,
+    request_for,
+    row_filter,
+)
 from tests.services import SERVER_PARAMS, scratch_database, server_url
 
-REPO = Path(__file__).resolve().parents[3]
-CATALOG_FILE = REPO / "config" / "catalog.toml"
-REGIONS = REPO / "config" / "wilayah_paser.csv"
-BUILT = datetime.date(2025, 1, 15)
-ROWS = 1500
-CATALOG = load_catalog(CATALOG_FILE)
-MAPPING = load_source_mapping(CATALOG_FILE)
-# Birth dates planted on the first people (by NIK) so that ages turn over around the as_of
-# dates below, 29 February included.
-PLANTED = (
-    datetime.date(2008, 2, 29),
-    datetime.date(2007, 2, 28),
-    datetime.date(2007, 3, 1),
-    datetime.date(2006, 2, 28),
-    datetime.date(2006, 3, 1),
-    datetime.date(2004, 2, 29),
-    datetime.date(2007, 1, 15),
-    datetime.date(2007, 1, 16),
-)
 AS_OF_DATES = (
     datetime.date(2025, 2, 28),
     datetime.date(2025, 3, 1),
@@ -58,43 +41,12 @@ AS_OF_DATES = (
     datetime.date(2025, 1, 15),
 )
 SEX = {1: "Laki-laki", 2: "Perempuan"}  # DOMAIN.md §5
-COLUMNS = (
-    ColumnRequest("nik"),
-    ColumnRequest("jenis_kelamin", decode=True),
-    ColumnRequest("agama", decode=True),
-    ColumnRequest("pekerjaan"),
-    ColumnRequest("disabilitas", decode=True),
-    ColumnRequest("tanggal_lahir"),
-    ColumnRequest("rt"),
-    ColumnRequest("no_kel"),
-    ColumnRequest("no_kec"),
-    ColumnRequest("akta_lahir"),
-    ColumnRequest("akta_kawin", decode=True),
-    ColumnRequest("alamat_sebelumnya"),
-    ColumnRequest("alamat"),
-)
-
-
-def build(url: str) -> str:
-    build_demo_source(url, rows=ROWS, seed=2, regions_csv=REGIONS, today=BUILT)
-    engine = create_engine(url)
-    with engine.begin() as connection:
-        niks = [row[0] for row in connection.execute(BIODATA_WNI.select().order_by("NIK"))]
-        for nik, born in zip(niks, PLANTED, strict=False):
-            connection.execute(update(BIODATA_WNI).filter_by(NIK=nik).values(TGL_LHR=born))
-    engine.dispose()
-    return url
 
 
 @pytest.fixture(scope="module")
-def sqlite_url(tmp_path_factory: pytest.TempPathFactory) -> str:
-    return build(f"sqlite:///{tmp_path_factory.mktemp('extract') / 'demo.db'}")
-
-
-@pytest.fixture(scope="module")
-def people(sqlite_url: str) -> list[dict[str, Any]]:
+def people(extraction_source: str) -> list[dict[str, Any]]:
     """Every person of the demo source with their family row, read with plain sqlite3."""
-    connection = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+    connection = sqlite3.connect(extraction_source.removeprefix("sqlite:///"))
     connection.row_factory = sqlite3.Row
     families = {r["NO_KK"]: dict(r) for r in connection.execute("SELECT * FROM DATA_KELUARGA")}
     everyone = [
@@ -106,35 +58,14 @@ def people(sqlite_url: str) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="module")
-def codes(sqlite_url: str) -> dict[str, dict[int, str]]:
-    connection = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"))
+def codes(extraction_source: str) -> dict[str, dict[int, str]]:
+    connection = sqlite3.connect(extraction_source.removeprefix("sqlite:///"))
     tables = {
         name: dict(connection.execute(f'SELECT "NO", "DESCRIP" FROM "{name}"').fetchall())
         for name in ("AGAMA_MASTER", "CCT_MASTER")
     }
     connection.close()
     return tables
-
-
-def row_filter(**changes: Any) -> RowFilter:
-    base: dict[str, Any] = {
-        "regions": None,
-        "min_age": 0,
-        "max_age": 150,
-        "alive_only": False,
-        "active_only": False,
-        "include_minors": True,
-        "predicates": (),
-    }
-    return RowFilter(**(base | changes))
-
-
-def request_for(
-    filter_: RowFilter,
-    as_of: datetime.date = BUILT,
-    columns: tuple[ColumnRequest, ...] = COLUMNS,
-) -> ExtractionRequest:
-    return ExtractionRequest(CATALOG, MAPPING, columns, filter_, as_of)
 
 
 # --- the pure-Python recomputation ------------------------------------------------------------
@@ -247,7 +178,7 @@ FILTERS = {
 @pytest.mark.parametrize("as_of", AS_OF_DATES, ids=str)
 @pytest.mark.parametrize("name", list(FILTERS))
 def test_filters_match_python_over_the_whole_table(
-    sqlite_url: str,
+    extraction_source: str,
     people: list[dict[str, Any]],
     codes: dict[str, dict[int, str]],
     name: str,
@@ -255,10 +186,10 @@ def test_filters_match_python_over_the_whole_table(
 ) -> None:
     filter_ = FILTERS[name]
     request = request_for(filter_, as_of)
-    got = read_all(sqlite_url, request).to_pylist()
+    got = read_all(extraction_source, request).to_pylist()
     expected = [expected_row(p, codes) for p in people if selected(p, filter_, as_of)]
     assert by_nik(got) == by_nik(expected)
-    with Source.open(sqlite_url) as source:
+    with Source.open(extraction_source) as source:
         assert count_rows(source, build_query(request)) == len(expected)
 
 
@@ -276,11 +207,11 @@ def test_the_filters_are_not_vacuous(people: list[dict[str, Any]]) -> None:
 
 
 def test_string_predicate_on_place_of_birth(
-    sqlite_url: str, people: list[dict[str, Any]], codes: dict[str, dict[int, str]]
+    extraction_source: str, people: list[dict[str, Any]], codes: dict[str, dict[int, str]]
 ) -> None:
     places = sorted({p["TMPT_LHR"] for p in people if p["TMPT_LHR"]})[:3]
     filter_ = row_filter(predicates=(Predicate("tempat_lahir", "in", tuple(places)),))
-    got = read_all(sqlite_url, request_for(filter_)).to_pylist()
+    got = read_all(extraction_source, request_for(filter_)).to_pylist()
     expected = [expected_row(p, codes) for p in people if p["TMPT_LHR"] in places]
     assert got and by_nik(got) == by_nik(expected)
 
@@ -342,8 +273,8 @@ def test_values_are_bound_not_formatted() -> None:
     assert "2007-01-15" not in sql  # the birth-date bound is a parameter too
 
 
-def test_shapes_of_values(sqlite_url: str) -> None:
-    table = read_all(sqlite_url, request_for(row_filter()))
+def test_shapes_of_values(extraction_source: str) -> None:
+    table = read_all(extraction_source, request_for(row_filter()))
     assert table.schema.field("rt").type == pa.string()
     rts = [v for v in table.column("rt").to_pylist() if v is not None]
     assert rts and all(v.isdigit() and not v.startswith("0") for v in rts)
@@ -368,12 +299,12 @@ def test_request_errors_name_the_column() -> None:
 
 
 def test_value_counts_group_the_filtered_rows(
-    sqlite_url: str, people: list[dict[str, Any]], codes: dict[str, dict[int, str]]
+    extraction_source: str, people: list[dict[str, Any]], codes: dict[str, dict[int, str]]
 ) -> None:
     filter_ = FILTERS["alive and active"]
     request = request_for(filter_)
     rows = [expected_row(p, codes) for p in people if selected(p, filter_, BUILT)]
-    with Source.open(sqlite_url) as source:
+    with Source.open(extraction_source) as source:
         for key in ("agama", "no_kec", "pekerjaan", "akta_lahir", "disabilitas"):
             expected: dict[str, int] = {}
             for row in rows:
@@ -404,15 +335,18 @@ def server_source(request: pytest.FixtureRequest) -> Iterator[str]:
 
 @pytest.mark.parametrize("name", ["everything", "age 17 to 18", "everyone", "not alive"])
 def test_servers_return_the_same_data_as_sqlite(
-    sqlite_url: str, server_source: str, name: str
+    extraction_source: str, server_source: str, name: str
 ) -> None:
     for as_of in AS_OF_DATES[:3]:
         request = request_for(FILTERS[name], as_of)
-        here = read_all(sqlite_url, request).sort_by("nik")
+        here = read_all(extraction_source, request).sort_by("nik")
         there = read_all(server_source, request, batch_rows=211).sort_by("nik")
         assert there.num_rows > 0
         assert there.equals(here, check_metadata=True)
-        with Source.open(server_source) as there_source, Source.open(sqlite_url) as here_source:
+        with (
+            Source.open(server_source) as there_source,
+            Source.open(extraction_source) as here_source,
+        ):
             assert count_rows(there_source, build_query(request)) == here.num_rows
             assert value_counts(there_source, request, "agama") == value_counts(
                 here_source, request, "agama"

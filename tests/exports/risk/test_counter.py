@@ -449,6 +449,7 @@ def memory(rows: int) -> tuple[int, int]:
         tracemalloc.stop()
 
 
+@pytest.mark.slow  # ~2.4 s
 def test_memory_does_not_grow_with_the_number_of_combinations() -> None:
     memory(10_000)  # first use: lazy imports and Arrow's function registry
     (small, small_arrow), (large, large_arrow) = memory(20_000), memory(200_000)
