@@ -11,10 +11,11 @@ from datetime import UTC, datetime
 import pytest
 
 from agreements.errors import Invalid, NotPermitted
+from audit.entry import check_details
 from exports.reading.source import Source
 from gateway.context import delivery_environment
 from gateway.services.actions import partner
-from gateway.services.nik_verification import Claim, normalised_text, verify_niks
+from gateway.services.nik_verification import AUDIT_HASH_HEX, Claim, normalised_text, verify_niks
 from gateway.settings import load_settings
 from tests.office import SHORT, Office, current_example
 
@@ -70,7 +71,7 @@ def test_each_field_is_matched_or_not_and_nothing_stored_is_returned(granted: Of
     [entry] = [e for e in granted.audit() if e["action"] == "nik.verify"]
     details = entry["details"]
     assert (details["items"], details["found"], details["all_fields_match"]) == (4, 3, 1)
-    assert all(len(h) == 16 for h in details["nik_hashes"])
+    assert all(len(h) == AUDIT_HASH_HEX for h in details["nik_hashes"])
     text = json.dumps(granted.audit())
     assert nik not in text and name not in text and born not in text
 
@@ -102,3 +103,9 @@ def test_names_are_normalised_as_documented() -> None:
     assert normalised_text("  siti   AMINAH ") == normalised_text("Siti Aminah")
     assert normalised_text("ＳＩＴＩ") == "siti"  # fullwidth letters (NFKC)
     assert normalised_text("Siti Aminah") != normalised_text("Siti Amina")
+
+
+def test_a_truncated_nik_hash_of_decimal_digits_only_is_still_recorded() -> None:
+    """One hash in ~1,850 starts with sixteen decimal digits; the audit log's NIK guard must not
+    take its truncation for a NIK (a 1,000-item call would then fail)."""
+    check_details({"nik_hashes": ["1234567890123456789"[:AUDIT_HASH_HEX]]})
