@@ -1,8 +1,9 @@
 """Issue 11's Must-show, end to end: `pks-gateway serve` (with its job worker) on 127.0.0.1 over a
-home with the demo agreement signed, one delivery published and a partner token; the partner
-client against it. The partner gets a DataFrame whose columns are exactly the agreement's granted
-elements; a download cut off mid-way resumes and ends with the signed hashes; the stock `age` tool
-decrypts what the client downloaded; `pks-partner` does the same from the command line.
+home with the demo agreement signed (granting NIK verification too), one delivery published and a
+partner token; the partner client against it. The partner gets a DataFrame whose columns are
+exactly the agreement's granted elements; a download cut off mid-way resumes and ends with the
+signed hashes; the stock `age` tool decrypts what the client downloaded; `pks-partner` does the
+same from the command line, and verifies a CSV of NIKs longer than one call takes.
 
 No population value is printed: the assertions compare names, counts and hashes.
 """
@@ -14,6 +15,7 @@ import json
 import os
 import re
 import socket
+import sqlite3
 import subprocess
 import sys
 import threading
@@ -66,7 +68,9 @@ def free_port() -> int:
 @pytest.fixture(scope="module")
 def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
     office = Office(tmp_path_factory.mktemp("gateway"), {})
-    office.agree()
+    office.agree(
+        current_example().replace('"bulk_delivery"]', '"bulk_delivery", "nik_verification"]')
+    )
     assert office.extract().exit_code == 0
     short_id = re.search(r'short_id = "([^"]+)"', current_example()).group(1)  # type: ignore[union-attr]
     token = office("token", "create", short_id, "--as", "adb").stdout.strip()
@@ -77,7 +81,7 @@ def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
         [sys.executable, "-m", "gateway.cli", "serve", "--port", str(port)],
         env={**os.environ, "PKS_GATEWAY_HOME": str(office.home)},
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=(office.root / "serve.log").open("wb"),  # the office's log, for a failure's cause
     )
     url = f"http://127.0.0.1:{port}"
     try:
@@ -277,3 +281,54 @@ def test_the_documented_steps_with_curl_ssh_keygen_and_age(served: Served, tmp_p
     assert done.returncode == 0, done.stderr[-1500:]
     assert 'Good "pks-manifest" signature for pks-gateway' in done.stderr + done.stdout
     assert done.stdout.count(": OK") == 2
+
+
+def test_verify_nik_answers_a_csv_longer_than_one_call_row_by_row(
+    served: Served, tmp_path: Path
+) -> None:
+    """1,100 rows go in two calls; the demo source's people are found and their names compared,
+    made-up NIKs are not found; neither the result nor the output holds a NIK or a name."""
+    with sqlite3.connect(served.office.home / "demo-source.db") as source:
+        people = source.execute(
+            "SELECT NIK, NAMA_LGKP FROM BIODATA_WNI WHERE STAT_HIDUP = 1 AND FLAG_STATUS = '0' "
+            "AND TGL_LHR BETWEEN '1950-01-01' AND '2000-01-01' ORDER BY NIK LIMIT 40"
+        ).fetchall()
+        registered = {str(nik) for (nik,) in source.execute("SELECT NIK FROM BIODATA_WNI")}
+    assert len(people) == 40
+    rows = [  # (nik, name claimed, found, name matches)
+        (str(nik), str(name).lower() if i % 2 == 0 else "ORANG LAIN", True, i % 2 == 0)
+        for i, (nik, name) in enumerate(people)
+    ]
+    made_up = (
+        f"640101{1 + i % 28:02d}{1 + i % 12:02d}{70 + i % 20:02d}{i:04d}" for i in range(9999)
+    )
+    rows += [(nik, "ORANG UJI", False, False) for nik in made_up if nik not in registered][:1060]
+    source_csv = tmp_path / "niks.csv"
+    source_csv.write_text(
+        "nik,nama_lengkap\n" + "".join(f"{nik},{name}\n" for nik, name, _, _ in rows),
+        encoding="utf-8",
+    )
+    env = {
+        "PATH": os.environ.get("PATH", "/usr/bin:/bin"),
+        "HOME": str(tmp_path),
+        "PKS_PARTNER_URL": served.url,
+        "PKS_PARTNER_TOKEN": served.token,
+    }
+    script = Path(sys.executable).with_name("pks-partner")
+    done = subprocess.run(
+        [str(script), "verify-nik", str(source_csv), "--out", str(tmp_path / "result.csv")],
+        capture_output=True,
+        text=True,
+        env=env,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-500:]
+    assert done.stderr == "1100 rows in 2 calls: 40 found, 20 matching in every field asked\n"
+    result = (tmp_path / "result.csv").read_text(encoding="utf-8")
+    expected = [
+        f"{i},{str(found).lower()},{str(match).lower()}"
+        for i, (_, _, found, match) in enumerate(rows, start=1)
+    ]
+    assert result.splitlines() == ["row,found,nama_lengkap", *expected]
+    shown = result + done.stdout + done.stderr
+    assert not any(nik in shown or name in shown for nik, name, _, _ in rows[:40])
