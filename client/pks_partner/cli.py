@@ -125,6 +125,8 @@ def verify(args: argparse.Namespace) -> int:
     key = _manifest_key(args, signature)
     data = Path(args.data) if args.data else _beside(manifest, manifest_bytes)
     newer = None
+    if args.latest:
+        return _latest(args, manifest, manifest_bytes, signature)
     if (args.newer_checkpoint is None) != (args.consistency_proof is None):
         raise PartnerError("--newer-checkpoint and --consistency-proof go together")
     if args.newer_checkpoint is not None:
@@ -146,6 +148,23 @@ def verify(args: argparse.Namespace) -> int:
         print("(checkpoint and inclusion not checked: no --audit-key)")
     refuse_unless_verified(check, str(manifest))
     print(f"{manifest} verifies")
+    return 0
+
+
+def _latest(args: argparse.Namespace, manifest: Path, manifest_bytes: bytes, signature: str) -> int:
+    """`verify --latest`: the manifest against the office's latest checkpoint, fetched."""
+    history = _client(args).check_history(manifest_bytes, signature)
+    for line in history.check.lines():
+        print(line)
+    if history.checkpoint is not None and history.proof is not None:
+        kept = manifest.with_name(manifest.name.removesuffix(".manifest.json") + ".history")
+        kept.mkdir(exist_ok=True)
+        size = history.proof.split()[2]
+        (kept / f"checkpoint-{size}.txt").write_text(history.checkpoint, encoding="utf-8")
+        (kept / f"consistency-to-{size}.txt").write_text(history.proof, encoding="utf-8")
+        print(f"the office's checkpoint and proof are kept in {kept}")
+    refuse_unless_verified(history.check, str(manifest))
+    print(f"{manifest} verifies, and the office's log still extends its checkpoint")
     return 0
 
 
@@ -302,12 +321,17 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_argument("--out", default=".", help="the folder to put it in (default: here)")
     sub.add_argument("--identity", help=f"your age identity file (default: ${ENV_IDENTITY})")
     sub.add_argument("--no-resume", action="store_true", help="start again from the first byte")
-    sub = command("verify", verify, "check a downloaded delivery offline", keys)
+    sub = command("verify", verify, "check a downloaded delivery (offline)", gateway, keys)
     sub.add_argument("manifest", metavar="MANIFEST", help="<id>.manifest.json (.sig beside it)")
     sub.add_argument("--data", help="the encrypted file (default: as the manifest names it)")
-    sub.add_argument("--url", help="the gateway whose pinned manifest key to use")
     sub.add_argument("--newer-checkpoint", help="a later checkpoint the office showed you")
     sub.add_argument("--consistency-proof", help="`audit prove --from N` text to that one")
+    sub.add_argument(
+        "--latest",
+        action="store_true",
+        help="fetch the office's latest checkpoint and check that its log still extends the "
+        "manifest's (online; needs --audit-key)",
+    )
     sub = command("decrypt", decrypt, "decrypt a delivery file, all or nothing")
     sub.add_argument("file", metavar="FILE", help="the .age file")
     sub.add_argument("--identity", required=True, help="your age identity file")

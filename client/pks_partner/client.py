@@ -19,18 +19,22 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from ageformat import X25519Identity
 from pks_partner import load
-from pks_partner.checkpoint import NoteVerifier
+from pks_partner.checkpoint import CheckpointError, NoteVerifier, parse_checkpoint_body
 from pks_partner.download import Downloaded, Progress, Trust, checked_id, download
 from pks_partner.errors import ApiError, PartnerError, TransportError
 from pks_partner.identity import identities_of
 from pks_partner.known_keys import KnownKeys, read_public_key
+from pks_partner.manifest import ManifestFormatError, parse_manifest
+from pks_partner.tlog_proof import parse_tlog_proof
 from pks_partner.transport import Api
+from pks_partner.verify import DeliveryCheck, verify_delivery
 
 if TYPE_CHECKING:  # only for the annotations: loading a table is what imports them
     import pandas
     import pyarrow
 
 NIK_BATCH = 1000  # the most items the gateway answers in one call
+NOTE_LIMIT = 64 * 1024
 PER_PAGE = 100
 RETRIES = 5  # a rate-limited call is tried again this often, after the Retry-After it names
 MAX_WAIT = 60.0
@@ -186,6 +190,40 @@ class Client:
         assert found.data is not None  # an identity was given, so it was decrypted
         return found
 
+    def check_history(self, manifest_bytes: bytes, signature: str) -> History:
+        """The manifest's checks and `consistency`: the office's latest signed checkpoint, fetched
+        with a consistency proof from the checkpoint the manifest carries, still extends it — the
+        log was not rewritten or forked since this delivery. Needs the audit key."""
+        if self.trust.audit_key is None:
+            raise PartnerError("checking the audit log's history needs the office's audit key")
+        try:
+            older = _note_size(parse_tlog_proof(parse_manifest(manifest_bytes).audit.proof))
+        except (ManifestFormatError, CheckpointError):
+            older = None
+        if older is None:  # the checks below say what is wrong with it
+            newer = None
+        else:
+            note = _utf8(self.api.get_bytes("audit/checkpoint", NOTE_LIMIT, "text/plain"))
+            size = _note_size(note)
+            if size is None:
+                raise TransportError("the gateway's latest checkpoint is not a checkpoint")
+            query = {"from": older, "to": size}  # `to`: that note's size, even if one came since
+            proof = self.api.get_bytes("audit/consistency", NOTE_LIMIT, "text/plain", query)
+            newer = (note, _utf8(proof))
+        trusted = self.trust.known.trusted(self.origin, signature, self.trust.manifest_key)
+        check = verify_delivery(
+            manifest_bytes,
+            signature,
+            manifest_key=trusted.key,
+            audit_key=self.trust.audit_key,
+            audit_origin=self.trust.audit_origin,
+            data_file=None,
+            newer=newer,
+        )
+        if newer is None:
+            return History(check, None, None)
+        return History(check, *newer)
+
     def verify_niks(self, items: Iterable[Mapping[str, Any]]) -> Iterator[dict[str, Any]]:
         """Ask the gateway about NIKs, `NIK_BATCH` items a call: each item is `{"nik": …,
         "fields": {element: claimed value}}`, each answer `{"index": i, "found": bool,
@@ -257,6 +295,36 @@ def load_as_pandas(
     """A delivery (default: the newest) as a pandas DataFrame, as `load_as_arrow` reads it."""
     client = Client(url, token, identity=identity, **options)
     return client.load_as_pandas(delivery, workdir=workdir)
+
+
+@dataclass(frozen=True)
+class History:
+    """`check_history`'s answer: every check (`consistency` last), and the office's checkpoint
+    and proof it was given — keep them: two signed checkpoints of one log that do not extend
+    each other are the office's own signed evidence of a fork."""
+
+    check: DeliveryCheck
+    checkpoint: str | None
+    proof: str | None
+
+
+def _note_size(note: object) -> int | None:
+    """The tree size a checkpoint note (or a tlog-proof's) states, read before it is verified
+    (verification is `verify_delivery`'s); None if it is no checkpoint."""
+    text = getattr(note, "checkpoint_note", note)
+    if not isinstance(text, str) or "\n\n" not in text:
+        return None
+    try:
+        return parse_checkpoint_body(text[: text.rfind("\n\n") + 1]).tree_size
+    except CheckpointError:
+        return None
+
+
+def _utf8(data: bytes) -> str:
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise TransportError("the gateway's answer is not UTF-8 text") from None
 
 
 def _items(answer: object, what: str) -> list[dict[str, Any]]:

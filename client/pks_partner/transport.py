@@ -126,8 +126,10 @@ class Api:
         with self.open(path, body=body) as response:
             return _json_of(read_limited(response, JSON_LIMIT, path), path)
 
-    def get_bytes(self, path: str, limit: int, accept: str) -> bytes:
-        with self.open(path, accept=accept) as response:
+    def get_bytes(
+        self, path: str, limit: int, accept: str, query: Mapping[str, object] | None = None
+    ) -> bytes:
+        with self.open(path, query=query, accept=accept) as response:
             return read_limited(response, limit, path)
 
 

@@ -27,6 +27,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from ageformat import AgeWriter, generate_identity
 from pks_partner import merkle
 from pks_partner.checkpoint import Checkpoint, note_verifier, sign_checkpoint
+from pks_partner.consistency import format_consistency_proof
 from pks_partner.manifest import (
     AgreementRef,
     AuditRef,
@@ -155,6 +156,7 @@ class Knobs:
     rate_limited: int = 0  # answer this many NIK calls 429 first
     other_etag: bool = False  # serve the file under an ETag the manifest does not name
     corrupt: bool = False  # flip a byte of the file as served
+    forked: bool = False  # the latest checkpoint's log does not hold the delivery's entry
     seen: list[tuple[str, str, dict[str, str]]] = field(default_factory=list)
     nik_batches: list[int] = field(default_factory=list)
 
@@ -220,6 +222,13 @@ def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
                 self._bytes(200, delivery.signature.encode(), "text/plain")
             elif path == f"{base}/file":
                 self._file()
+            elif path == "/api/v1/audit/checkpoint":
+                self._bytes(200, _later_log(delivery, knobs.forked)[0].encode(), "text/plain")
+            elif path == "/api/v1/audit/consistency":
+                wanted = re.search(r"[?&]from=(\d+)&to=(\d+)", self.path)
+                assert wanted is not None and wanted.groups() == ("1", "3"), self.path
+                proof = _later_log(delivery, knobs.forked)[1]
+                self._bytes(200, proof.encode(), "text/plain")
             else:
                 self._problem(404, "Not found", "no such delivery for this token")
 
@@ -289,6 +298,16 @@ def _handler(gateway: FakeGateway) -> type[BaseHTTPRequestHandler]:
             self.wfile.write(body)
 
     return Handler
+
+
+def _later_log(delivery: Delivery, forked: bool) -> tuple[str, str]:
+    """The log three entries long, its checkpoint signed by the delivery's audit key, and the
+    consistency proof from the manifest's one-entry tree; `forked`: the first entry replaced."""
+    first = b"another first entry" if forked else delivery.manifest.audit.leaf
+    hashes = [merkle.leaf_hash(leaf) for leaf in (first, b"second", b"third")]
+    note = sign_checkpoint(Checkpoint(ORIGIN, 3, merkle.root_of(hashes)), delivery.audit_key)
+    proof = merkle.consistency_proof(hashes, 1, 3)
+    return note, format_consistency_proof(1, 3, proof)
 
 
 def _agreement() -> dict[str, Any]:

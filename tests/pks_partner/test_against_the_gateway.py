@@ -239,7 +239,13 @@ def test_the_command_line_downloads_and_verifies(served: Served, tmp_path: Path)
     manifest = tmp_path / "out" / f"{delivery['id']}.manifest.json"
     checked = partner("verify", str(manifest), "--url", served.url, "--audit-key", served.audit_key)
     assert checked.returncode == 0 and "ok   inclusion:" in checked.stdout
-    for result in (listed, done, checked):
+    served.office("audit", "checkpoint")  # the log has grown (downloads are audited): sign it
+    latest = partner("verify", str(manifest), "--latest", "--audit-key", served.audit_key)
+    assert latest.returncode == 0, latest.stderr
+    assert "ok   consistency: the newer checkpoint (size" in latest.stdout
+    kept = sorted(p.name for p in (tmp_path / "out" / f"{delivery['id']}.history").iterdir())
+    assert [name.split("-")[0] for name in kept] == ["checkpoint", "consistency"]
+    for result in (listed, done, checked, latest):
         assert "Traceback" not in result.stderr and served.token not in result.stdout
 
 

@@ -184,3 +184,21 @@ def test_an_id_with_path_tricks_never_reaches_the_gateway(
         with pytest.raises(PartnerError, match="not a delivery id"):
             client.download(bad, "unused")
     assert gateway.knobs.seen == []
+
+
+def test_the_log_is_checked_to_extend_the_checkpoint_a_manifest_carries(
+    gateway: FakeGateway, knobs: Knobs, delivery: Delivery
+) -> None:
+    client = Client(gateway.url, TOKEN, audit_key=delivery.verifier_key)
+    history = client.check_history(delivery.manifest_bytes, delivery.signature)
+    assert history.check.ok and history.check.checks[-1].name == "consistency"
+    assert (
+        history.checkpoint is not None
+        and history.proof == "consistency 1 3\n" + (history.proof.split("\n", 1)[1])
+    )
+    knobs.forked = True
+    forked = client.check_history(delivery.manifest_bytes, delivery.signature)
+    assert forked.check.failed == ("consistency",)
+    assert "history was rewritten or forked" in forked.check.checks[-1].reason
+    with pytest.raises(PartnerError, match="needs the office's audit key"):
+        Client(gateway.url, TOKEN).check_history(delivery.manifest_bytes, delivery.signature)
