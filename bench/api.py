@@ -25,8 +25,8 @@ download  The bench-file delivery of the 2.9M source (~1.05 GB), fetched by curl
           from `python -m http.server` serving the file's directory, alternately first, for
           `--rounds` rounds, from the page cache. Prints MB/s, the ratio (target >= 0.90), the CPU
           of each server and of curl per download, and the gunicorn worker's RSS sampled every
-          10 ms: its peak during a 64 MiB range of the file against its peak during the whole
-          1 GB (target: flat, at most 4 MiB more for 16x the bytes).
+          10 ms: its peak during 64 MiB ranges of the file (one in each round) against its peak
+          during the whole 1 GB downloads (target: flat, at most 4 MiB more for 16x the bytes).
 partners  `--partners` threads, each with its own token of bench-partner, loop: GET
           /agreements, /deliveries, /deliveries/ID, then the file cut off at a random point (the
           connection dropped) and resumed with `Range: bytes=N-` and `If-Range: ETAG`, its
@@ -43,6 +43,9 @@ nik       `--batches` POST /api/v1/nik-verifications of 1,000 items each (NIKs d
           Prints verifications/s against NIKs/s (target >= 0.5x), the per-call times and CPU;
           and, to tell the query from the rest, the service's own SELECT (its query builder with
           the scope's row filter) run directly on the same batches in the same rounds.
+          `--in-process PASSES` instead runs the calls through the app in this process (no
+          server), the loop to profile: `py-spy record -- .venv/bin/python bench/api.py nik
+          --in-process 8` (py-spy installed in the venv for diagnosis, not a project dependency).
 
 Each `partners` run adds a delivery of ~360 MB under DIR/home-1000000 (the job's); remove DIR to
 start over.
@@ -624,11 +627,10 @@ def download(args: argparse.Namespace) -> None:
         api_url = f"http://127.0.0.1:{api.port}{API}/deliveries/{delivery_id}/file"
         static_url = f"http://127.0.0.1:{static.port}/{path.name}"
         idle = rss_of(worker)
-        # The same code path over 64 MiB: the reference the 1 GB peak is held to.
-        small = [
-            curl(api, api_url, [auth, f"Range: bytes=0-{64 * MIB - 1}"], 64 * MIB, worker)
-            for _ in range(3)
-        ]
+        # The same code path over 64 MiB, once before the rounds and once in each: the reference
+        # the 1 GB peak is held to.
+        small_range = [auth, f"Range: bytes=0-{64 * MIB - 1}"]
+        small = [curl(api, api_url, small_range, 64 * MIB, worker)]
         curl(static, static_url, [], size)  # warm-up, not counted
         rounds: dict[str, list[Fetch]] = {"gunicorn": [], "http.server": []}
         load = LoadSampler()
@@ -639,6 +641,7 @@ def download(args: argparse.Namespace) -> None:
                     rounds[name].append(curl(api, api_url, [auth], size, worker))
                 else:
                     rounds[name].append(curl(static, static_url, [], size))
+            small.append(curl(api, api_url, small_range, 64 * MIB, worker))
             a, b = rounds["gunicorn"][-1], rounds["http.server"][-1]
             print(
                 f"round {round_ + 1}: gunicorn {a.mb_s:,.0f} MB/s, http.server {b.mb_s:,.0f} MB/s "
@@ -653,7 +656,7 @@ def download(args: argparse.Namespace) -> None:
 
     print(
         f"\n{args.rounds} rounds of {size / 1e6:,.0f} MB over loopback, interleaved "
-        f"(medians; {load_text}, 2 cores: `nproc` {os.cpu_count()})"
+        f"(medians; {load_text} on {os.cpu_count()} cores)"
     )
     print(
         f"{'server':<36} {'MB/s':>7} {'s':>6} {'TTFB':>9} {'server cpu s':>13} "
@@ -685,7 +688,7 @@ def download(args: argparse.Namespace) -> None:
     print(
         f"gunicorn worker RSS (sampled every 10 ms): {idle / MIB:.1f} MiB before any download, "
         f"peak {peak_small / MIB:.1f} MiB over 64 MiB ranges, peak {peak_full / MIB:.1f} MiB over "
-        f"the {size / 1e6:,.0f} MB downloads: +{growth / MIB:.2f} MiB for "
+        f"the {size / 1e6:,.0f} MB downloads: {growth / MIB:+.2f} MiB for "
         f"{size / (64 * MIB):.0f}x the bytes (target <= {TARGET_RSS_FLAT // MIB} MiB): {verdict}"
     )
     busy = sorted(threads.items(), key=lambda item: -item[1])[:4]
@@ -898,9 +901,10 @@ def partners(args: argparse.Namespace) -> None:
     if job.get("started_at") and job.get("finished_at"):
         job_start = datetime.fromisoformat(job["started_at"]).timestamp()
         job_end = datetime.fromisoformat(job["finished_at"]).timestamp()
+        lead = job_start - began
         ran = (
-            f", ran {job_end - job_start:.1f} s from {job_start - began:+.1f} s after the "
-            f"partners started"
+            f", ran {job_end - job_start:.1f} s, started {abs(lead):.1f} s "
+            f"{'before' if lead < 0 else 'after'} the partners"
         )
     print(
         f"job {job_id}: {job.get('status')}, {job.get('rows') or 0:,} rows, "
@@ -972,6 +976,28 @@ def service_lookup(home: Home, short_id: str) -> Callable[[list[str]], int]:
     return lambda niks: len(_lookup(source, env, row_filter, asked, niks, date.today()))
 
 
+def in_process(home: Home, bodies: list[bytes], headers: dict[str, str], passes: int) -> None:
+    """The calls through the app in this process (Flask's test client, no server): the loop to
+    put under a sampling profiler. Times only itself."""
+    from gateway.app import create_app
+    from gateway.settings import load_settings
+
+    client = create_app(load_settings({}, environ=home.env)).test_client()
+    for body in bodies:  # warm-up
+        assert (
+            client.post(f"{API}/nik-verifications", data=body, headers=headers).status == "200 OK"
+        )
+    started_at, cpu = time.perf_counter(), time.thread_time()
+    for _ in range(passes):
+        for body in bodies:
+            client.post(f"{API}/nik-verifications", data=body, headers=headers)
+    calls = passes * len(bodies)
+    print(
+        f"{calls} calls in process: {(time.perf_counter() - started_at) / calls * 1000:.1f} ms "
+        f"a call, cpu {(time.thread_time() - cpu) / calls * 1000:.1f} ms (load {load1():.2f})"
+    )
+
+
 def nik(args: argparse.Namespace) -> None:
     from sqlalchemy import column, create_engine, select, table
 
@@ -987,6 +1013,9 @@ def nik(args: argparse.Namespace) -> None:
     engine = create_engine(f"sqlite:///{source_path}")
     lookup = service_lookup(home, "bench-partner")
     headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+    if args.in_process:
+        in_process(home, bodies, headers, args.in_process)
+        return
     sides = ("api", "direct", "service")
     times: dict[str, list[float]] = {side: [] for side in sides}
     cpu = dict.fromkeys(sides, 0.0)  # the API's: gunicorn's processes; the others': this thread
@@ -1097,6 +1126,13 @@ def main() -> None:
     three = commands.add_parser("nik", help="NIK verification against the bare indexed SELECT")
     three.add_argument("--batches", type=int, default=10, help="distinct 1,000-NIK batches")
     three.add_argument("--rounds", type=int, default=5)
+    three.add_argument(
+        "--in-process",
+        type=int,
+        metavar="PASSES",
+        default=0,
+        help="instead: PASSES over the batches through the app in this process, for a profiler",
+    )
     args = parser.parse_args()
     args.keep.mkdir(parents=True, exist_ok=True)
     {"download": download, "partners": partners, "nik": nik}[args.command](args)
