@@ -104,7 +104,9 @@ def whole_number(name: str, default: int, maximum: int) -> int:
 
 def json_response(document: Any, status: int = 200) -> Response:
     return Response(
-        json.dumps(document, ensure_ascii=False, indent=1) + "\n",
+        # Compact: an indent makes the json module fall back to its slow pure-Python encoder
+        # (5 ms against 1 ms for a 1,000-item NIK verification answer, bench/README.md).
+        json.dumps(document, ensure_ascii=False, separators=(",", ":")) + "\n",
         status=status,
         mimetype="application/json",
     )

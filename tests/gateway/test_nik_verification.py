@@ -11,11 +11,11 @@ from datetime import UTC, datetime
 import pytest
 
 from agreements.errors import Invalid, NotPermitted
-from audit.entry import check_details
 from exports.reading.source import Source
 from gateway.context import delivery_environment
+from gateway.services import nik_verification
 from gateway.services.actions import partner
-from gateway.services.nik_verification import AUDIT_HASH_HEX, Claim, normalised_text, verify_niks
+from gateway.services.nik_verification import Claim, normalised_text, verify_niks
 from gateway.settings import load_settings
 from tests.office import SHORT, Office, current_example
 
@@ -71,9 +71,23 @@ def test_each_field_is_matched_or_not_and_nothing_stored_is_returned(granted: Of
     [entry] = [e for e in granted.audit() if e["action"] == "nik.verify"]
     details = entry["details"]
     assert (details["items"], details["found"], details["all_fields_match"]) == (4, 3, 1)
-    assert all(len(h) == AUDIT_HASH_HEX for h in details["nik_hashes"])
+    assert all(len(h) == 20 for h in details["nik_hashes"])
     text = json.dumps(granted.audit())
     assert nik not in text and name not in text and born not in text
+
+
+def test_a_keyed_hash_that_begins_with_sixteen_digits_is_still_recorded(
+    granted: Office, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # One keyed hash in ~1,850 begins with 16 decimal digits: cut to 16 characters it would look
+    # like a NIK to the audit log, which refuses it, and the whole call would fail.
+    monkeypatch.setattr(nik_verification, "keyed_nik_hash", lambda _secret, _nik: "6" * 64)
+    ((nik, name, _),) = people(granted, 1)
+    assert verify(granted, [Claim(nik, {"nama_lengkap": name})]) == [
+        {"found": True, "nama_lengkap": True}
+    ]
+    [entry] = [e for e in granted.audit() if e["action"] == "nik.verify"]
+    assert entry["details"]["nik_hashes"] == ["6" * 20]
 
 
 def test_what_may_not_be_asked_is_refused(granted: Office) -> None:
@@ -103,9 +117,3 @@ def test_names_are_normalised_as_documented() -> None:
     assert normalised_text("  siti   AMINAH ") == normalised_text("Siti Aminah")
     assert normalised_text("ＳＩＴＩ") == "siti"  # fullwidth letters (NFKC)
     assert normalised_text("Siti Aminah") != normalised_text("Siti Amina")
-
-
-def test_a_truncated_nik_hash_of_decimal_digits_only_is_still_recorded() -> None:
-    """One hash in ~1,850 starts with sixteen decimal digits; the audit log's NIK guard must not
-    take its truncation for a NIK (a 1,000-item call would then fail)."""
-    check_details({"nik_hashes": ["1234567890123456789"[:AUDIT_HASH_HEX]]})
