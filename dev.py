@@ -20,12 +20,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent
 VENV = ROOT / ".venv"
 LOCK = ROOT / "requirements.lock"
+# The partner client, a distribution of its own (docs/decisions/0007-partner-client.md): the gateway
+# imports its packages, so it is installed first.
+CLIENT = ROOT / "client"
 STAMP = VENV / ".installed-lock"
 BIN = VENV / ("Scripts" if os.name == "nt" else "bin")
 PYTHON = BIN / ("python.exe" if os.name == "nt" else "python")
-# The top-level packages (pyproject.toml lists the same for the wheel; tests/test_architecture.py
-# holds both to the folders that exist).
-PACKAGES = ("ageformat", "audit", "agreements", "exports", "demo_dukcapil", "gateway")
+# The top-level packages (pyproject.toml and client/pyproject.toml list the same for their wheels;
+# tests/test_architecture.py holds them to the folders that exist). mypy takes them as paths.
+PACKAGES = ("audit", "agreements", "exports", "demo_dukcapil", "gateway")
+CLIENT_PACKAGES = ("ageformat", "pks_partner")
 
 
 def main(argv: list[str]) -> int:
@@ -40,7 +44,8 @@ def main(argv: list[str]) -> int:
 
 
 def ensure_environment() -> None:
-    wanted = hashlib.sha256(LOCK.read_bytes() + (ROOT / "pyproject.toml").read_bytes()).hexdigest()
+    projects = (ROOT / "pyproject.toml").read_bytes() + (CLIENT / "pyproject.toml").read_bytes()
+    wanted = hashlib.sha256(LOCK.read_bytes() + projects).hexdigest()
     if STAMP.exists() and STAMP.read_text().strip() == wanted:
         return
     if not PYTHON.exists():
@@ -49,6 +54,7 @@ def ensure_environment() -> None:
     print("installing the locked dependencies (first run takes a few minutes)", flush=True)
     pip = [str(PYTHON), "-m", "pip", "install", "--quiet", "--disable-pip-version-check"]
     run([*pip, "--require-hashes", "--no-deps", "-r", str(LOCK)])
+    run([*pip, "--no-deps", "--no-build-isolation", "--editable", str(CLIENT)])
     run([*pip, "--no-deps", "--no-build-isolation", "--editable", str(ROOT)])
     STAMP.write_text(wanted + "\n")
 
@@ -70,7 +76,7 @@ def test(args: list[str]) -> int:
     checks = [
         [str(BIN / "ruff"), "check", "."],
         [str(BIN / "ruff"), "format", "--check", "."],
-        [str(BIN / "mypy"), *PACKAGES],
+        [str(BIN / "mypy"), *PACKAGES, *(f"client/{name}" for name in CLIENT_PACKAGES)],
     ]
     for check in checks:
         print("$", " ".join(Path(check[0]).name if i == 0 else a for i, a in enumerate(check)))

@@ -2,10 +2,10 @@
 
 The Kepala Dinas signs on their own computer with `ssh-keygen -Y sign -n pks-agreement`, so the
 gateway only ever verifies; `sign` exists for the demo and for manifests the gateway signs itself
-(namespace `pks-manifest`). Everything is generic over the namespace. The wire format is small and
-fixed, so it is written here on `cryptography`'s Ed25519 (no SSH library is locked); ssh-keygen
-checks it both ways in the tests. Signatures use SHA-512 as ssh-keygen does; SHA-256 and SHA-512
-are accepted when verifying.
+(namespace `pks-manifest`). Everything is generic over the namespace. The wire format itself is
+the partner client's (`pks_partner.sshsig`, which partners check manifests with); this module adds
+who may sign — allowed signers, principals, validity, revocations — and the domain errors
+(`Invalid`, `BadSignature`) the gateway's error table knows.
 
 The allowed_signers format (ssh-keygen(1), "ALLOWED SIGNERS") is parsed and written so the signer
 list stays usable with `ssh-keygen -Y verify -f`: principals (comma-separated patterns), options
@@ -20,17 +20,17 @@ from __future__ import annotations
 import base64
 import binascii
 import fnmatch
-import hashlib
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from agreements.errors import BadSignature, Invalid
+from pks_partner import sshsig
+from pks_partner.sshsig import SignatureError, fingerprint, public_key_line
 
 __all__ = [
     "AllowedSigner",
@@ -44,81 +44,15 @@ __all__ = [
     "verify",
 ]
 
-_MAGIC = b"SSHSIG"
-_VERSION = 1
-_KEY_TYPE = b"ssh-ed25519"
-_HASHES = {"sha256": hashlib.sha256, "sha512": hashlib.sha512}
-_BEGIN = "-----BEGIN SSH SIGNATURE-----"
-_END = "-----END SSH SIGNATURE-----"
-_NAMESPACE = re.compile(r"^[A-Za-z0-9@._-]{1,64}$")
-
-
-def _string(data: bytes) -> bytes:
-    return len(data).to_bytes(4, "big") + data
-
-
-class _Reader:
-    """Reads SSH wire strings; any short or trailing data is a malformed signature."""
-
-    def __init__(self, data: bytes) -> None:
-        self.data, self.pos = data, 0
-
-    def take(self, n: int) -> bytes:
-        if self.pos + n > len(self.data):
-            raise BadSignature("malformed: truncated")
-        chunk = self.data[self.pos : self.pos + n]
-        self.pos += n
-        return chunk
-
-    def string(self) -> bytes:
-        return self.take(int.from_bytes(self.take(4), "big"))
-
-    def end(self) -> None:
-        if self.pos != len(self.data):
-            raise BadSignature("malformed: trailing data")
-
-
-def _key_blob(key: Ed25519PublicKey) -> bytes:
-    raw = key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
-    return _string(_KEY_TYPE) + _string(raw)
-
-
-def _key_from_blob(blob: bytes) -> Ed25519PublicKey:
-    reader = _Reader(blob)
-    key_type = reader.string()
-    if key_type != _KEY_TYPE:
-        raise BadSignature("unsupported key type (only ssh-ed25519)")
-    raw = reader.string()
-    reader.end()
-    if len(raw) != 32:
-        raise BadSignature("malformed: Ed25519 key is not 32 bytes")
-    return Ed25519PublicKey.from_public_bytes(raw)
-
-
-def fingerprint(key: Ed25519PublicKey | bytes) -> str:
-    """`SHA256:...` as `ssh-keygen -l` prints it (key object or SSH wire blob)."""
-    blob = key if isinstance(key, bytes) else _key_blob(key)
-    digest = base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
-    return f"SHA256:{digest}"
-
-
-def public_key_line(key: Ed25519PublicKey | Ed25519PrivateKey, comment: str = "") -> str:
-    """The OpenSSH one-line form `ssh-ed25519 AAAA... [comment]`."""
-    public = key.public_key() if isinstance(key, Ed25519PrivateKey) else key
-    line = f"ssh-ed25519 {base64.b64encode(_key_blob(public)).decode()}"
-    return f"{line} {comment}" if comment else line
+_KEY_TYPE = sshsig.KEY_TYPE.decode()
 
 
 def parse_public_key(line: str) -> Ed25519PublicKey:
     """An Ed25519 key from `ssh-ed25519 AAAA... [comment]`; Invalid names the field, not the key."""
-    parts = line.split()
-    if len(parts) < 2 or parts[0] != _KEY_TYPE.decode():
-        raise Invalid("public_key", "must be an OpenSSH ssh-ed25519 public key line")
     try:
-        blob = base64.b64decode(parts[1], validate=True)
-        return _key_from_blob(blob)
-    except (binascii.Error, BadSignature):
-        raise Invalid("public_key", "not a valid ssh-ed25519 key") from None
+        return sshsig.parse_public_key(line)
+    except SignatureError as error:
+        raise Invalid("public_key", error.rule) from None
 
 
 def load_private_key(data: bytes, password: bytes | None = None) -> Ed25519PrivateKey:
@@ -135,19 +69,8 @@ def load_private_key(data: bytes, password: bytes | None = None) -> Ed25519Priva
     return key
 
 
-def _signed_data(namespace: str, hash_algorithm: str, data: bytes) -> bytes:
-    digest = _HASHES[hash_algorithm](data).digest()
-    return (
-        _MAGIC
-        + _string(namespace.encode())
-        + _string(b"")
-        + _string(hash_algorithm.encode())
-        + _string(digest)
-    )
-
-
 def _check_namespace(namespace: str) -> None:
-    if not _NAMESPACE.match(namespace):
+    if not sshsig.valid_namespace(namespace):
         raise Invalid("namespace", "1-64 of A-Z a-z 0-9 @ . _ -")
 
 
@@ -156,60 +79,9 @@ def sign(
 ) -> str:
     """An armored SSHSIG signature over `data`, as `ssh-keygen -Y sign -n NAMESPACE` makes."""
     _check_namespace(namespace)
-    if hash_algorithm not in _HASHES:
+    if hash_algorithm not in sshsig.HASHES:
         raise Invalid("hash_algorithm", "sha256 or sha512")
-    raw = private_key.sign(_signed_data(namespace, hash_algorithm, data))
-    blob = (
-        _MAGIC
-        + _VERSION.to_bytes(4, "big")
-        + _string(_key_blob(private_key.public_key()))
-        + _string(namespace.encode())
-        + _string(b"")
-        + _string(hash_algorithm.encode())
-        + _string(_string(_KEY_TYPE) + _string(raw))
-    )
-    encoded = base64.b64encode(blob).decode()
-    lines = [encoded[i : i + 70] for i in range(0, len(encoded), 70)]  # ssh-keygen wraps at 70
-    return "\n".join([_BEGIN, *lines, _END]) + "\n"
-
-
-@dataclass(frozen=True)
-class _Parsed:
-    key_blob: bytes
-    namespace: str
-    hash_algorithm: str
-    signature: bytes
-
-
-def _parse(armored: str) -> _Parsed:
-    text = armored.strip()
-    if not (text.startswith(_BEGIN) and text.endswith(_END)):
-        raise BadSignature("malformed: not an armored SSH signature")
-    body = "".join(text[len(_BEGIN) : -len(_END)].split())
-    try:
-        blob = base64.b64decode(body, validate=True)
-    except binascii.Error:
-        raise BadSignature("malformed: bad base64") from None
-    reader = _Reader(blob)
-    if reader.take(6) != _MAGIC:
-        raise BadSignature("malformed: missing SSHSIG preamble")
-    if int.from_bytes(reader.take(4), "big") != _VERSION:
-        raise BadSignature("unsupported signature version")
-    key_blob = reader.string()
-    namespace = reader.string()
-    reader.string()  # reserved
-    hash_algorithm = reader.string()
-    sig_blob = reader.string()
-    reader.end()
-    sig_reader = _Reader(sig_blob)
-    if sig_reader.string() != _KEY_TYPE:
-        raise BadSignature("unsupported signature type (only ssh-ed25519)")
-    raw = sig_reader.string()
-    sig_reader.end()
-    try:
-        return _Parsed(key_blob, namespace.decode(), hash_algorithm.decode(), raw)
-    except UnicodeDecodeError:
-        raise BadSignature("malformed: namespace or hash name not UTF-8") from None
+    return sshsig.sign(data, private_key, namespace, hash_algorithm)
 
 
 def _pattern_match(patterns: Iterable[str], value: str) -> bool:
@@ -261,9 +133,9 @@ class AllowedSigner:
     def for_key(
         cls, principal: str, key: Ed25519PublicKey, namespaces: Iterable[str] | None = None
     ) -> AllowedSigner:
-        blob = base64.b64encode(_key_blob(key)).decode()
+        blob = base64.b64encode(sshsig.key_blob(key)).decode()
         spaces = None if namespaces is None else tuple(namespaces)
-        return cls((principal,), _KEY_TYPE.decode(), blob, spaces)
+        return cls((principal,), _KEY_TYPE, blob, spaces)
 
     @property
     def key_blob(self) -> bytes:
@@ -368,7 +240,7 @@ class AllowedSigners:
         """The first line allowing this key for `namespace` at `when` (and `principal`)."""
         listed = False
         for entry in self.entries:
-            if entry.cert_authority or entry.key_type != _KEY_TYPE.decode():
+            if entry.cert_authority or entry.key_type != _KEY_TYPE:
                 continue
             if entry.key_blob != key_blob:
                 continue
@@ -416,17 +288,11 @@ def verify(
     `valid-after`/`valid-before` (default: the current time).
     """
     _check_namespace(namespace)
-    parsed = _parse(armored)
-    if parsed.namespace != namespace:
-        raise BadSignature("namespace mismatch")
-    if parsed.hash_algorithm not in _HASHES:
-        raise BadSignature("unsupported hash algorithm (sha256 or sha512)")
-    key = _key_from_blob(parsed.key_blob)
     try:
-        key.verify(parsed.signature, _signed_data(namespace, parsed.hash_algorithm, data))
-    except InvalidSignature:
-        raise BadSignature("signature does not match the signed bytes") from None
-    print_ = fingerprint(parsed.key_blob)
+        parsed = sshsig.check_signature(data, armored, namespace)
+    except SignatureError as error:
+        raise BadSignature(error.rule) from None
+    print_ = parsed.fingerprint
     if print_ in set(revoked):
         raise BadSignature("signing key revoked", f"signature: signing key revoked (key {print_})")
     when = now or datetime.now(UTC)
@@ -434,7 +300,7 @@ def verify(
     return VerifiedSignature(
         principal=principal or entry.principals[0],
         fingerprint=print_,
-        public_key=public_key_line(key),
+        public_key=public_key_line(sshsig.key_from_blob(parsed.key_blob)),
         namespace=namespace,
         hash_algorithm=parsed.hash_algorithm,
     )

@@ -28,12 +28,12 @@ import pyarrow.parquet as pq
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, select
 
-from audit.checkpoint import NoteVerifier, verifier_for
 from audit.entry import FIELD_LIMITS
 from audit.log import require_readable
 from audit.schema import audit_entries
 from audit.stored import RAW_ENTRY, raw_checkpoints, stored_time
 from audit.verify import COLUMN_ORDER, LeafScan, SignedView, VerifyReport, check_views, open_view
+from pks_partner.checkpoint import NoteVerifier, verifier_for
 
 FORMAT = "pks-gateway-audit-export/1"
 ENTRIES_JSONL = "entries.jsonl"

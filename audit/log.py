@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, Select, func, insert, select, update
 
-from audit import merkle
 from audit.entry import build_leaf, utc_moment, validate_fields
 from audit.schema import audit_entries, audit_head
 from audit.stored import (
@@ -35,6 +34,7 @@ from audit.stored import (
     wrong_entry_types,
 )
 from audit.stored import as_utc as as_utc  # tree.py and export.py import it from here
+from pks_partner import merkle
 
 
 class LogIntegrityError(RuntimeError):

@@ -14,18 +14,18 @@ from datetime import datetime
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, RowMapping, insert, select
 
-from audit import merkle
-from audit.checkpoint import (
+from audit.entry import utc_moment
+from audit.log import LogIntegrityError, as_utc, leaf_hash_batches, leaf_hashes, tree_size
+from audit.schema import audit_checkpoints
+from pks_partner import merkle
+from pks_partner.checkpoint import (
     Checkpoint,
     CheckpointError,
     note_verifier,
     open_checkpoint,
     sign_checkpoint,
 )
-from audit.entry import utc_moment
-from audit.log import LogIntegrityError, as_utc, leaf_hash_batches, leaf_hashes, tree_size
-from audit.schema import audit_checkpoints
-from audit.tlog_proof import format_tlog_proof
+from pks_partner.tlog_proof import format_tlog_proof
 
 
 @dataclass(frozen=True)

@@ -25,22 +25,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import Connection, String, select, type_coerce
 
-from audit import merkle
-from audit.checkpoint import (
-    Checkpoint,
-    CheckpointError,
-    NoteVerifier,
-    open_checkpoint,
-    verifier_for,
-)
-from audit.entry import (
-    FIELD_LIMITS,
-    LeafFormatError,
-    details_text_in_leaf,
-    format_time,
-    leaf_from_columns,
-    parse_leaf,
-)
+from audit.entry import FIELD_LIMITS, details_text_in_leaf, format_time, leaf_from_columns
 from audit.schema import audit_entries
 from audit.stored import (
     ENTRY_COLUMNS,
@@ -56,6 +41,15 @@ from audit.stored import (
     wrong_checkpoint_types,
     wrong_column_types,
 )
+from pks_partner import merkle
+from pks_partner.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    NoteVerifier,
+    open_checkpoint,
+    verifier_for,
+)
+from pks_partner.leaf import LeafFormatError, parse_leaf
 
 MAX_PROBLEMS = 1000
 _sha256 = hashlib.sha256

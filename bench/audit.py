@@ -32,9 +32,9 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from audit import log, tree  # noqa: E402
-from audit.checkpoint import Checkpoint  # noqa: E402
 from audit.schema import audit_entries, metadata  # noqa: E402
 from audit.verify import verify_log  # noqa: E402
+from pks_partner.checkpoint import Checkpoint  # noqa: E402
 
 ORIGIN = "paserkab.go.id/pks-gateway/audit"
 ACTIONS = [

@@ -21,9 +21,9 @@ from agreements.errors import Invalid
 from agreements.masks import Mask
 from agreements.scope import RowFilter, Scope
 from exports.masking.operators import MaskContext, input_type, output_type
-from exports.publishing.manifest import AgreementRef
 from exports.reading.query import ColumnRequest, ExtractionRequest
 from exports.reading.source_mapping import SourceMapping
+from pks_partner.manifest import AgreementRef
 
 # The element whose keyed hash records who was in a delivery (`subject deliveries`); it is read
 # even when not granted, and never written to the delivered file unless granted.

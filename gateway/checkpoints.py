@@ -17,7 +17,6 @@ from sqlalchemy import Connection
 
 from agreements.errors import Tampered
 from audit import tree
-from audit.checkpoint import Checkpoint, CheckpointError, note_verifier, open_checkpoint
 from audit.log import LogIntegrityError
 from gateway.keys import (
     KeyFileError,
@@ -26,6 +25,7 @@ from gateway.keys import (
     read_kept_file,
     replace_kept_file,
 )
+from pks_partner.checkpoint import Checkpoint, CheckpointError, note_verifier, open_checkpoint
 
 KEPT_FILE = "audit.checkpoint"
 

@@ -6,9 +6,10 @@ An error's kind is found by walking its class's MRO to the first class the table
 subclass (BadSignature is an Invalid) can have a kind of its own. Whether its text may be shown
 and recorded is a separate question with one answer: it is, exactly when the error is a
 `SafeError` (agreements/errors.py; our own texts name fields, ids and rules, never values) or one
-of the errors of the packages that import nothing of ours: the audit package's (whose texts name
-seqs and checkpoint ids) and the age format's `AgeError` (stages, lines, chunk numbers and rules,
-never key material). Anything else — a driver's error could quote a value — is shown by its class.
+of the errors of packages that cannot import that class: the audit log's and the partner client's
+checkpoint and manifest errors (whose texts name seqs, checkpoint ids and manifest fields) and the
+age format's `AgeError` (stages, lines, chunk numbers and rules, never key material). Anything
+else — a driver's error could quote a value — is shown by its class.
 """
 
 from __future__ import annotations
@@ -27,11 +28,12 @@ from agreements.errors import (
     SafeError,
     Tampered,
 )
-from audit.checkpoint import CheckpointError
 from audit.log import LogIntegrityError
 from exports.reading.source import SourceQueryError, SourceUnavailable
 from gateway.db import MetadataUnavailable
 from gateway.keys import KeyFileError
+from pks_partner.checkpoint import CheckpointError
+from pks_partner.manifest import ManifestFormatError
 
 PROBLEM_BASE = "https://pks-gateway.paserkab.go.id/problems/"
 
@@ -86,10 +88,11 @@ TABLE: dict[type[BaseException], ErrorKind] = {
     MetadataUnavailable: UNAVAILABLE,
     OSError: UNAVAILABLE,
     AgeError: INVALID_INPUT,  # a key or an age file that cannot be used
+    ManifestFormatError: INVALID_INPUT,
     SafeError: INVALID_INPUT,  # our own errors not named above: bad files, keys, settings
 }
 
-SAFE_OUTSIDE = (CheckpointError, LogIntegrityError, AgeError)
+SAFE_OUTSIDE = (CheckpointError, LogIntegrityError, AgeError, ManifestFormatError)
 
 
 def kind_of(error: BaseException) -> ErrorKind | None:

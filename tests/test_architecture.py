@@ -1,6 +1,7 @@
-"""The dependency rule of DESIGN.md §2 and docs/decisions/0004-exports-rooms.md: our packages
-import each other one way only, the age format imports nothing of ours and nothing but
-`cryptography` and the standard library.
+"""The dependency rule of DESIGN.md §2 and docs/decisions/0004-exports-rooms.md and
+0007-partner-client.md: our packages import each other one way only; the partner client's
+packages (client/) import nothing of the gateway's, the age format nothing but `cryptography` and
+the standard library.
 
 Walks every module's imports (static, with ast) and fails on an arrow that points the wrong way,
 and on a module without a docstring saying its job. Under tests/, no module imports a test module
@@ -14,18 +15,25 @@ import re
 import sys
 import tomllib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[1]
-LAYERS = ["ageformat", "audit", "agreements", "exports", "demo_dukcapil", "gateway"]
-# Which of our packages each may import (itself included): `ageformat` and `audit` are the two
-# foundations and know nothing of each other or of anything above; `gateway` may import all.
+# The partner client is a distribution of its own in client/ (docs/decisions/0007):
+# its packages sit at the bottom, importing nothing of the gateway's; the gateway builds on them.
+CLIENT = REPO / "client"
+CLIENT_LAYERS = ["ageformat", "pks_partner"]
+LAYERS = ["ageformat", "pks_partner", "audit", "agreements", "exports", "demo_dukcapil", "gateway"]
+# Which of our packages each may import (itself included): `ageformat` knows nothing else of
+# ours, `pks_partner` only the age format, `audit` only the client's formats (Merkle proofs,
+# checkpoints, the leaf); `gateway` may import all.
 ALLOWED = {
     "ageformat": {"ageformat"},
-    "audit": {"audit"},
-    "agreements": {"agreements", "ageformat"},
-    "exports": {"exports", "agreements", "audit", "ageformat"},
+    "pks_partner": {"pks_partner", "ageformat"},
+    "audit": {"audit", "pks_partner"},
+    "agreements": {"agreements", "ageformat", "pks_partner"},
+    "exports": {"exports", "agreements", "audit", "ageformat", "pks_partner"},
     # The demo database generator: `agreements` for SafeError only; a delivery never runs it.
     "demo_dukcapil": {"demo_dukcapil", "agreements"},
     "gateway": set(LAYERS),
@@ -37,14 +45,27 @@ FORBIDDEN_THIRD_PARTY = {
     "exports": {"flask", "werkzeug"},
     "demo_dukcapil": {"flask", "werkzeug", "pandas"},
 }
-# The age format ships to partners without the server (the coming partner client): beyond the
-# standard library it may import `cryptography` alone.
-ONLY_THIRD_PARTY = {"ageformat": {"cryptography"}}
+# The client's packages ship to partners without the server: beyond the standard library, the age
+# format may import `cryptography` alone, and the client its own declared dependencies (pyarrow and
+# pandas are optional extras, imported only when a table is loaded: test_standalone.py).
+ONLY_THIRD_PARTY = {
+    "ageformat": {"cryptography"},
+    "pks_partner": {"cryptography", "rfc8785", "pyarrow", "pandas"},
+}
+
+
+def folder(layer: str) -> Path:
+    return (CLIENT if layer in CLIENT_LAYERS else REPO) / layer
+
+
+def layer_of(path: Path) -> str:
+    parts = path.relative_to(REPO).parts
+    return parts[1] if parts[0] == CLIENT.name else parts[0]
 
 
 def modules() -> list[Path]:
     return sorted(
-        p for layer in LAYERS for p in (REPO / layer).rglob("*.py") if "versions" not in p.parts
+        p for layer in LAYERS for p in folder(layer).rglob("*.py") if "versions" not in p.parts
     )
 
 
@@ -61,7 +82,7 @@ def imported_top_levels(path: Path) -> set[str]:
 
 @pytest.mark.parametrize("path", modules(), ids=lambda p: str(p.relative_to(REPO)))
 def test_imports_point_one_way(path: Path) -> None:
-    layer = path.relative_to(REPO).parts[0]
+    layer = layer_of(path)
     imported = imported_top_levels(path)
     ours = imported & set(LAYERS)
     allowed = ALLOWED[layer]
@@ -69,20 +90,45 @@ def test_imports_point_one_way(path: Path) -> None:
     banned = imported & FORBIDDEN_THIRD_PARTY.get(layer, set())
     assert not banned, f"{path.relative_to(REPO)} imports {sorted(banned)}"
     if layer in ONLY_THIRD_PARTY:
-        outside = imported - set(sys.stdlib_module_names) - ONLY_THIRD_PARTY[layer] - {layer}
+        outside = imported - set(sys.stdlib_module_names) - ONLY_THIRD_PARTY[layer] - allowed
         assert not outside, f"{path.relative_to(REPO)} imports {sorted(outside)}"
 
 
 def test_every_package_has_its_rule_and_ships() -> None:
     """A new top-level package (a folder with an __init__.py) must be given its place here, be
-    listed for the wheel (hatch builds exactly the packages pyproject.toml names) and be type
-    checked by `dev.py test`."""
-    packages = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
-    assert packages == set(LAYERS) == set(ALLOWED)
-    project = tomllib.loads((REPO / "pyproject.toml").read_text(encoding="utf-8"))
-    assert set(project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]) == packages
-    checked = re.search(r"^PACKAGES = \((.*)\)$", (REPO / "dev.py").read_text(), re.M)
-    assert checked and set(re.findall(r'"(\w+)"', checked.group(1))) == packages
+    listed for its distribution's wheel (hatch builds exactly the packages a pyproject.toml names)
+    and be type checked by `dev.py test`."""
+    server = {p.parent.name for p in REPO.glob("*/__init__.py")} - {"tests"}
+    client = {p.parent.name for p in CLIENT.glob("*/__init__.py")}
+    assert client == set(CLIENT_LAYERS)
+    assert server | client == set(LAYERS) == set(ALLOWED)
+    assert set(_project(REPO)["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]) == server
+    assert set(_project(CLIENT)["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]) == client
+    dev = (REPO / "dev.py").read_text()
+    for name, packages in (("PACKAGES", server), ("CLIENT_PACKAGES", client)):
+        checked = re.search(rf"^{name} = \((.*)\)$", dev, re.M)
+        assert checked and set(re.findall(r'"(\w+)"', checked.group(1))) == packages, name
+
+
+def _project(folder: Path) -> dict[str, Any]:
+    return tomllib.loads((folder / "pyproject.toml").read_text(encoding="utf-8"))
+
+
+def _names(requirements: list[str]) -> set[str]:
+    return {re.split(r"[<>=!~\[; ]", r, maxsplit=1)[0].lower() for r in requirements}
+
+
+def test_the_lock_pins_what_the_client_needs() -> None:
+    """requirements.lock is compiled from the gateway's pyproject.toml, which cannot name the
+    client (decision 0007): so every dependency of the client, optional ones too, is one of the
+    gateway's as well, and the client needs nothing of the server's stack."""
+    client = _project(CLIENT)["project"]
+    needed = _names(client["dependencies"])
+    for extra in client["optional-dependencies"].values():
+        needed |= _names(extra)
+    assert needed <= _names(_project(REPO)["project"]["dependencies"])
+    assert not needed & {"flask", "sqlalchemy", "alembic", "click", "werkzeug", "huey"}
+    assert _names(client["dependencies"]) == {"cryptography", "rfc8785"}
 
 
 # The rooms of exports/ a delivery passes before its pipeline writes: each stands on its own, so

@@ -1,4 +1,4 @@
-"""Publishing: the delivery's files and the last step of the publish order (`publish`), its RFC
-8785 manifest signed with SSHSIG (`manifest`), and verifying a manifest with its audit proof as a
-partner or auditor does (`manifest_verify`).
+"""Publishing: the delivery's files and the last step of the publish order (`publish`). The
+manifest it signs, and the checks a partner or auditor runs on it, are the partner client's
+(`pks_partner.manifest`, `pks_partner.verify`), so both sides use one copy.
 """

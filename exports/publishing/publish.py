@@ -32,7 +32,7 @@ from exports.formats.sinks import StagedFile, fsync_directory
 from exports.formats.writers import SUFFIXES
 from exports.pipeline import DeliveryOutput
 from exports.plan import Plan
-from exports.publishing.manifest import (
+from pks_partner.manifest import (
     AuditRef,
     DeliveryFile,
     ElementRef,

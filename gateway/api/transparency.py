@@ -9,11 +9,11 @@ from __future__ import annotations
 from flask import Response, request
 
 from audit import tree
-from audit.consistency import format_consistency_proof
 from gateway import errors
 from gateway.api import base
 from gateway.api.problems import ApiProblem
 from gateway.api.routes import api
+from pks_partner.consistency import format_consistency_proof
 
 
 @api.get("/audit/checkpoint")

@@ -16,8 +16,6 @@ import click
 from sqlalchemy import Engine
 
 from audit import log as audit_log
-from audit.checkpoint import note_verifier
-from exports.publishing.manifest import NAMESPACE, SIGNER_PRINCIPAL
 from exports.publishing.publish import move_subject_indexes
 from gateway import db
 from gateway.cli import settings_of
@@ -28,6 +26,8 @@ from gateway.seals import SealStore
 from gateway.services.delivery_recovery import close_abandoned
 from gateway.services.trust import anchor_first_time, sealed_before
 from gateway.settings import Settings
+from pks_partner.checkpoint import note_verifier
+from pks_partner.manifest import NAMESPACE, SIGNER_PRINCIPAL
 
 
 @click.command()

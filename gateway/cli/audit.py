@@ -18,14 +18,10 @@ from typing import Any
 import click
 
 from audit import log, tree
-from audit.checkpoint import CheckpointError
-from audit.consistency import format_consistency_proof
 from audit.entry import FIELD_LIMITS
 from audit.export import export_log, verify_export
 from audit.stored import checkpoint_problems
-from audit.tlog_proof import parse_tlog_proof
 from audit.verify import VerifyReport, verify_log
-from exports.publishing.manifest import parse_manifest
 from gateway import checkpoints, limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -40,6 +36,10 @@ from gateway.cli.common import (
 from gateway.keys import load_signing_key
 from gateway.services import trust
 from gateway.settings import Settings
+from pks_partner.checkpoint import CheckpointError
+from pks_partner.consistency import format_consistency_proof
+from pks_partner.manifest import parse_manifest
+from pks_partner.tlog_proof import parse_tlog_proof
 
 SEQ = click.IntRange(0, limits.MAX_ID)
 
@@ -186,7 +186,7 @@ def prove(ctx: click.Context, seq: int | None, old_size: int | None, size: int |
 def export(ctx: click.Context, directory: Path) -> None:
     """Write every entry (JSONL and Parquet) and checkpoint into DIRECTORY for an auditor."""
     settings = settings_of(ctx)
-    from audit.checkpoint import note_verifier
+    from pks_partner.checkpoint import note_verifier
 
     verifier = note_verifier(settings.audit_origin, audit_public_key(settings))
     with metadata_connection(settings) as connection:

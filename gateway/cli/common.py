@@ -14,7 +14,6 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from agreements.errors import Invalid
 from agreements.signing import parse_public_key
-from audit.checkpoint import NoteVerifier, parse_verifier_key
 from gateway import limits
 
 # Re-exported for the CLI modules (explicit `as` for mypy): the composition root's makers.
@@ -27,6 +26,7 @@ from gateway.context import region_names as region_names
 from gateway.context import seal_store as seal_store
 from gateway.context import work_calendar as work_calendar
 from gateway.readmodel import to_json
+from pks_partner.checkpoint import NoteVerifier, parse_verifier_key
 
 AS_HELP = (
     "The staff member doing this (see `staff list`). Attribution, not authentication: login "

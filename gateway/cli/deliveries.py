@@ -23,7 +23,6 @@ from ageformat import (
     decrypt_file,
     load_identities,
 )
-from exports.publishing.manifest_verify import verify_delivery
 from gateway import limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -45,6 +44,7 @@ from gateway.services import deliveries as service
 from gateway.services import delivery_views
 from gateway.services.subjects import subject_deliveries
 from gateway.settings import Settings
+from pks_partner.verify import verify_delivery
 
 JSON = click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead.")
 
@@ -289,8 +289,8 @@ def verify(
         data_file=data,
         newer=newer,
     )
-    for item in check.checks:
-        click.echo(f"{'ok  ' if item.passed else 'FAIL'} {item.name}: {item.reason}")
+    for line in check.lines():
+        click.echo(line)
     if not check.ok:
         raise click.ClickException(f"{manifest} does not verify")
     click.echo(f"{manifest} verifies")

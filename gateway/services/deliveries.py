@@ -53,7 +53,6 @@ from exports.formats.writers import SUFFIXES
 from exports.masking.tokens import derive_subject_key, derive_token_key
 from exports.pipeline import DeliveryOutput, Preview, preview, run_pipeline
 from exports.plan import Plan, make_plan
-from exports.publishing.manifest import AgreementRef, AuditRef, entry_details
 from exports.publishing.publish import (
     DeliveryFiles,
     DeliveryPlaces,
@@ -77,6 +76,7 @@ from gateway.services.agreements import (
 from gateway.services.delivery_recovery import abandon, close_abandoned, held
 from gateway.services.delivery_views import quota_used
 from gateway.store.tables import FAILED, PUBLISHED, RECORDED, RUNNING, deliveries
+from pks_partner.manifest import AgreementRef, AuditRef, entry_details
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,6 @@ from pathlib import Path
 from sqlalchemy import Engine, select, update
 
 from audit import log as audit_log
-from audit.entry import LeafFormatError, parse_leaf
-from exports.publishing.manifest import parse_manifest
 from exports.publishing.publish import DeliveryFiles, DeliveryPlaces
 from exports.risk.spill import remove_abandoned
 from gateway.store.tables import (
@@ -35,6 +33,8 @@ from gateway.store.tables import (
     agreements,
     deliveries,
 )
+from pks_partner.leaf import LeafFormatError, parse_leaf
+from pks_partner.manifest import parse_manifest
 
 SYSTEM = "gateway"
 log = logging.getLogger(__name__)

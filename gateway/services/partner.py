@@ -29,7 +29,6 @@ from agreements.signing import AllowedSigner, AllowedSigners, verify
 from audit import log as audit_log
 from audit.entry import check_details
 from audit.log import as_utc
-from exports.publishing.manifest import NAMESPACE, SIGNER_PRINCIPAL, Manifest, parse_manifest
 from exports.publishing.publish import DeliveryFiles, DeliveryPlaces
 from gateway import limits
 from gateway.keys import load_signing_key
@@ -37,6 +36,7 @@ from gateway.services.actions import UNRECORDABLE, recordable
 from gateway.services.agreements import load_version
 from gateway.services.token_use import Credential
 from gateway.store.tables import COUNTED, PUBLISHED, agreement_versions, deliveries
+from pks_partner.manifest import NAMESPACE, SIGNER_PRINCIPAL, Manifest, parse_manifest
 
 # `<short_id>-<YYYYMMDD>-<6 hex>`, as gateway/services/deliveries.py makes it; matched whole and
 # ASCII only, before the database or the file system sees the id.

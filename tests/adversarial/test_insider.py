@@ -253,7 +253,7 @@ def test_a_rewritten_entry_with_its_hash_is_caught_by_the_kept_checkpoint(office
     [(leaf,)] = office.sql("SELECT leaf FROM audit_entries WHERE seq = 1")
     forged = bytes(leaf).replace(b'"audit"', b'"audix"')
     assert forged != bytes(leaf)
-    from audit.merkle import leaf_hash
+    from pks_partner.merkle import leaf_hash
 
     office.sql("DELETE FROM audit_checkpoints")
     office.sql(

@@ -3,6 +3,7 @@ that release only their authenticated prefix and leave no output behind."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import os
 import random
@@ -83,6 +84,20 @@ def test_edge_sizes_round_trip_through_a_file(size: int, tmp_path: Path) -> None
     assert (tmp_path / "data.bin").read_bytes() == data
     assert stat.S_IMODE((tmp_path / "data.bin").stat().st_mode) == 0o600
     assert sorted(p.name for p in tmp_path.iterdir()) == ["data.age", "data.bin"]
+
+
+def test_a_promised_plaintext_hash_is_checked_before_anything_appears(tmp_path: Path) -> None:
+    data = plaintext(70_000, 3)
+    (tmp_path / "data.age").write_bytes(encrypt(data, [RECIPIENT]))
+    (tmp_path / "data.bin").write_bytes(b"kept")
+    with pytest.raises(AgeError, match="SHA-256 differs") as refused:
+        decrypt_file(tmp_path / "data.age", IDENTITY, tmp_path / "data.bin", expected_sha256="00")
+    assert refused.value.stage == "payload"
+    assert (tmp_path / "data.bin").read_bytes() == b"kept"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data.age", "data.bin"]
+    promised = hashlib.sha256(data).hexdigest().upper()
+    decrypt_file(tmp_path / "data.age", IDENTITY, tmp_path / "data.bin", expected_sha256=promised)
+    assert (tmp_path / "data.bin").read_bytes() == data
 
 
 class RecordingSink(io.BytesIO):

@@ -27,7 +27,7 @@ def test_ageformat_round_trips_without_loading_anything_else_of_ours() -> None:
     report = json.loads(result.stdout)
     assert report["ok"]
     loaded = set(report["loaded"])
-    ours = {"agreements", "audit", "exports", "gateway", "demo_dukcapil"}
+    ours = {"agreements", "audit", "exports", "gateway", "demo_dukcapil", "pks_partner"}
     data = {"pandas", "pyarrow", "numpy", "sqlalchemy", "flask", "click"}
     assert "ageformat" in loaded
     assert not loaded & (ours | data), sorted(loaded & (ours | data))

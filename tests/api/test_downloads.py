@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from exports.publishing.manifest_verify import verify_delivery
 from gateway.api import files
 from gateway.keys import load_signing_key
+from pks_partner.verify import verify_delivery
 from tests.api.partners import Partner, manifest_of, problem_of
 
 

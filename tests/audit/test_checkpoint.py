@@ -16,9 +16,9 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from audit import checkpoint as cp
-from audit import merkle
-from audit.tlog_proof import format_tlog_proof, parse_tlog_proof, verify_tlog_proof
+from pks_partner import checkpoint as cp
+from pks_partner import merkle
+from pks_partner.tlog_proof import format_tlog_proof, parse_tlog_proof, verify_tlog_proof
 
 # golang.org/x/mod/sumdb/note, package documentation and note_test.go.
 GO_SIGNER = "PRIVATE+KEY+PeterNeumann+c74f20a3+AYEKFALVFGyNhPJEMzD1QIDr+Y7hfZx09iUvxdXHKDFz"

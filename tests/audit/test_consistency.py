@@ -1,4 +1,4 @@
-"""The consistency proof text a checkpoint holder checks offline (audit/consistency.py)."""
+"""The consistency proof text a checkpoint holder checks offline (pks_partner/consistency.py)."""
 
 from __future__ import annotations
 
@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 
-from audit import merkle
-from audit.checkpoint import Checkpoint
-from audit.consistency import (
+from pks_partner import merkle
+from pks_partner.checkpoint import Checkpoint
+from pks_partner.consistency import (
     ConsistencyProofError,
     extends,
     format_consistency_proof,

@@ -14,14 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from audit.entry import (
+    FIELD_LIMITS,
     build_leaf,
     details_text_in_leaf,
     format_time,
     keyed_nik_hash,
     leaf_from_columns,
-    parse_leaf,
     validate_fields,
 )
+from pks_partner.leaf import LEAF_KEYS, TEXT_FIELDS, parse_leaf
 
 FIELDS: dict[str, Any] = {
     "actor_role": "officer",
@@ -165,3 +166,11 @@ def test_the_fast_path_leaf_is_the_canonical_leaf(
 def test_leaves_of_another_shape_are_malformed(leaf: bytes) -> None:
     with pytest.raises(ValueError):
         parse_leaf(leaf)
+
+
+def test_the_leaf_readers_check_has_exactly_the_fields_the_log_writes() -> None:
+    """pks_partner.leaf reads what audit.entry writes: the same fields, the same text ones."""
+    assert set(TEXT_FIELDS) == {*FIELD_LIMITS, "time"}
+    assert {*FIELD_LIMITS, "details", "seq", "time", "v"} == LEAF_KEYS
+    leaf, _ = build_leaf(validate_fields(**FIELDS, details={}), 7, MOMENT)
+    assert parse_leaf(leaf).keys() == LEAF_KEYS

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Engine
 
 from audit import tree
-from audit.checkpoint import note_verifier
 from audit.export import export_log, verify_export
+from pks_partner.checkpoint import note_verifier
 from tests.audit.logs import ORIGIN, add, fill
 from tests.services import require_tool
 

@@ -11,10 +11,11 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Column, Connection, Engine, Integer, MetaData, Table, select, text
 from sqlalchemy.exc import IntegrityError
 
-from audit import log, merkle, tree
-from audit.checkpoint import note_verifier, open_checkpoint
+from audit import log, tree
 from audit.schema import audit_entries
-from audit.tlog_proof import verify_tlog_proof
+from pks_partner import merkle
+from pks_partner.checkpoint import note_verifier, open_checkpoint
+from pks_partner.tlog_proof import verify_tlog_proof
 from tests.audit.logs import ORIGIN, START, add, fill, sqlite_engine
 from tests.audit.rfc6962 import ref_consistent, ref_mth, ref_path, ref_proof, ref_root_from_path
 

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from audit import merkle
+from pks_partner import merkle
 from tests.audit.rfc6962 import (
     ref_consistent,
     ref_mth,

@@ -15,11 +15,12 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import Connection, Engine, select, text
 
-from audit import merkle, tree
-from audit.checkpoint import Checkpoint, note_verifier, sign_checkpoint
+from audit import tree
 from audit.entry import build_leaf, validate_fields
 from audit.schema import audit_entries
 from audit.verify import VerifyReport, verify_log
+from pks_partner import merkle
+from pks_partner.checkpoint import Checkpoint, note_verifier, sign_checkpoint
 from tests.audit.logs import ORIGIN, add
 
 NOW = datetime(2025, 3, 4, tzinfo=UTC)
@@ -228,7 +229,7 @@ def test_a_checkpoint_from_another_log(built: Log) -> None:
     with built.engine.connect() as connection:
         root = tree.root_at(connection, 6)
     body = Checkpoint("example.org/another-log", 6, root).body()
-    from audit.checkpoint import sign_note
+    from pks_partner.checkpoint import sign_note
 
     replace_note(built, 6, sign_note(body, ORIGIN, built.key))
     assert first(built.verify()) == ("checkpoint_origin", None)

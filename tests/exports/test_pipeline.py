@@ -36,11 +36,11 @@ from demo_dukcapil.database import build_demo_source
 from exports.masking.tokens import derive_subject_key, derive_token_key
 from exports.pipeline import DeliveryOutput, DeliveryRefused, run_pipeline
 from exports.plan import Plan, Recipient, make_plan
-from exports.publishing.manifest import AgreementRef
 from exports.reading.extract import count_rows, extract
 from exports.reading.query import arrow_schema, build_query
 from exports.reading.source import Source
 from exports.reading.source_mapping import load_source_mapping
+from pks_partner.manifest import AgreementRef
 from tests.agreements.scope_fixtures import REGIONS, REPO, scope_data
 
 CATALOG_FILE = REPO / "config" / "catalog.toml"

@@ -10,8 +10,8 @@ from agreements.catalog import load_catalog
 from agreements.errors import Invalid
 from agreements.scope import Scope
 from exports.plan import SUBJECT_ELEMENT, make_plan
-from exports.publishing.manifest import AgreementRef
 from exports.reading.source_mapping import load_source_mapping
+from pks_partner.manifest import AgreementRef
 from tests.agreements.scope_fixtures import DELETE, REGIONS, REPO, scope_data
 
 CATALOG_FILE = REPO / "config" / "catalog.toml"

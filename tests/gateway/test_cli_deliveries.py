@@ -19,10 +19,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from ageformat import AgeWriter, generate_identity
-from exports.publishing.manifest import parse_manifest, sign_manifest
 from exports.reading.source import Source
 from gateway.cli.demo_agreement import this_years
 from gateway.keys import load_signing_key
+from pks_partner.manifest import parse_manifest, sign_manifest
 from tests.gateway.delivery_homes import source_niks
 from tests.harness import EXAMPLE, SHORT, Gateway, setup_gateway, write
 from tests.services import require_tool

@@ -20,7 +20,6 @@ import waitress
 from click.testing import CliRunner
 from sqlalchemy import create_engine, event
 
-from audit.entry import parse_leaf
 from exports import pipeline
 from exports.formats.sinks import StagedFile
 from exports.publishing.publish import DeliveryFiles
@@ -31,6 +30,7 @@ from gateway.context import delivery_places
 from gateway.services import deliveries as service
 from gateway.services.delivery_recovery import held, locked_elsewhere
 from gateway.settings import load_settings
+from pks_partner.leaf import parse_leaf
 from tests.exports.risk.spilling import spilling_process
 from tests.gateway.delivery_homes import Home, copy_home, crash_extract, source_niks
 from tests.harness import EXAMPLE, SHORT

@@ -17,6 +17,7 @@ from exports.reading.source import SourceUnavailable
 from gateway import errors
 from gateway.keys import KeyFileError
 from gateway.limits import InputRefused
+from pks_partner.manifest import ManifestFormatError
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -51,6 +52,7 @@ def test_the_kinds_keep_their_codes() -> None:
             True,
         ),
         (CatalogError("bad catalog"), errors.INVALID_INPUT, True),
+        (ManifestFormatError("file.sha256", "64 hex digits"), errors.INVALID_INPUT, True),
         (NotPermitted("no"), errors.NOT_PERMITTED, True),
         (NotFound("agreement", "x"), errors.NOT_FOUND, True),
         (Conflict("state"), errors.CONFLICT, True),

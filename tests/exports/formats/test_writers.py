@@ -24,6 +24,7 @@ from ageformat import AgeWriter, decrypt_file, generate_identity
 from exports.formats import xlsx_stream
 from exports.formats.sinks import HashingStream
 from exports.formats.writers import FORMATS, ROW_GROUP_ROWS, SUFFIXES, FormatError, open_writer
+from pks_partner import manifest
 
 IDENTITY, RECIPIENT = generate_identity()
 MAIN = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -353,3 +354,10 @@ def test_xlsx_text_round_trips_as_excel_reads_it(values: list[str | None], name:
     assert read["A1"] == legal(name or "kolom")
     for row, value in enumerate(values, start=2):
         assert read.get(f"A{row}") == (None if value is None else legal(value))
+
+
+def test_a_manifest_names_every_format_the_writers_write() -> None:
+    """The partner client's manifest reader (pks_partner.manifest) knows the formats without the
+    writers: the same ones, each file named `<id>.<format>.age`."""
+    assert manifest.FORMATS == FORMATS
+    assert {name: f".{name}" for name in FORMATS} == SUFFIXES

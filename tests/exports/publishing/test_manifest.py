@@ -26,8 +26,8 @@ from agreements.masks import validate_mask
 from agreements.scope import RowFilter
 from agreements.signing import public_key_line, sign
 from audit import log, tree
-from audit.checkpoint import note_verifier
-from exports.publishing.manifest import (
+from pks_partner.checkpoint import note_verifier
+from pks_partner.manifest import (
     ENTRY_ACTION,
     NAMESPACE,
     AgreementRef,
@@ -41,7 +41,7 @@ from exports.publishing.manifest import (
     parse_manifest,
     sign_manifest,
 )
-from exports.publishing.manifest_verify import DeliveryCheck, read_manifest, verify_delivery
+from pks_partner.verify import DeliveryCheck, read_manifest, verify_delivery
 from tests.audit.logs import ORIGIN, add, sqlite_engine
 from tests.services import require_tool
 

@@ -16,32 +16,30 @@ from typing import Any
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from agreements.errors import BadSignature
-from agreements.signing import AllowedSigner, AllowedSigners, verify
-from audit.checkpoint import (
+from pks_partner.checkpoint import (
     Checkpoint,
     CheckpointError,
     NoteVerifier,
     open_checkpoint,
     verifier_for,
 )
-from audit.consistency import ConsistencyProofError, extends, parse_consistency_proof
-from audit.entry import LeafFormatError, parse_leaf
-from audit.tlog_proof import parse_tlog_proof, verify_tlog_proof
-from exports.publishing.manifest import (
+from pks_partner.consistency import ConsistencyProofError, extends, parse_consistency_proof
+from pks_partner.leaf import LeafFormatError, parse_leaf
+from pks_partner.manifest import (
     ENTRY_ACTION,
     ENTRY_OBJECT_TYPE,
     ENTRY_OUTCOME,
     MANIFEST_VERSION,
     NAMESPACE,
     READ_SIZE,
-    SIGNER_PRINCIPAL,
     DeliveryFile,
     Manifest,
     ManifestFormatError,
     entry_details,
     same_value,
 )
+from pks_partner.sshsig import SignatureError, verify_by_key
+from pks_partner.tlog_proof import parse_tlog_proof, verify_tlog_proof
 
 
 def read_manifest(path: Path | str) -> tuple[bytes, str]:
@@ -76,27 +74,41 @@ class DeliveryCheck:
     def failed(self) -> tuple[str, ...]:
         return tuple(check.name for check in self.checks if not check.passed)
 
+    def lines(self) -> list[str]:
+        """One line a check, as both command lines print them: `ok   name: reason`."""
+        return [f"{'ok  ' if c.passed else 'FAIL'} {c.name}: {c.reason}" for c in self.checks]
+
 
 def verify_delivery(
     manifest_bytes: bytes,
     signature: str,
     *,
     manifest_key: Ed25519PublicKey,
-    audit_key: Ed25519PublicKey | str,
-    audit_origin: str,
+    audit_key: Ed25519PublicKey | NoteVerifier | str | None,
+    audit_origin: str | None,
     data_file: Path | None,
     newer: tuple[str, str] | None = None,
 ) -> DeliveryCheck:
     """Check a delivery as a partner would; see docs/manifest.md for what each check proves.
 
-    `newer` is a later checkpoint note the partner was shown and the consistency proof text from
-    the manifest's checkpoint to it (`audit prove --from N`): the `consistency` check then proves
-    the log that newer checkpoint signs still extends the history this manifest was given.
+    `audit_key` None leaves out `checkpoint` and `inclusion` (a partner who was not given the
+    audit key); `audit_origin` None takes the origin a verifier key string names. `newer` is a
+    later checkpoint note the partner was shown and the consistency proof text from the manifest's
+    checkpoint to it (`audit prove --from N`): the `consistency` check then proves the log that
+    newer checkpoint signs still extends the history this manifest was given.
 
-    Raises ValueError only for a malformed `audit_key` string (the caller's input, not the
-    manifest's) and OSError for a data file that exists but cannot be read.
+    Raises ValueError only for the caller's own input — a malformed `audit_key` string, an
+    Ed25519 audit key without its origin, `newer` without an audit key — and OSError for a data
+    file that exists but cannot be read.
     """
-    verifier = verifier_for(audit_key, audit_origin)
+    verifier = None
+    if audit_key is not None:
+        if audit_origin is None and isinstance(audit_key, Ed25519PublicKey):
+            raise ValueError("an Ed25519 audit key needs the audit log's origin")
+        verifier = verifier_for(audit_key, audit_origin or "")
+        audit_origin = audit_origin or verifier.name
+    elif newer is not None:
+        raise ValueError("a consistency check needs the audit key")
     checks = [_signature(manifest_bytes, signature, manifest_key)]
     manifest, checkpoint = None, None
     try:
@@ -118,12 +130,27 @@ def verify_delivery(
         except ManifestFormatError as error:
             reason = f"{error.field}: {error.rule}"
         checks.append(Check("format", manifest is not None, reason))
-    names = ["checkpoint", "inclusion", "entry"] + ([] if data_file is None else ["data_file"])
+    names = ["checkpoint", "inclusion"] if verifier is not None else []
+    names += ["entry"] + ([] if data_file is None else ["data_file"])
     if manifest is None:
         unread = "not checked: the manifest could not be read"
         checks += [Check(name, False, unread) for name in names]
         return DeliveryCheck(tuple(checks))
-    audit = manifest.audit
+    if verifier is not None and audit_origin is not None:
+        checkpoint = _inclusion(manifest, verifier, audit_origin, checks)
+    checks.append(_entry(manifest))
+    if data_file is not None:
+        checks.append(check_data_file(data_file, manifest.file))
+    if verifier is not None and audit_origin is not None and newer is not None:
+        checks.append(_consistency(checkpoint, *newer, verifier, audit_origin))
+    return DeliveryCheck(tuple(checks), manifest, checkpoint)
+
+
+def _inclusion(
+    manifest: Manifest, verifier: NoteVerifier, audit_origin: str, checks: list[Check]
+) -> Checkpoint | None:
+    """Append the `checkpoint` and `inclusion` checks; the checkpoint, when it is trusted."""
+    audit, checkpoint = manifest.audit, None
     try:
         checkpoint = verify_tlog_proof(audit.proof, audit.leaf, verifier, audit_origin)
         index = parse_tlog_proof(audit.proof).index
@@ -141,12 +168,7 @@ def verify_delivery(
     except ValueError:  # anything else odd in the proof text is still the manifest's fault
         checks.append(Check("checkpoint", False, "malformed: audit.proof could not be read"))
         checks.append(Check("inclusion", False, "not checked: no trusted checkpoint"))
-    checks.append(_entry(manifest))
-    if data_file is not None:
-        checks.append(_data_file(data_file, manifest.file))
-    if newer is not None:
-        checks.append(_consistency(checkpoint, *newer, verifier, audit_origin))
-    return DeliveryCheck(tuple(checks), manifest, checkpoint)
+    return checkpoint
 
 
 def _consistency(
@@ -185,10 +207,9 @@ def _consistency(
 
 
 def _signature(manifest_bytes: bytes, signature: str, key: Ed25519PublicKey) -> Check:
-    signers = AllowedSigners((AllowedSigner.for_key(SIGNER_PRINCIPAL, key, [NAMESPACE]),))
     try:
-        verify(manifest_bytes, signature, NAMESPACE, signers, principal=SIGNER_PRINCIPAL)
-    except BadSignature as error:
+        verify_by_key(manifest_bytes, signature, NAMESPACE, key)
+    except SignatureError as error:
         return Check("signature", False, error.rule)
     return Check("signature", True, f"SSHSIG by the manifest key, namespace {NAMESPACE}")
 
@@ -234,7 +255,8 @@ def _entry(manifest: Manifest) -> Check:
     )
 
 
-def _data_file(path: Path, file: DeliveryFile) -> Check:
+def check_data_file(path: Path, file: DeliveryFile) -> Check:
+    """`data_file`: the file's size and SHA-256, read in 1 MiB pieces, against the manifest's."""
     digest, size = hashlib.sha256(), 0
     try:
         with path.open("rb") as stream:

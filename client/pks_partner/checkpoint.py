@@ -38,7 +38,7 @@ class CheckpointError(ValueError):
 
     malformed: not a signed note or not a checkpoint body; signature: our key's signature does
     not verify; key: no signature by our key; origin: signed by us but for another log;
-    inclusion: a proof does not lead from its entry to the signed root (audit.tlog_proof).
+    inclusion: a proof does not lead from its entry to the signed root (pks_partner.tlog_proof).
     """
 
     def __init__(self, kind: ProblemKind, message: str) -> None:

@@ -20,8 +20,8 @@ from dataclasses import dataclass
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from audit import merkle
-from audit.checkpoint import (
+from pks_partner import merkle
+from pks_partner.checkpoint import (
     Checkpoint,
     CheckpointError,
     NoteVerifier,
@@ -82,8 +82,8 @@ def verify_tlog_proof(
 ) -> Checkpoint:
     """The checkpoint, if `leaf` is at the proof's index in the tree it signs; else raises.
 
-    CheckpointError kinds as in `audit.checkpoint`, plus "inclusion" when the path does not lead
-    from this leaf to the signed root.
+    CheckpointError kinds as in `pks_partner.checkpoint`, plus "inclusion" when the path does not
+    lead from this leaf to the signed root.
     """
     proof = parse_tlog_proof(text)
     checkpoint = open_checkpoint(proof.checkpoint_note, verifier_for(public_key, origin), origin)

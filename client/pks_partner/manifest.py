@@ -7,8 +7,9 @@ delivery's own audit entry (its leaf bytes) with a C2SP tlog-proof of that entry
 the audit key signed: the partner can prove offline that the delivery was logged, and keeps a
 piece of the log's history that a later rewrite could not match.
 
-The checks a partner runs are in `exports.publishing.manifest_verify`. Errors name fields, never
-values. docs/manifest.md describes every field.
+The gateway builds and signs manifests with this module (exports/publishing/publish.py); a partner
+reads them with it, and checks them with `pks_partner.verify`. Errors name fields, never values.
+docs/manifest.md describes every field.
 """
 
 from __future__ import annotations
@@ -22,16 +23,13 @@ from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, datetime
 from importlib.metadata import PackageNotFoundError, version
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 import rfc8785
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from ageformat import recipient_fingerprint
-from agreements.errors import SafeError
-from agreements.masks import Mask
-from agreements.signing import sign
-from exports.formats.writers import SUFFIXES
+from pks_partner.sshsig import sign
 
 NAMESPACE = "pks-manifest"
 MANIFEST_VERSION = 1
@@ -42,6 +40,8 @@ ENTRY_ACTION = "delivery.extract"
 ENTRY_OBJECT_TYPE = "delivery"
 ENTRY_OUTCOME = "ok"
 READ_SIZE = 1 << 20
+# The data formats a delivery comes in; its file is `<delivery_id>.<format>.age`.
+FORMATS = ("parquet", "csv", "xlsx")
 
 # A delivery id becomes file names and the audit entry's object_id (at most 128 characters).
 _DELIVERY_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,99}$")
@@ -51,7 +51,7 @@ _CREATED_AT = "%Y-%m-%dT%H:%M:%SZ"
 _T = TypeVar("_T")
 
 
-class ManifestFormatError(SafeError, ValueError):
+class ManifestFormatError(ValueError):
     """Not a version-1 manifest; `field` is the dotted path of the first problem (no values)."""
 
     def __init__(self, field: str, rule: str) -> None:
@@ -81,6 +81,12 @@ def _digest(value: object, where: str) -> None:
 def same_value(value: object, expected: object) -> bool:
     # JSON reads true as 1 and 1.0 as 1 in Python; a signed field must match in type too.
     return type(value) is type(expected) and value == expected
+
+
+class RendersMask(Protocol):
+    """A mask as the signed scope renders it (the gateway's `agreements.masks.Mask`)."""
+
+    def to_json(self) -> dict[str, Any]: ...
 
 
 def installed_version() -> str:
@@ -152,7 +158,7 @@ class ElementRef:
         _need(ok, "elements.mask", 'an object with a "mask" kind')
 
     @classmethod
-    def of(cls, key: str, label: str, mask: Mask) -> ElementRef:
+    def of(cls, key: str, label: str, mask: RendersMask) -> ElementRef:
         return cls(key, label, mask.to_json())
 
     def to_json(self) -> dict[str, Any]:
@@ -171,7 +177,7 @@ class DeliveryFile:
     plaintext_size: int
 
     def __post_init__(self) -> None:
-        ok = isinstance(self.format, str) and self.format in SUFFIXES
+        ok = isinstance(self.format, str) and self.format in FORMATS
         _need(ok, "file.format", "parquet, csv or xlsx")
         # A bare file name: a verifier may look for it beside the manifest.
         ok = isinstance(self.name, str) and bool(re.fullmatch(r"[A-Za-z0-9][\w.-]*", self.name))
@@ -241,7 +247,7 @@ class Manifest:
         _need(isinstance(self.row_filter, Mapping), "filter", "an object")
         _count(self.rows, "rows")
         _need(isinstance(self.reidentification, Mapping), "reidentification", "an object")
-        expected = self.delivery_id + SUFFIXES[self.file.format] + ".age"
+        expected = f"{self.delivery_id}.{self.file.format}.age"
         _need(self.file.name == expected, "file.name", "<delivery_id>.<format>.age")
         aware = isinstance(self.created_at, datetime) and self.created_at.utcoffset() is not None
         _need(aware, "created_at", "a timezone-aware time")

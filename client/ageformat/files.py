@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import hashlib
 import os
 import stat
 import tempfile
@@ -197,23 +198,33 @@ def decrypt_file(
     src_path: str | os.PathLike[str],
     identities: Identities,
     out_path: str | os.PathLike[str],
+    *,
+    expected_sha256: str | None = None,
 ) -> None:
     """Decrypt `src_path` to `out_path`, all or nothing.
 
     Writes a temporary file (mode 0600) beside `out_path`, fsyncs it and renames it into place
-    only after the final chunk authenticated; on any failure the temporary file is removed and
-    `out_path` is left as it was. An existing regular file at `out_path` is replaced; anything
-    else there (a symlink, FIFO, socket, device node) raises FileExistsError naming the path.
+    only after the final chunk authenticated — and, with `expected_sha256` (hex), only if the
+    plaintext's SHA-256 is that one (AgeError of stage `payload` if not: the file decrypts, but
+    to other data than the caller was promised, such as a signed manifest's `plaintext_sha256`).
+    On any failure the temporary file is removed and `out_path` is left as it was. An existing
+    regular file at `out_path` is replaced; anything else there (a symlink, FIFO, socket, device
+    node) raises FileExistsError naming the path.
     """
     out = Path(out_path)
     _refuse_non_regular(out)
+    digest = hashlib.sha256() if expected_sha256 is not None else None
     fd, temporary = tempfile.mkstemp(dir=out.parent, prefix=f".{out.name}.", suffix=".part")
     try:
         with os.fdopen(fd, "wb") as target, open(src_path, "rb") as source:
             for chunk in decrypt_chunks(source, identities):
                 target.write(chunk)
+                if digest is not None:
+                    digest.update(chunk)
             target.flush()
             os.fsync(target.fileno())
+        if digest is not None and digest.hexdigest() != str(expected_sha256).lower():
+            raise AgeError("payload", "the decrypted data's SHA-256 differs from the expected one")
         _refuse_non_regular(out)  # again: decrypting takes a while, and the name may have changed
         os.replace(temporary, out)
     except BaseException:

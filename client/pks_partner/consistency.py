@@ -17,8 +17,8 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from audit import merkle
-from audit.checkpoint import Checkpoint
+from pks_partner import merkle
+from pks_partner.checkpoint import Checkpoint
 
 _HEAD = re.compile(r"consistency (0|[1-9][0-9]{0,18}) (0|[1-9][0-9]{0,18})")
 MAX_HASHES = 128  # a proof between trees of 2^63 leaves has fewer than 2 * 63 hashes
