@@ -7,7 +7,9 @@ hashes and counts). Acknowledged with `201 Created` and the receipt.
 from __future__ import annotations
 
 import codecs
-from collections.abc import Callable, Iterator
+import csv
+import re
+from collections.abc import Callable, Iterable, Iterator
 
 from flask import Response, request
 
@@ -19,6 +21,9 @@ from gateway.api.problems import ApiProblem, StatusProblem
 from gateway.api.routes import api
 from gateway.services import reports
 from gateway.services.reports import ReportView
+
+_NEWLINE = re.compile(r"\r\n|\r|\n")
+MAX_LINE = csv.field_size_limit()  # characters: the csv module refuses a longer field
 
 
 @api.post("/reports/semester")
@@ -52,16 +57,19 @@ def data_balikan() -> Response:
     """A data balikan (text/csv: the NIKs used, one a line, a header `nik` allowed)."""
     limit = limits.DATA_BALIKAN.max_bytes
     _expect("text/csv", limit)
-    return _receipt(
-        lambda: reports.receive_data_balikan(
-            base.engine(),
-            base.acting_partner(),
-            base.credential().short_id,
-            _lines(limit),
-            keys_dir=base.settings().keys_dir,
-            now=base.now(),
+    try:
+        return _receipt(
+            lambda: reports.receive_data_balikan(
+                base.engine(),
+                base.acting_partner(),
+                base.credential().short_id,
+                _lines(limit),
+                keys_dir=base.settings().keys_dir,
+                now=base.now(),
+            )
         )
-    )
+    except csv.Error:  # e.g. a quoted field never closed, longer than the csv module reads
+        raise ApiProblem(errors.INVALID_INPUT, "the data balikan is not readable as CSV") from None
 
 
 def _receipt(receive: Callable[[], ReportView]) -> Response:
@@ -84,21 +92,43 @@ def _expect(media_type: str, limit: int) -> None:
 
 
 def _lines(limit: int) -> Iterator[str]:
-    """The body as text lines, decoded as UTF-8 while it streams; refused past `limit`."""
+    """The body as text lines, decoded as UTF-8 while it streams; refused past `limit`, or with
+    a line longer than the csv module reads (a NIK's line is short). Lines end at CR LF, LF or a
+    lone CR (a spreadsheet's export), which the csv module would otherwise refuse mid-line."""
     decoder = codecs.getincrementaldecoder("utf-8")()
     pending, seen = "", 0
     while chunk := request.stream.read(64 * 1024):
         seen += len(chunk)
         if seen > limit:
             raise _too_large(limit)
-        try:
-            pending += decoder.decode(chunk)
-        except UnicodeDecodeError:
-            raise ApiProblem(errors.INVALID_INPUT, "the data balikan is not UTF-8 text") from None
-        *complete, pending = pending.split("\n")
-        yield from complete
-    if pending:
-        yield pending
+        text = pending + _decoded(decoder, chunk)
+        held = text.endswith("\r")  # a CR LF may straddle two chunks
+        *complete, pending = _NEWLINE.split(text[:-1] if held else text)
+        pending += "\r" if held else ""
+        yield from _short(complete)
+        _short_enough(pending)
+    yield from _short(
+        part for part in _NEWLINE.split(pending + _decoded(decoder, b"", True)) if part
+    )
+
+
+def _decoded(decoder: codecs.IncrementalDecoder, chunk: bytes, final: bool = False) -> str:
+    try:
+        return decoder.decode(chunk, final)
+    except UnicodeDecodeError:
+        raise ApiProblem(errors.INVALID_INPUT, "the data balikan is not UTF-8 text") from None
+
+
+def _short(lines: Iterable[str]) -> Iterator[str]:
+    for line in lines:
+        _short_enough(line)
+        yield line
+
+
+def _short_enough(line: str) -> None:
+    if len(line) > MAX_LINE:
+        detail = f"a line of the data balikan is longer than {MAX_LINE:,} characters"
+        raise ApiProblem(errors.INVALID_INPUT, detail)
 
 
 def _too_large(limit: int) -> StatusProblem:

@@ -100,8 +100,8 @@ def _problem(error: Exception) -> Response:
     # The partner is told the kind only; the operator gets the gateway's own (safe) text, and a
     # traceback for an error the table does not know (a bug).
     kind = errors.kind_of(error)
-    if isinstance(error, ApiProblem | HTTPException):
-        pass
+    if isinstance(error, ApiProblem | StatusProblem | HTTPException):
+        pass  # an answer the API chose (a refusal, 413, 415, 429 …), not a failure
     elif kind is None:
         log.exception("partner API: %s failed", request.endpoint)
     elif kind.http_status >= 500 or kind is errors.VERIFICATION_FAILED:
