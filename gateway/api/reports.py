@@ -17,16 +17,71 @@ from agreements.errors import Conflict, Invalid, NotPermitted
 from agreements.roles import Action
 from gateway import context, errors, limits
 from gateway.api import base
+from gateway.api.openapi import (
+    RequestBody,
+    documented,
+    integer,
+    json_answer,
+    nullable,
+    obj,
+    problem,
+    schema,
+    text,
+)
 from gateway.api.problems import ApiProblem, StatusProblem
-from gateway.api.routes import api
+from gateway.api.routes import AGREEMENT_ID, api
 from gateway.services import reports
 from gateway.services.reports import ReportView
+from gateway.store.tables import DATA_BALIKAN, SEMESTER
 
+RECEIPT = schema(
+    "ReportReceipt",
+    obj(
+        {
+            "id": integer("the receipt's number", minimum=1),
+            "agreement": AGREEMENT_ID,
+            "kind": text(enum=[SEMESTER, DATA_BALIKAN]),
+            "due": nullable(text("the due date this report answers", format="date")),
+            "received_at": text("RFC 3339 with the office's offset", format="date-time"),
+            "received_by": text("the token's prefix"),
+            "document_sha256": nullable(text("the PDF's SHA-256", pattern="^[0-9a-f]{64}$")),
+            "size": integer("bytes received", minimum=0),
+            "rows": integer("data balikan: NIK lines read", minimum=0),
+            "invalid_rows": integer("data balikan: lines that are no valid NIK", minimum=0),
+        },
+        description="The acknowledgement of a report.",
+    ),
+)
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 MAX_LINE = csv.field_size_limit()  # characters: the csv module refuses a longer field
 
+REPORT_ANSWERS = {
+    201: json_answer("Received: the receipt.", RECEIPT),
+    403: problem(
+        "The token's actor may not send reports, or the token is used from an address outside "
+        "the recipient's `ip_allow`."
+    ),
+    409: problem(
+        "Every report the agreement asks for has come already, or it asks for no data balikan."
+    ),
+    413: problem("Larger than the limit."),
+    415: problem("Not of the media type this report is sent as."),
+}
+
 
 @api.post("/reports/semester")
+@documented(
+    "Send the semester report",
+    description="The semester report the agreement's `[reporting]` asks for, as a PDF of at "
+    f"most {limits.describe_size(limits.DOCUMENT.max_bytes)}; it answers the earliest open due "
+    "date. A report that ends an overdue-report suspension resumes the agreement.",
+    tag="Reports",
+    body=RequestBody(
+        "The report, a PDF.",
+        {"application/pdf": text(format="binary")},
+    ),
+    answers={**REPORT_ANSWERS, 422: problem("Not a PDF.")},
+)
 @base.audited_refusals(Action.REPORT_RECEIVE)
 def semester_report() -> Response:
     """A semester report (application/pdf)."""
@@ -52,6 +107,23 @@ def semester_report() -> Response:
 
 
 @api.post("/reports/data-balikan")
+@documented(
+    "Send the data balikan",
+    description="The NIKs the partner used, one a line (a header `nik` may come first), as "
+    f"CSV of at most {limits.describe_size(limits.DATA_BALIKAN.max_bytes)}. The gateway keeps "
+    "only keyed hashes and counts, never the NIKs.",
+    tag="Reports",
+    body=RequestBody(
+        "The NIKs used, one a line.",
+        {"text/csv": text()},
+    ),
+    answers={
+        **REPORT_ANSWERS,
+        422: problem(
+            f"Not UTF-8 text, not readable as CSV, or a line longer than {MAX_LINE:,} characters."
+        ),
+    },
+)
 @base.audited_refusals(Action.REPORT_RECEIVE)
 def data_balikan() -> Response:
     """A data balikan (text/csv: the NIKs used, one a line, a header `nik` allowed)."""
