@@ -1,7 +1,9 @@
 """The partner API: a Flask blueprint under `/api/v1` (docs/api.md).
 
 Partners call it with a bearer token (gateway/services/tokens.py) to read their agreement and
-deliveries and to download their encrypted files (gateway/api/routes.py). Every error under
+deliveries and to download their encrypted files (gateway/api/routes.py). It describes itself,
+with no token, in an OpenAPI 3.1 document made from the routes' declarations and an HTML page of
+the same (gateway/api/openapi.py, gateway/api/docs.py). Every error under
 `/api/` — refusals, unknown routes, wrong methods, unsatisfiable ranges, failures — is an RFC 9457
 problem (gateway/api/problems.py), never a stack trace. Every request under `/api/` is written to
 the access log (logger `gateway.api.access`: method, path, status, token prefix, length, time);
@@ -19,6 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway import context
 from gateway.api import problems
+from gateway.api.docs import docs
 from gateway.api.routes import api
 
 # The routes of these modules attach themselves to `api` when imported.
@@ -32,6 +35,7 @@ def register_api(app: Flask) -> None:
     """Mount the partner API on `app` (called by `create_app`)."""
     app.extensions.setdefault("pks_clock", context.now)
     app.register_blueprint(api, url_prefix=PREFIX)
+    app.register_blueprint(docs, url_prefix=PREFIX)  # no token: it describes, it releases nothing
     app.register_error_handler(HTTPException, _routing_problem)
     app.before_request(_start_clock)
     app.after_request(_log_access)

@@ -15,17 +15,79 @@ from agreements.errors import Conflict, NotFound, NotPermitted
 from agreements.roles import Action
 from gateway import errors
 from gateway.api import base
+from gateway.api.openapi import (
+    documented,
+    integer,
+    json_answer,
+    link,
+    nullable,
+    obj,
+    path,
+    problem,
+    schema,
+    text,
+)
 from gateway.api.problems import ApiProblem
-from gateway.api.routes import api
+from gateway.api.routes import AGREEMENT_ID, DELIVERY_NAME, api
 from gateway.services import jobs
-from gateway.services.jobs import ON_DEMAND, queue_delivery
+from gateway.services.jobs import OFFICER, ON_DEMAND, SCHEDULED, queue_delivery
+from gateway.store.tables import DONE, JOB_FAILED, JOB_RUNNING, QUEUED
 
 JOB_ID = re.compile(r"[0-9a-f]{32}")
 NO_JOB = "no such job for this token"
 POLL_SECONDS = "5"
 
+OFFICE_TIME = text("RFC 3339 with the office's offset", format="date-time")
+JOB = schema(
+    "Job",
+    obj(
+        {
+            "id": text("the job's id", pattern="^[0-9a-f]{32}$"),
+            "agreement": AGREEMENT_ID,
+            "kind": text(enum=[ON_DEMAND, SCHEDULED, OFFICER]),
+            "requested_by": text("who asked: a token's prefix, `system`, or an officer"),
+            "status": text(enum=[QUEUED, JOB_RUNNING, DONE, JOB_FAILED]),
+            "attempts": integer(minimum=0),
+            "rows": nullable(integer("rows written so far; the delivery's rows when done")),
+            "delivery_id": nullable(DELIVERY_NAME),
+            "cause": nullable(text("why it failed: a rule that refused it, or what failed")),
+            "created_at": OFFICE_TIME,
+            "started_at": nullable(OFFICE_TIME),
+            "finished_at": nullable(OFFICE_TIME),
+            "links": obj(
+                {"self": text(format="uri"), "delivery": text(format="uri")},
+                optional=["delivery"],
+            ),
+        },
+        description="A delivery job: `queued`, `running` (with `rows` so far), `done` (with "
+        "`delivery_id` and `links.delivery`) or `failed` (with `cause`).",
+    ),
+)
+JOB_PARAMETER = path("job_id", "a job's id (32 hex digits); any other text answers 404", text())
+
 
 @api.post("/deliveries")
+@documented(
+    "Ask for a delivery now",
+    description="Queue a delivery of the token's agreement within its quota; it runs in the "
+    "gateway's job worker, never inside the request. Poll the job at `Location` while "
+    "`Retry-After` is sent.",
+    tag="Deliveries",
+    answers={
+        202: json_answer(
+            "The job, queued.",
+            JOB,
+            headers={"Location": True, "Retry-After": True},
+            links={
+                "job": link("get_job", "the job to poll", job_id="$response.body#/id"),
+            },
+        ),
+        409: problem(
+            "The agreement may not deliver now (suspended, expired), or its quota for the "
+            "period is spent (deliveries made plus those queued); the rule is in `detail`."
+        ),
+    },
+)
 def request_delivery() -> Response:
     """Ask for a delivery of the token's agreement now (within its quota)."""
     credential = base.credential()
@@ -50,6 +112,26 @@ def request_delivery() -> Response:
 
 
 @api.get("/jobs/<job_id>")
+@documented(
+    "A delivery job",
+    description="A job of the token's agreement: its status, rows so far, and its delivery "
+    "once done. Another partner's job id answers exactly like one that never existed.",
+    tag="Deliveries",
+    parameters=[JOB_PARAMETER],
+    answers={
+        200: json_answer(
+            "The job; `Retry-After` while it is queued or running.",
+            JOB,
+            headers={"Retry-After": False},
+            links={
+                "delivery": link(
+                    "get_delivery", "the delivery made", delivery_id="$response.body#/delivery_id"
+                )
+            },
+        ),
+        404: problem("No such job for this token."),
+    },
+)
 def get_job(job_id: str) -> Response:
     """A job of the token's agreement: status, rows so far, its delivery when done."""
     credential = base.credential()

@@ -19,11 +19,29 @@ from typing import Any, NoReturn
 from flask import Blueprint, Response, current_app, g, request, url_for
 from werkzeug.exceptions import HTTPException
 
+from agreements.canonical import SHORT_ID
 from agreements.errors import NotFound, Tampered
 from agreements.roles import Action
+from agreements.scope import ACCESS_MODES, FORMATS, QUOTA_PERIODS, SCHEDULES
+from agreements.workflow import AgreementStatus
 from gateway import context, errors
 from gateway.api import base, files, problems
 from gateway.api.callers import MalformedAuthorization, bearer_token, client_address
+from gateway.api.openapi import (
+    Answer,
+    documented,
+    header,
+    integer,
+    json_answer,
+    link,
+    nullable,
+    obj,
+    path,
+    problem,
+    query,
+    schema,
+    text,
+)
 from gateway.api.problems import UNAUTHENTICATED, ApiProblem, StatusProblem
 from gateway.keys import load_token_key
 from gateway.readmodel import rfc3339
@@ -100,8 +118,8 @@ def _problem(error: Exception) -> Response:
     # The partner is told the kind only; the operator gets the gateway's own (safe) text, and a
     # traceback for an error the table does not know (a bug).
     kind = errors.kind_of(error)
-    if isinstance(error, ApiProblem | HTTPException):
-        pass
+    if isinstance(error, ApiProblem | StatusProblem | HTTPException):
+        pass  # an answer the API chose (a refusal, 413, 415, 429 …), not a failure
     elif kind is None:
         log.exception("partner API: %s failed", request.endpoint)
     elif kind.http_status >= 500 or kind is errors.VERIFICATION_FAILED:
@@ -110,13 +128,102 @@ def _problem(error: Exception) -> Response:
 
 
 # --- agreements --------------------------------------------------------------------------------
+AGREEMENT_ID = text("an agreement's short id", pattern=SHORT_ID.pattern)
+DELIVERY_NAME = text("a delivery's id", pattern=f"^(?:{partner.DELIVERY_ID.pattern})$")
+MASK = schema(
+    "Mask",
+    {
+        "type": "object",
+        "description": "How an element is masked (docs/agreements.md, the mask vocabulary): "
+        "`mask` names the kind, the other members are its options.",
+        "properties": {"mask": text("the mask's kind (`keep`, `token`, `decode` …)")},
+        "required": ["mask"],
+    },
+)
+AGREEMENT = schema(
+    "Agreement",
+    obj(
+        {
+            "short_id": AGREEMENT_ID,
+            "number": text("the agreement's number"),
+            "institution": text("the partner institution"),
+            "version": integer("the signed version in force", minimum=1),
+            "status": text(enum=[s.value for s in AgreementStatus]),
+            "validity": obj({"start": text(format="date"), "end": text(format="date")}),
+            "access_modes": {"type": "array", "items": text(enum=list(ACCESS_MODES))},
+            "elements": {
+                "type": "array",
+                "description": "the elements granted, each with its mask",
+                "items": obj({"key": text("the catalog's element key"), "mask": MASK}),
+            },
+            "recipient": obj(
+                {
+                    "name": text("the token's recipient"),
+                    "fingerprint": text(
+                        "its age key's fingerprint", pattern="^SHA256:[A-Za-z0-9+/]{43}$"
+                    ),
+                }
+            ),
+            "token": obj(
+                {
+                    "prefix": text("the token's public name", pattern="^pks_[a-z0-9]{8}$"),
+                    "expires_at": text(format="date-time"),
+                }
+            ),
+            "delivery": nullable(
+                obj(
+                    {
+                        "format": nullable(text(enum=list(FORMATS))),
+                        "schedule": nullable(text(enum=list(SCHEDULES))),
+                        "quota": obj(
+                            {
+                                "limit": integer("deliveries a period", minimum=0),
+                                "period": text(enum=list(QUOTA_PERIODS)),
+                                "period_start": text(format="date"),
+                                "used": integer("deliveries made this period", minimum=0),
+                                "left": integer(minimum=0),
+                            }
+                        ),
+                    },
+                    description="null for an agreement without bulk deliveries",
+                )
+            ),
+        },
+        description="The token's agreement as its signed current version states it, and its "
+        "quota as used so far.",
+    ),
+)
+
+
 @api.get("/agreements")
+@documented(
+    "The token's agreement",
+    description="The token's agreement (one item: a token belongs to one agreement), as its "
+    "signed current version states it, and its quota as used so far.",
+    tag="Agreements",
+    answers={
+        200: json_answer(
+            "The agreement, as a list of one.",
+            schema("AgreementList", obj({"items": {"type": "array", "items": AGREEMENT}})),
+        )
+    },
+)
 def list_agreements() -> Response:
     """The token's agreement (one item: a token is bound to one agreement)."""
     return base.json_response({"items": [_summary()]})
 
 
 @api.get("/agreements/<short_id>")
+@documented(
+    "One agreement",
+    description="The token's own agreement; any other id answers 404, like one that never existed.",
+    tag="Agreements",
+    parameters=[path("short_id", "the agreement's short id", text(), "bank-kaltimtara-2026")],
+    answers={
+        200: json_answer("The agreement.", AGREEMENT),
+        404: problem("Not the token's agreement (or no such agreement)."),
+    },
+)
 def get_agreement(short_id: str) -> Response:
     credential = base.credential()
     if short_id != credential.short_id:
@@ -134,7 +241,123 @@ def _summary() -> dict[str, Any]:
 
 
 # --- deliveries --------------------------------------------------------------------------------
+DELIVERY_ID = path(
+    "delivery_id",
+    "a delivery's id (`<agreement>-<YYYYMMDD>-<6 hex>`); any other text answers 404",
+    text(),
+    "bank-kaltimtara-2026-20261203-96c5eb",
+)
+LINKS = schema(
+    "DeliveryLinks",
+    obj(
+        {
+            name: text(description, format="uri")
+            for name, description in [
+                ("self", "this delivery"),
+                ("file", "its encrypted file"),
+                ("manifest", "its signed manifest"),
+                ("signature", "the manifest's signature"),
+            ]
+        }
+    ),
+)
+WHEN = text(format="date-time")
+DELIVERY_SUMMARY = schema(
+    "DeliverySummary",
+    obj(
+        {
+            "id": DELIVERY_NAME,
+            "agreement": AGREEMENT_ID,
+            "version": integer("the agreement version it was made under", minimum=1),
+            "format": text(enum=list(FORMATS)),
+            "started_at": nullable(WHEN),
+            "published_at": nullable(WHEN),
+            "links": LINKS,
+        }
+    ),
+)
+PAGE_LINK = nullable(text(format="uri"))
+REFERENCED = {
+    "number": text(),
+    "short_id": AGREEMENT_ID,
+    "version": integer(minimum=1),
+    "scope_hash": text("SHA-256 of the signed scope", pattern="^[0-9a-f]{64}$"),
+}
+DELIVERY = schema(
+    "Delivery",
+    obj(
+        {
+            "id": DELIVERY_NAME,
+            "agreement": obj(REFERENCED, description="the agreement version it was made under"),
+            "created_at": WHEN,
+            "rows": integer("rows delivered", minimum=0),
+            "elements": {
+                "type": "array",
+                "items": obj({"key": text(), "label": text(), "mask": MASK}),
+            },
+            "recipients": {
+                "type": "array",
+                "items": obj({"name": text(), "fingerprint": text(pattern="^SHA256:")}),
+            },
+            "file": obj(
+                {
+                    "name": text("the encrypted file's name"),
+                    "format": text(enum=list(FORMATS)),
+                    "size": integer("bytes", minimum=0),
+                    "sha256": text("the ciphertext's SHA-256", pattern="^[0-9a-f]{64}$"),
+                }
+            ),
+            "audit_seq": integer("the seq of the delivery's audit entry", minimum=0),
+            "links": LINKS,
+        },
+        description="A delivery as its signed manifest states it.",
+    ),
+)
+TO_DELIVERY = {
+    name: link(operation, description, delivery_id=expression)
+    for name, operation, description, expression in [
+        ("delivery", "get_delivery", "the delivery", "$response.body#/items/0/id"),
+        ("file", "get_file", "its encrypted file", "$response.body#/items/0/id"),
+        ("manifest", "get_manifest", "its signed manifest", "$response.body#/items/0/id"),
+        ("signature", "get_manifest_signature", "the signature", "$response.body#/items/0/id"),
+    ]
+}
+
+
 @api.get("/deliveries")
+@documented(
+    "The deliveries made for the token's recipient",
+    description="The published deliveries made for the token's recipient, newest first, a page "
+    "at a time; `links.next` and `links.prev` are the neighbouring pages, or null.",
+    tag="Deliveries",
+    parameters=[
+        query("page", "the page, from 1", integer(minimum=1, maximum=10**9, default=1)),
+        query(
+            "per_page",
+            f"items a page, 1 to {partner.MAX_PER_PAGE}",
+            integer(minimum=1, maximum=partner.MAX_PER_PAGE, default=DEFAULT_PER_PAGE),
+        ),
+    ],
+    answers={
+        200: json_answer(
+            "One page of deliveries.",
+            schema(
+                "DeliveryPage",
+                obj(
+                    {
+                        "items": {"type": "array", "items": DELIVERY_SUMMARY},
+                        "page": integer(minimum=1),
+                        "per_page": integer(minimum=1, maximum=partner.MAX_PER_PAGE),
+                        "total": integer("deliveries in all", minimum=0),
+                        "links": obj({"next": PAGE_LINK, "prev": PAGE_LINK}),
+                    }
+                ),
+            ),
+            links=TO_DELIVERY,
+        ),
+        400: problem("`page` or `per_page` is not a whole number in its range."),
+    },
+)
 def list_deliveries() -> Response:
     """The published deliveries made for the token's recipient, newest first, a page at a time."""
     page = base.whole_number("page", 1, 10**9)
@@ -163,7 +386,22 @@ def list_deliveries() -> Response:
     )
 
 
+NO_SUCH_DELIVERY = problem(
+    "No such delivery for this token: another partner's, one not made for this recipient, an id "
+    "of the wrong shape or a random one, all answered alike."
+)
+
+
 @api.get("/deliveries/<delivery_id>")
+@documented(
+    "One delivery",
+    description="One delivery as its signed manifest states it: the agreement version and scope "
+    "hash, rows, elements and masks, recipients, the file's name, format, size and SHA-256, the "
+    "audit entry's seq, and the links.",
+    tag="Deliveries",
+    parameters=[DELIVERY_ID],
+    answers={200: json_answer("The delivery.", DELIVERY), 404: NO_SUCH_DELIVERY},
+)
 def get_delivery(delivery_id: str) -> Response:
     found = _find(delivery_id, Action.TOKEN_USE)
     document = partner.delivery_document(found)
@@ -172,6 +410,61 @@ def get_delivery(delivery_id: str) -> Response:
 
 
 @api.get("/deliveries/<delivery_id>/manifest")
+@documented(
+    "A delivery's signed manifest",
+    description="The manifest's exact signed bytes (RFC 8785 JSON, docs/manifest.md); verify "
+    "them with the signature and the gateway's manifest key (`ssh-keygen -Y verify -n "
+    "pks-manifest`).",
+    tag="Deliveries",
+    parameters=[DELIVERY_ID],
+    answers={
+        200: json_answer(
+            "The manifest's bytes as signed.",
+            schema(
+                "Manifest",
+                {
+                    "type": "object",
+                    "description": "The signed delivery manifest (docs/manifest.md).",
+                    "required": [
+                        "manifest_version",
+                        "delivery_id",
+                        "agreement",
+                        "recipients",
+                        "elements",
+                        "filter",
+                        "rows",
+                        "reidentification",
+                        "file",
+                        "created_at",
+                        "software",
+                        "audit",
+                    ],
+                    "properties": {
+                        "manifest_version": integer(minimum=1),
+                        "delivery_id": DELIVERY_NAME,
+                        "agreement": obj(REFERENCED),
+                        "rows": integer(minimum=0),
+                        "file": {
+                            "type": "object",
+                            "required": ["name", "format", "size", "sha256"],
+                            "properties": {
+                                "size": integer(minimum=0),
+                                "sha256": text(pattern="^[0-9a-f]{64}$"),
+                            },
+                        },
+                        "created_at": WHEN,
+                        "audit": {
+                            "type": "object",
+                            "required": ["seq", "leaf", "proof"],
+                            "properties": {"seq": integer(minimum=0)},
+                        },
+                    },
+                },
+            ),
+        ),
+        404: NO_SUCH_DELIVERY,
+    },
+)
 def get_manifest(delivery_id: str) -> Response:
     """The manifest's exact signed bytes (RFC 8785 JSON)."""
     found = _find(delivery_id, Action.TOKEN_USE)
@@ -179,6 +472,19 @@ def get_manifest(delivery_id: str) -> Response:
 
 
 @api.get("/deliveries/<delivery_id>/manifest.sig")
+@documented(
+    "The manifest's signature",
+    description="The manifest's SSHSIG signature, armored text, namespace `pks-manifest`.",
+    tag="Deliveries",
+    parameters=[DELIVERY_ID],
+    answers={
+        200: Answer(
+            "The armored SSH signature.",
+            {"text/plain": text(pattern="^-----BEGIN SSH SIGNATURE-----")},
+        ),
+        404: NO_SUCH_DELIVERY,
+    },
+)
 def get_manifest_signature(delivery_id: str) -> Response:
     """The manifest's SSHSIG signature (armored text, namespace pks-manifest)."""
     found = _find(delivery_id, Action.TOKEN_USE)
@@ -187,7 +493,60 @@ def get_manifest_signature(delivery_id: str) -> Response:
     )
 
 
+FILE_HEADERS = {
+    "Content-Length": True,
+    "ETag": True,
+    "Repr-Digest": True,
+    "Accept-Ranges": True,
+    "Content-Disposition": True,
+}
+
+
 @api.get("/deliveries/<delivery_id>/file")
+@documented(
+    "A delivery's encrypted file",
+    description="The age-encrypted file, streamed from the gateway's disk, with a strong `ETag` "
+    "and `Repr-Digest` (both the ciphertext's SHA-256 of the signed manifest). Resume with "
+    "`Range: bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-COUNT` (one range), ideally with "
+    '`If-Range: "<etag>"` so that parts of two different files are never joined. `HEAD` answers '
+    "the same headers without the body. Every download is audited with the bytes served.",
+    tag="Deliveries",
+    parameters=[
+        DELIVERY_ID,
+        header(
+            "Range",
+            "one range of bytes: `bytes=FIRST-LAST`, `bytes=FIRST-` or `bytes=-COUNT`; several, "
+            "a malformed one or one beyond the end answer 416; another unit is ignored",
+            text(),
+        ),
+        header(
+            "If-Range",
+            "the ETag the partner's part came from: the range is served only if the file "
+            "still has it (else the whole file, 200)",
+            text(),
+        ),
+        header("If-None-Match", "an ETag (or `*`): 304 if it is the file's", text()),
+    ],
+    answers={
+        200: Answer(
+            "The whole file.",
+            {"application/octet-stream": text(format="binary")},
+            FILE_HEADERS,
+        ),
+        206: Answer(
+            "The range asked for.",
+            {"application/octet-stream": text(format="binary")},
+            {**FILE_HEADERS, "Content-Range": True},
+        ),
+        304: Answer("The partner's copy is this file (If-None-Match).", headers={"ETag": True}),
+        404: NO_SUCH_DELIVERY,
+        410: problem("The file was deleted by retention (its manifest and signature stay)."),
+        416: problem(
+            "Several ranges, a malformed one, or one starting at or beyond the end.",
+            Content_Range=True,
+        ),
+    },
+)
 def get_file(delivery_id: str) -> Response:
     """The encrypted file, streamed, with ETag, Repr-Digest, Range and If-Range (gateway/api/
     files.py); recorded in the audit log when the response closes."""

@@ -11,12 +11,25 @@ from flask import Response, request
 from audit import tree
 from gateway import errors
 from gateway.api import base
+from gateway.api.openapi import Answer, documented, integer, problem, query, text
 from gateway.api.problems import ApiProblem
 from gateway.api.routes import api
 from pks_partner.consistency import format_consistency_proof
 
+NO_CHECKPOINT = problem("The audit log has no signed checkpoint yet.")
+
 
 @api.get("/audit/checkpoint")
+@documented(
+    "The audit log's latest checkpoint",
+    description="The latest signed checkpoint of the office's audit log: a C2SP signed note "
+    "(origin, tree size, root hash, signature).",
+    tag="Audit log",
+    answers={
+        200: Answer("The signed note.", {"text/plain": text()}),
+        404: NO_CHECKPOINT,
+    },
+)
 def latest_checkpoint() -> Response:
     """The latest signed checkpoint (a C2SP signed note, text/plain)."""
     with base.connection() as connection:
@@ -27,7 +40,31 @@ def latest_checkpoint() -> Response:
 
 
 @api.get("/audit/consistency")
-def consistency() -> Response:
+@documented(
+    "A consistency proof",
+    description="The RFC 9162 consistency proof from a tree size the partner holds (a "
+    "manifest's checkpoint, an earlier checkpoint) to `to` (default: the latest checkpoint's), "
+    "as `pks-gateway audit prove --from` prints it; `pks-gateway delivery verify "
+    "--newer-checkpoint --consistency-proof` checks it offline.",
+    tag="Audit log",
+    parameters=[
+        query(
+            "from",
+            "the tree size the partner holds, from 1 to `to`",
+            integer(minimum=1),
+            required=True,
+        ),
+        query(
+            "to", "the tree size to prove to, at most the latest checkpoint's", integer(minimum=1)
+        ),
+    ],
+    answers={
+        200: Answer("The proof, as text.", {"text/plain": text(pattern="^consistency ")}),
+        400: problem("`from` missing, or `from` or `to` not a whole number in its range."),
+        404: NO_CHECKPOINT,
+    },
+)
+def consistency_proof() -> Response:
     """`?from=OLD_SIZE[&to=NEW_SIZE]` (default: the latest checkpoint's size): the RFC 9162
     consistency proof, as `pks-gateway audit prove --from` prints it."""
     with base.connection() as connection:

@@ -25,17 +25,110 @@ from agreements.errors import Invalid, NotPermitted
 from agreements.roles import Action
 from gateway import errors
 from gateway.api import base
+from gateway.api.openapi import RequestBody, documented, integer, json_answer, obj, problem, schema
 from gateway.api.problems import ApiProblem, StatusProblem
 from gateway.api.routes import api
 from gateway.services.nik_verification import MAX_ITEMS, Claim, verify_niks
 
 BODY_LIMIT = 1024 * 1024  # 1,000 items with their fields fit many times over
 SHAPE = 'the body must be JSON: {"items": [{"nik": "…", "fields": {"element": "value"}}]}'
+EXAMPLE = {"items": [{"nik": "6401010101900001", "fields": {"nama_lengkap": "Siti Aminah"}}]}
+
+ELEMENT_KEY = {"type": "string", "pattern": "^[a-z][a-z0-9_]*$"}
+REQUEST = schema(
+    "NikVerificationRequest",
+    {
+        "type": "object",
+        "description": "Up to 1,000 items of a NIK and the fields to compare: only elements the "
+        "agreement grants, of a kind that compares (names and text, dates `YYYY-MM-DD`).",
+        "required": ["items"],
+        "properties": {
+            "items": {
+                "type": "array",
+                "minItems": 1,
+                "maxItems": MAX_ITEMS,
+                "items": {
+                    "type": "object",
+                    "required": ["nik", "fields"],
+                    "properties": {
+                        "nik": {
+                            "type": "string",
+                            "description": "a NIK: 16 digits, a real region and date",
+                            "pattern": "^[0-9]{16}$",
+                        },
+                        "fields": {
+                            "type": "object",
+                            "description": "element key → the value to compare",
+                            "minProperties": 1,
+                            "propertyNames": ELEMENT_KEY,
+                            "additionalProperties": {
+                                "type": "string",
+                                "minLength": 1,
+                                "maxLength": 300,
+                                "pattern": "\\S",
+                            },
+                        },
+                    },
+                },
+            }
+        },
+    },
+)
+RESULT = schema(
+    "NikVerificationResult",
+    obj(
+        {
+            "items": {
+                "type": "array",
+                "items": obj(
+                    {
+                        "index": integer("the item's position in the request", minimum=0),
+                        "found": {
+                            "type": "boolean",
+                            "description": "whether the register holds this NIK among the "
+                            "people the agreement's filter selects",
+                        },
+                        "fields": {
+                            "type": "object",
+                            "description": "element key → whether it matches (never a value)",
+                            "propertyNames": ELEMENT_KEY,
+                            "additionalProperties": {"type": "boolean"},
+                        },
+                    }
+                ),
+            }
+        },
+        description="Match or no match per field, never a stored value.",
+    ),
+)
 
 
 @api.post("/nik-verifications")
+@documented(
+    "Verify NIKs",
+    description="Does the register hold this NIK with these facts? Names and text match after "
+    "Unicode NFKC, case folding and collapsing white space; a date must be `YYYY-MM-DD` and "
+    "equal. Rate-limited per token (`nik_verification_rate`); each call is audited with counts "
+    "and truncated keyed NIK hashes only.",
+    tag="NIK verification",
+    body=RequestBody("The NIKs and the facts to check.", {"application/json": REQUEST}, EXAMPLE),
+    answers={
+        200: json_answer("One verdict per item, in order.", RESULT),
+        400: problem(f"A body that is not this JSON shape, or larger than {BODY_LIMIT} bytes."),
+        403: problem(
+            "The agreement grants no `nik_verification`, or the token is used from an address "
+            "outside the recipient's `ip_allow`."
+        ),
+        422: problem(
+            "An item or field breaks a rule (named in `detail`, never its value): a NIK that is "
+            "not one, an element not granted or not comparable, a date not `YYYY-MM-DD`, more "
+            "than 1,000 items."
+        ),
+        429: problem("Over the token's rate; see `Retry-After`.", Retry_After=True),
+    },
+)
 @base.audited_refusals(Action.NIK_VERIFY)
-def verify() -> Response:
+def nik_verification() -> Response:
     credential = base.credential()
     retry_after = _over_rate(credential.prefix)
     if retry_after is not None:
