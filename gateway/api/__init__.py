@@ -21,7 +21,7 @@ from werkzeug.exceptions import HTTPException
 
 from gateway import context
 from gateway.api import problems
-from gateway.api.docs import docs
+from gateway.api.docs import api_docs
 from gateway.api.routes import api
 
 # The routes of these modules attach themselves to `api` when imported.
@@ -35,7 +35,9 @@ def register_api(app: Flask) -> None:
     """Mount the partner API on `app` (called by `create_app`)."""
     app.extensions.setdefault("pks_clock", context.now)
     app.register_blueprint(api, url_prefix=PREFIX)
-    app.register_blueprint(docs, url_prefix=PREFIX)  # no token: it describes, it releases nothing
+    app.register_blueprint(
+        api_docs, url_prefix=PREFIX
+    )  # no token: it describes, it releases nothing
     app.register_error_handler(HTTPException, _routing_problem)
     app.before_request(_start_clock)
     app.after_request(_log_access)

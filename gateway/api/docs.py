@@ -35,7 +35,7 @@ from gateway.api.openapi import (
     text,
 )
 
-docs = Blueprint("api_docs", __name__, template_folder="templates")
+api_docs = Blueprint("api_docs", __name__, template_folder="templates")
 
 OPENAPI_SCHEMA = schema(
     "OpenApiDocument",
@@ -60,7 +60,7 @@ POLICY = (
 )
 
 
-@docs.get("/openapi.json")
+@api_docs.get("/openapi.json")
 @documented(
     "This document",
     description="The OpenAPI 3.1 document of the partner API, made from the gateway's routes.",
@@ -72,7 +72,7 @@ def get_openapi() -> Response:
     return base.json_response(_document())
 
 
-@docs.get("/docs")
+@api_docs.get("/docs")
 @documented(
     "This API's documentation page",
     description="The same document as HTML: every endpoint, its parameters, bodies, responses "
@@ -106,7 +106,7 @@ def get_docs() -> Response:
     return response
 
 
-@docs.get("/docs.css")
+@api_docs.get("/docs.css")
 @documented(
     "The documentation page's stylesheet",
     description="The stylesheet of `/docs`, served by the gateway itself.",
