@@ -37,7 +37,7 @@ from waitress.server import create_server
 
 from gateway.api import openapi
 from gateway.app import create_app
-from tests.gateway.test_cli_agreements import SHORT
+from tests.harness import SHORT
 from tests.office import Office, current_example
 
 DOCUMENT = "/api/v1/openapi.json"

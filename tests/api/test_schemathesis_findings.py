@@ -16,7 +16,7 @@ from flask.testing import FlaskClient
 
 from gateway.app import create_app
 from gateway.services import partner
-from tests.gateway.test_cli_agreements import SHORT
+from tests.harness import SHORT
 from tests.office import Office
 
 API = "/api/v1"
