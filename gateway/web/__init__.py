@@ -19,7 +19,7 @@ from gateway.errors import kind_of, shown
 from gateway.web import i18n, security, words
 from gateway.web.access import declared_roles
 from gateway.web.i18n import _
-from gateway.web.words import N_
+from gateway.web.words import N_, error_title
 
 web = Blueprint(
     "web",
@@ -30,7 +30,7 @@ web = Blueprint(
 )
 
 # The views attach themselves to `web` when imported.
-from gateway.web import auth, compliance, dashboard  # noqa: E402, F401  isort: skip
+from gateway.web import auth, compliance, dashboard, requests, signing  # noqa: E402, F401  isort: skip
 
 
 def register_web(app: Flask) -> None:
@@ -76,6 +76,7 @@ def _globals() -> dict[str, Any]:
         "role_label": words.role_label,
         "status_label": words.status_label,
         "agreement_status_label": words.agreement_status_label,
+        "transition_label": words.transition_label,
         "menu": menu,
     }
 
@@ -131,21 +132,4 @@ HTTP_MESSAGES = {
     404: N_("This page does not exist."),
     405: N_("This page does not take that kind of request."),
     413: N_("The upload is too large."),
-}
-
-
-def error_title(code: str) -> str:
-    """The translated title of an error-table kind (gateway/errors.py)."""
-    return _(ERROR_TITLES.get(code, N_("Error")))
-
-
-# The error table's kinds as the web UI names them: message ids, translated like any other.
-ERROR_TITLES = {
-    "verification_failed": N_("Verification failed"),
-    "usage": N_("Bad request"),
-    "invalid_input": N_("Invalid input"),
-    "not_permitted": N_("Not permitted"),
-    "not_found": N_("Not found"),
-    "conflict": N_("Conflict with the current state"),
-    "unavailable": N_("Source or database unavailable"),
 }

@@ -12,7 +12,7 @@ from gateway.web import messages
 from gateway.web.i18n import catalog, long_date, office_time
 from tests.webapp import log_in
 
-PAGES = ("/", "/audit", "/audit/chain")
+PAGES = ("/", "/permohonan", "/audit", "/audit/chain")
 WITA = ZoneInfo("Asia/Makassar")
 
 
