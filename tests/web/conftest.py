@@ -15,14 +15,23 @@ from tests.office import Office
 from tests.webapp import STAFF, give_passwords, web_app
 
 
-@pytest.fixture
-def web_office(tmp_path: Path) -> Iterator[Office]:
-    """A home on SQLite (the adversarial suite runs the trust rules on PostgreSQL too)."""
-    office = Office(tmp_path, {})
+@pytest.fixture(scope="session")
+def web_template(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Office]:
+    """One home on SQLite, made once: the example agreement signed, staff of every role with
+    passwords (the adversarial suite runs the trust rules on PostgreSQL too)."""
+    office = Office(tmp_path_factory.mktemp("web-template"), {})
     office.agree()
     office("staff", "add", "kepatuhan", "--role", "compliance", "--as", "admin")
     office("staff", "add", "kabid", "--role", "kepala_bidang", "--as", "admin")
     give_passwords(office, (*STAFF, "kepatuhan", "kabid"))
+    office.engine.dispose()
+    yield office
+
+
+@pytest.fixture
+def web_office(web_template: Office, tmp_path: Path) -> Iterator[Office]:
+    """A copy of the template home for one test, to change as it likes."""
+    office = Office.copy_of(web_template, tmp_path / "office")
     yield office
     office.engine.dispose()
 
