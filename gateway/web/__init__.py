@@ -30,7 +30,14 @@ web = Blueprint(
 )
 
 # The views attach themselves to `web` when imported.
-from gateway.web import auth, compliance, dashboard, requests, signing  # noqa: E402, F401  isort: skip
+from gateway.web import (  # noqa: E402, F401  isort: skip
+    agreements,
+    auth,
+    compliance,
+    dashboard,
+    requests,
+    signing,
+)
 
 
 def register_web(app: Flask) -> None:
