@@ -35,6 +35,7 @@ from gateway.web import (  # noqa: E402, F401  isort: skip
     auth,
     compliance,
     dashboard,
+    deliveries,
     requests,
     signing,
 )

@@ -13,7 +13,15 @@ from gateway.web.i18n import catalog, long_date, office_time
 from tests.harness import SHORT
 from tests.webapp import log_in
 
-PAGES = ("/", "/permohonan", "/perjanjian", f"/perjanjian/{SHORT}", "/audit", "/audit/chain")
+PAGES = (
+    "/",
+    "/permohonan",
+    "/perjanjian",
+    f"/perjanjian/{SHORT}",
+    "/pengiriman",
+    "/audit",
+    "/audit/chain",
+)
 WITA = ZoneInfo("Asia/Makassar")
 
 
