@@ -66,7 +66,7 @@ def test_the_page_log_holds_console_and_script_errors_and_failed_requests(
     # Every host but this machine is "not found": a page that needs a CDN fails at once.
     assert "request failed: GET https://cdn.example.com/logo.png" in problems
     assert "ERR_NAME_NOT_RESOLVED" in problems
-    with pytest.raises(AssertionError, match="the page reported:\n- console error: kaput"):
+    with pytest.raises(AssertionError, match=r"^the page reported:\n- console error: kaput\n"):
         log.assert_clean()
 
 
