@@ -11,7 +11,16 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, render_template
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 
 from gateway.api import in_api, problems
@@ -90,7 +99,15 @@ def _globals() -> dict[str, Any]:
 
 
 # The main menu: a page appears for the roles its view is open to.
-MENU = (("web.dashboard", N_("Dashboard")),)
+MENU = (
+    ("web.dashboard", N_("Dashboard")),
+    ("web.requests_page", N_("Requests")),
+    ("web.agreements_page", N_("Agreements")),
+    ("web.deliveries_page", N_("Deliveries")),
+    ("web.tokens_page", N_("Partner tokens")),
+    ("web.subject_lookup", N_("Data subjects")),
+    ("web.audit_log_page", N_("Audit log")),
+)
 
 
 def menu() -> list[tuple[str, str]]:
@@ -99,7 +116,10 @@ def menu() -> list[tuple[str, str]]:
         return []
     shown = []
     for endpoint, label in MENU:
-        roles = declared_roles(current_app.view_functions.get(endpoint))
+        view = current_app.view_functions.get(endpoint)
+        if view is None:
+            raise LookupError(f"the menu names {endpoint}, which is no view")
+        roles = declared_roles(view)
         if roles is None or current.role in roles:
             shown.append((endpoint, label))
     return shown
@@ -108,6 +128,9 @@ def menu() -> list[tuple[str, str]]:
 @web.errorhandler(security.Refusal)
 def _refused(refusal: security.Refusal) -> Any:
     security.audit_refusal(refusal)
+    if refusal.status == 401 and request.method == "GET":
+        # A page asked for without a session: the login form, coming back here after it.
+        return redirect(url_for("web.login_form", next=request.full_path.rstrip("?")))
     if refusal.status == 401:
         return render_template("login.html", message=_(refusal.message)), 401
     return error_page(refusal.status, _(refusal.message))
