@@ -45,6 +45,7 @@ from gateway.web import (  # noqa: E402, F401  isort: skip
     compliance,
     dashboard,
     deliveries,
+    notices,
     requests,
     signing,
 )
@@ -95,6 +96,7 @@ def _globals() -> dict[str, Any]:
         "agreement_status_label": words.agreement_status_label,
         "transition_label": words.transition_label,
         "menu": menu,
+        "notice_count": notices.notice_count,
     }
 
 
