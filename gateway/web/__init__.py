@@ -47,6 +47,7 @@ from gateway.web import (  # noqa: E402, F401  isort: skip
     deliveries,
     notices,
     requests,
+    scope_editor,
     signing,
 )
 
