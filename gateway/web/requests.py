@@ -17,7 +17,12 @@ from agreements.workflow import STEPS, Document, Role, Status, Transition
 from gateway import context, limits
 from gateway.errors import kind_of, shown
 from gateway.services import requests as service
-from gateway.services.request_views import list_requests, show_request
+from gateway.services.request_views import (
+    draft_revisions,
+    list_requests,
+    revision_diff,
+    show_request,
+)
 from gateway.services.staff import staff_rows
 from gateway.web import security, web
 from gateway.web.access import allow
@@ -69,9 +74,24 @@ def _show(request_id: int, errors: dict[str, str] | None = None, status: int = 2
         m["name"] for m in members if m["role"] == Role.PEJABAT_FUNGSIONAL.value and m["active"]
     ]
     page = render_template(
-        "request.html", view=view, forms=forms, assignees=assignees, errors=errors or {}
-    )
+        "request.html", view=view, forms=forms, assignees=assignees, errors=errors or {},
+        changes=_last_changes(request_id),
+    )  # fmt: skip
     return page, status
+
+
+def _last_changes(request_id: int) -> Any:
+    """What the newest draft changed against the one before (the review's diff), or None when
+    there is only one draft or none."""
+    settings = security.settings()
+    with security.engine().connect() as connection:
+        revisions = draft_revisions(connection, request_id)
+    if len(revisions) < 2:
+        return None
+    return revision_diff(
+        revisions, None, None, settings.documents_dir, context.catalog_of(settings),
+        context.region_codes(settings),
+    )  # fmt: skip
 
 
 @web.route("/permohonan/baru", methods=["GET", "POST"])

@@ -138,3 +138,24 @@ def test_a_step_by_the_wrong_role_is_refused_and_audited(web: Flask, web_office:
     assert refused[-1]["actor_id"] == "pf"
     status = web_office.sql("SELECT status FROM requests WHERE id = :i", i=request_id)[0][0]
     assert status == "submitted"
+
+
+def test_a_returned_draft_shows_what_the_next_draft_changed(web: Flask, web_office: Office) -> None:
+    adb, kadis, kabid, pf = (web.test_client() for _ in range(4))
+    for client, name in ((adb, "adb"), (kadis, "kadis"), (kabid, "kabid"), (pf, "pf")):
+        log_in(client, name)
+    _, location = intake(adb)
+    base = location.replace("http://localhost", "")
+    assert post(kadis, f"{base}/disposisi", note="proses") == 303
+    assert post(kabid, f"{base}/tugaskan", assignee="pf") == 303
+    scope = current_example(OTHER, "470/777/")
+    scope = re.sub(
+        r'age_recipient = "age1[0-9a-z]+"', f'age_recipient = "{web_office.recipient}"', scope
+    )
+    assert post(pf, f"{base}/konsep", scope=(io.BytesIO(scope.encode()), "v1.toml")) == 303
+    assert post(kabid, f"{base}/kembalikan", notes="Batasi jumlah baris") == 303
+    smaller = scope.replace("max_rows = 400000", "max_rows = 1000")
+    assert post(pf, f"{base}/konsep", scope=(io.BytesIO(smaller.encode()), "v2.toml")) == 303
+    page = kabid.get(base).get_data(as_text=True)
+    assert "Perubahan konsep 2 dibandingkan konsep 1" in page
+    assert "delivery.max_rows" in page and "Batasi jumlah baris" in page
