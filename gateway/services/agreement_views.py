@@ -20,6 +20,8 @@ from sqlalchemy import Connection, select
 from agreements.catalog import Catalog
 from agreements.quota import QuotaUse
 from agreements.scope import Delivery, Recipient, Reporting
+from audit import log as audit_log
+from audit.log import AuditEntry
 from gateway.services.agreements import StoredVersion, history, load_version
 from gateway.services.delivery_views import quota_used
 from gateway.store.tables import agreements
@@ -155,3 +157,23 @@ def _summary(stored: StoredVersion) -> AgreementSummary:
         valid_from=date.fromisoformat(validity["start"]),
         valid_until=date.fromisoformat(validity["end"]),
     )
+
+
+ACTIVITY_SHOWN = 50
+
+
+def partner_activity(
+    connection: Connection, short_id: str, delivery_ids: Collection[str]
+) -> list[AuditEntry]:
+    """The partner's use of an agreement as the audit log records it, newest first: downloads of
+    its deliveries and NIK verification calls (each with counts only), refusals included."""
+    found = audit_log.list_entries(
+        connection, action="nik.verify", object_id=short_id, limit=ACTIVITY_SHOWN,
+        newest_first=True,
+    )  # fmt: skip
+    for delivery_id in delivery_ids:
+        found += audit_log.list_entries(
+            connection, action="delivery.download", object_id=delivery_id,
+            limit=ACTIVITY_SHOWN, newest_first=True,
+        )  # fmt: skip
+    return sorted(found, key=lambda entry: entry.seq, reverse=True)[:ACTIVITY_SHOWN]

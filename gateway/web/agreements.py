@@ -11,11 +11,12 @@ from flask import render_template, request
 from ageformat.keys import recipient_fingerprint
 from agreements.roles import View
 from gateway import context
-from gateway.services.agreement_views import list_agreements, show_agreement
+from gateway.services.agreement_views import list_agreements, partner_activity, show_agreement
 from gateway.services.delivery_views import list_deliveries
 from gateway.services.reports import list_reports
 from gateway.web import security, web
 from gateway.web.access import allow
+from gateway.web.compliance import details_text
 from gateway.web.scope_words import mask_words
 
 
@@ -42,10 +43,12 @@ def agreement_page(short_id: str) -> Any:
         )  # fmt: skip
         deliveries = list_deliveries(connection, short_id)
         reports = list_reports(connection, short_id)
+        activity = partner_activity(connection, short_id, [d.id for d in deliveries])
     fingerprints = {
         r.age_recipient: recipient_fingerprint(r.age_recipient) for r in view.recipients
     }
     return render_template(
         "agreement.html", view=view, deliveries=deliveries, reports=reports,
-        fingerprints=fingerprints, mask_words=mask_words,
+        fingerprints=fingerprints, mask_words=mask_words, activity=activity,
+        details_text=details_text,
     )  # fmt: skip

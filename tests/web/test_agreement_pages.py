@@ -38,3 +38,21 @@ def test_an_unknown_agreement_is_a_404_page(web: Flask) -> None:
     assert answer.status_code == 404 and "Tidak ditemukan" in answer.get_data(as_text=True)
     listing = client.get("/perjanjian").get_data(as_text=True)
     assert SHORT in listing
+
+
+def test_the_agreement_page_lists_the_partners_downloads(web: Flask, web_office: Office) -> None:
+    assert web_office.extract().exit_code == 0
+    delivery = json.loads(web_office("delivery", "list", "--json").stdout)[0]["id"]
+    token = web_office("token", "create", SHORT, "--as", "adb").stdout.strip()
+    partner = web.test_client()
+    fetched = partner.get(
+        f"/api/v1/deliveries/{delivery}/file", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert fetched.status_code == 200
+    fetched.close()
+    client = web.test_client()
+    log_in(client, "kepatuhan")
+    page = client.get(f"/perjanjian/{SHORT}").get_data(as_text=True)
+    section = page[page.index("Unduhan dan verifikasi NIK oleh mitra") :]
+    assert "delivery.download" in section and token[:12] in section
+    assert token not in page  # the prefix only, never the token
