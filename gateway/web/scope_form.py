@@ -106,14 +106,15 @@ def _elements(form: MultiDict[str, str], catalog: Catalog) -> dict[str, Any]:
         for name in MASK_PARAMS.get(kind, ()):
             raw = form.get(f"{element.key}.{name}", "").strip()
             if raw:
-                params[name] = _param(element.key, name, raw)
+                params[name] = mask_parameter(element.key, name, raw)
         elements[element.key] = {"mask": kind, **params} if params else kind
     if not elements:
         raise Invalid("elements", "grant at least one data element")
     return elements
 
 
-def _param(key: str, name: str, raw: str) -> Any:
+def mask_parameter(key: str, name: str, raw: str) -> Any:
+    """One mask setting as typed, read into what the scope holds (Invalid names its field)."""
     field = f"{key}.{name}"
     if name in INTEGER_PARAMS:
         if not raw.isdigit() or len(raw) > 6:

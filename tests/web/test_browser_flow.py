@@ -110,6 +110,11 @@ def test_a_request_from_intake_to_a_signed_agreement_and_a_delivery(
     pf.goto(request_url)
     pf.get_by_role("link", name="Susun konsep dengan penyusun ruang lingkup").click()
     expect(pf.locator("input[name='el.nik']")).to_be_checked()  # what the letter asked for
+    pf.select_option("select[name='mask.nik']", "partial")
+    pf.fill("input[name='nik.first']", "4")
+    pf.fill("input[name='nik.last']", "2")
+    pf.locator("input[name='nik.last']").dispatch_event("change")
+    expect(pf.locator("output.mask-preview[data-element='nik']")).to_contain_text("9901**********01")
     check(pf, "penyusun-konsep")
     pf.goto(request_url)  # this test drafts by file; tests/web/test_scope_editor.py by form
     scope = re.sub(

@@ -119,3 +119,35 @@ def test_the_leak_guard_and_a_bad_key_are_named_and_nothing_is_drafted(
     assert minors.status_code == 422 and "high_risk" in minors.get_data(as_text=True)
     status = web_office.sql("SELECT status FROM requests WHERE id = :i", i=request_id)[0][0]
     assert status == "assigned"
+
+
+def test_a_mask_preview_shows_invented_values_masked_by_the_delivery_code(web: Flask) -> None:
+    pf = web.test_client()
+    log_in(pf, "pf")
+    token = csrf(pf.get("/permohonan"))  # any page of the session carries its token
+    partial = pf.post(
+        "/penyamaran/pratinjau",
+        data={"csrf_token": token, "element": "nik", "mask": "partial", "first": "4", "last": "2"},
+    ).get_json()
+    assert partial["rows"][0] == ["9901011201900001", "9901**********01"]
+    year = pf.post(
+        "/penyamaran/pratinjau",
+        data={
+            "csrf_token": token,
+            "element": "tanggal_lahir",
+            "mask": "generalize_date",
+            "to": "year",
+        },
+    ).get_json()
+    assert [after for _, after in year["rows"]] == ["1990", "2008", "1955"]
+    wrong = pf.post(
+        "/penyamaran/pratinjau", data={"csrf_token": token, "element": "nik", "mask": "bucket"}
+    )
+    assert wrong.status_code == 200 and "bucket" in wrong.get_json()["error"]
+    adb = web.test_client()
+    log_in(adb, "adb")
+    refused = adb.post(
+        "/penyamaran/pratinjau",
+        data={"csrf_token": csrf(adb.get("/permohonan")), "element": "nik", "mask": "keep"},
+    )
+    assert refused.status_code == 403
