@@ -114,7 +114,9 @@ def test_a_request_from_intake_to_a_signed_agreement_and_a_delivery(
     pf.fill("input[name='nik.first']", "4")
     pf.fill("input[name='nik.last']", "2")
     pf.locator("input[name='nik.last']").dispatch_event("change")
-    expect(pf.locator("output.mask-preview[data-element='nik']")).to_contain_text("9901**********01")
+    expect(pf.locator("output.mask-preview[data-element='nik']")).to_contain_text(
+        "9901**********01"
+    )
     check(pf, "penyusun-konsep")
     pf.goto(request_url)  # this test drafts by file; tests/web/test_scope_editor.py by form
     scope = re.sub(
