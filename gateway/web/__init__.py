@@ -50,6 +50,7 @@ from gateway.web import (  # noqa: E402, F401  isort: skip
     requests,
     scope_editor,
     signing,
+    staff_admin,
 )
 
 
@@ -111,6 +112,7 @@ MENU = (
     ("web.tokens_page", N_("Partner tokens")),
     ("web.subject_lookup", N_("Data subjects")),
     ("web.audit_log_page", N_("Audit log")),
+    ("web.staff_page", N_("Staff")),
 )
 
 
