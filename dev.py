@@ -3,6 +3,7 @@
 
     python3 dev.py demo    # environment, data directory, demo Dukcapil database, serve on 127.0.0.1
     python3 dev.py test    # environment, then lint, type checks and the whole test suite
+    python3 dev.py messages  # the web UI's Indonesian catalog in step with the code's messages
 
 Both create `.venv` and install exactly what `requirements.lock` pins (hash-checked), reinstalling
 only when the lock changes. Standard library only: this runs before anything is installed.
@@ -69,7 +70,18 @@ def demo(args: list[str]) -> int:
     delivered = subprocess.call([gateway, "delivery", "extract", DEMO_AGREEMENT, "--as", "adb"])
     if delivered != 0:
         print("(no new delivery: see `pks-gateway delivery list`)", flush=True)
+    print(
+        "web UI: give a member a password first, e.g. `.venv/bin/pks-gateway staff password admin`"
+        " (docs/web.md)",
+        flush=True,
+    )
     return subprocess.call([gateway, "serve", *args])
+
+
+def messages(args: list[str]) -> int:
+    """Bring the web UI's Indonesian catalog in step with the message ids in the code."""
+    code = "from gateway.web.messages import update_indonesian as u; print(*u(), sep='\\n')"
+    return subprocess.call([str(PYTHON), "-c", code], cwd=ROOT)
 
 
 def test(args: list[str]) -> int:
@@ -92,7 +104,7 @@ def run(command: list[str]) -> None:
 
 
 DEMO_AGREEMENT = "bank-kaltimtara-2026"
-COMMANDS = {"demo": demo, "test": test}
+COMMANDS = {"demo": demo, "test": test, "messages": messages}
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

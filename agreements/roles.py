@@ -19,7 +19,7 @@ from enum import StrEnum
 from agreements.errors import Invalid, NotPermitted
 from agreements.workflow import AGREEMENT_MOVES, STEPS, AgreementAction, Machine, Role
 
-__all__ = ["PERMITTED", "Action", "Actor", "Machine", "permitted", "require"]
+__all__ = ["PERMITTED", "VIEWS", "Action", "Actor", "Machine", "View", "permitted", "require"]
 
 Actor = Role | Machine
 
@@ -45,6 +45,7 @@ class Action(StrEnum):
     STAFF_ADD = "staff.added"
     STAFF_ROLE = "staff.role_changed"
     STAFF_DEACTIVATE = "staff.deactivated"
+    STAFF_PASSWORD = "staff.password_set"  # noqa: S105  (an action name, not a secret)
     SIGNER_ADD = "signer.added"
     SIGNER_REVOKE = "signer.revoked"
     DELIVERY_EXTRACT = "delivery.start"
@@ -89,6 +90,9 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     Action.STAFF_ADD: frozenset({Role.ADMIN}),
     Action.STAFF_ROLE: frozenset({Role.ADMIN}),
     Action.STAFF_DEACTIVATE: frozenset({Role.ADMIN}),
+    # An Admin sets or resets anyone's web password; a member changes their own
+    # (gateway/services/staff.py `set_password`).
+    Action.STAFF_PASSWORD: frozenset({Role.ADMIN}),
     Action.SIGNER_ADD: frozenset({Role.ADMIN}),
     Action.SIGNER_REVOKE: frozenset({Role.ADMIN}),
     # Step 8: the Petugas ADB; the gateway itself for an agreement's schedule; a partner's
@@ -113,6 +117,33 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     Action.TOKEN_LIST: _TOKEN_OVERSIGHT,
     Action.TOKEN_USE: frozenset({Machine.PARTNER}),
     Action.DELIVERY_DOWNLOAD: frozenset({Machine.PARTNER}),
+}
+
+
+class View(StrEnum):
+    """What a member of staff may look at in the web UI (each page declares one, or an Action)."""
+
+    DASHBOARD = "view.dashboard"
+    REQUESTS = "view.requests"
+    AGREEMENTS = "view.agreements"
+    DELIVERIES = "view.deliveries"
+    AUDIT = "view.audit"
+    SUBJECTS = "view.subjects"
+    STAFF = "view.staff"
+
+
+_STAFF: frozenset[Role] = frozenset(Role)
+# The register of who received which person's record is looked up for a data subject's request
+# (the Petugas ADB answers it) and reviewed by compliance; the audit log is for those who answer
+# for the office and those who check it.
+VIEWS: Mapping[View, frozenset[Role]] = {
+    View.DASHBOARD: _STAFF,
+    View.REQUESTS: _STAFF,
+    View.AGREEMENTS: _STAFF,
+    View.DELIVERIES: _STAFF,
+    View.AUDIT: frozenset({Role.COMPLIANCE, Role.KEPALA_DINAS, Role.KEPALA_BIDANG, Role.ADMIN}),
+    View.SUBJECTS: frozenset({Role.COMPLIANCE, Role.PETUGAS_ADB}),
+    View.STAFF: frozenset({Role.ADMIN}),
 }
 
 # Who may never be given step 8 by a setting: compliance review deliveries and never make one.

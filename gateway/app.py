@@ -14,6 +14,7 @@ from gateway.api import register_api
 from gateway.context import now
 from gateway.db import is_current, metadata_engine
 from gateway.settings import Settings, load_settings
+from gateway.web import register_web
 
 
 def create_app(
@@ -47,4 +48,5 @@ def create_app(
         return jsonify(status="ok", version=__version__)
 
     register_api(app)
+    register_web(app)
     return app

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 from sqlalchemy import MetaData
 
-import gateway.store.tokens  # noqa: F401  (adds the partner_tokens table to store_metadata)
+# Imported for what they add to store_metadata: the partner tokens, the web sessions and
+# login failures tables.
+import gateway.store.tokens
+import gateway.store.web  # noqa: F401
 from audit.schema import metadata as audit_metadata
 from gateway.store.tables import metadata as store_metadata
 

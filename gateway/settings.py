@@ -82,6 +82,12 @@ class Settings:
     # Reverse proxies in front of the gateway whose X-Forwarded-For is believed (the partner
     # API's ip_allow); 0: the connection's peer is the caller.
     trusted_proxy_hops: int = 0
+    # The web UI: a session ends after this many idle minutes, or this many hours after login.
+    web_session_idle_minutes: int = 30
+    web_session_hours: int = 12
+    # Session cookies are Secure (sent over HTTPS only; browsers also accept them from
+    # http://127.0.0.1 and localhost). Only a test over plain HTTP from elsewhere turns this off.
+    web_cookie_secure: bool = True
     # The office's letters (gateway/letters/, docs/letters.md): the kop surat (letterhead), where
     # letters are dated, the paper, and who signs them. An empty name or NIP prints a dotted line.
     letter_government: str = "PEMERINTAH KABUPATEN PASER"
@@ -234,6 +240,9 @@ def _from_environment(env: Mapping[str, str]) -> dict[str, Any]:
     return values
 
 
+_BOOLEANS = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
+
+
 def _coerce(key: str, value: Any, source: str) -> Any:
     types_by_key = _field_types()
     if key not in types_by_key:
@@ -256,6 +265,12 @@ def _coerce(key: str, value: Any, source: str) -> Any:
         raise SettingsError(f"setting {key!r} in {source} must be an integer")
     if base is str and isinstance(value, str):
         return value
+    if base is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _BOOLEANS:
+            return _BOOLEANS[value.strip().lower()]
+        raise SettingsError(f"setting {key!r} in {source} must be true or false")
     raise SettingsError(f"setting {key!r} in {source} must be {getattr(base, '__name__', base)}")
 
 
@@ -307,6 +322,10 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("setting 'jobs_redis_url' must be a redis:// or rediss:// URL")
     if not 0 <= settings.trusted_proxy_hops <= MAX_PROXY_HOPS:
         raise SettingsError(f"setting 'trusted_proxy_hops' must be between 0 and {MAX_PROXY_HOPS}")
+    if not 1 <= settings.web_session_idle_minutes <= 24 * 60:
+        raise SettingsError("setting 'web_session_idle_minutes' must be between 1 and 1440")
+    if not 1 <= settings.web_session_hours <= 7 * 24:
+        raise SettingsError("setting 'web_session_hours' must be between 1 and 168 (a week)")
     for key in ("database_url", "source_url"):
         url = getattr(settings, key)
         if url:

@@ -10,7 +10,6 @@ import base64
 import csv
 import json
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,7 +20,7 @@ from audit import log, tree
 from audit.entry import FIELD_LIMITS
 from audit.export import export_log, verify_export
 from audit.stored import checkpoint_problems
-from audit.verify import VerifyReport, verify_log
+from audit.verify import VerifyReport
 from gateway import checkpoints, limits
 from gateway.cli import settings_of
 from gateway.cli.common import (
@@ -33,13 +32,10 @@ from gateway.cli.common import (
     ready_engine,
     seal_store,
 )
-from gateway.keys import load_signing_key
 from gateway.services import trust
-from gateway.settings import Settings
+from gateway.services.audit_check import audit_public_key, verify_held_log
 from pks_partner.checkpoint import CheckpointError
 from pks_partner.consistency import format_consistency_proof
-from pks_partner.manifest import parse_manifest
-from pks_partner.tlog_proof import parse_tlog_proof
 
 SEQ = click.IntRange(0, limits.MAX_ID)
 
@@ -47,10 +43,6 @@ SEQ = click.IntRange(0, limits.MAX_ID)
 @click.group()
 def audit() -> None:
     """The tamper-evident audit log (docs/audit.md)."""
-
-
-def audit_public_key(settings: Settings) -> Any:
-    return load_signing_key(settings.keys_dir, "audit").public_key()
 
 
 @audit.command()
@@ -70,36 +62,12 @@ def verify(ctx: click.Context, kept: Path | None) -> None:
     truncation, or a checkpoint that does not verify or that the log does not extend.
     """
     settings = settings_of(ctx)
-    kept_note = (
-        limits.read_limited_text(kept, limits.CHECKPOINT_FILE)
-        if kept
-        else checkpoints.kept_note(settings.keys_dir)
-    )
-    held = list(published_checkpoints(settings.deliveries_dir))
+    kept_note = limits.read_limited_text(kept, limits.CHECKPOINT_FILE) if kept else None
     with metadata_connection(settings) as connection:
-        report = verify_log(
-            connection,
-            audit_public_key(settings),
-            settings.audit_origin,
-            kept_note,
-            held_elsewhere=held,
-        )
+        report, held = verify_held_log(connection, settings, kept_note)
     if held:
-        click.echo(f"checkpoints in published manifests: {len(held)}")
+        click.echo(f"checkpoints in published manifests: {held}")
     print_report(report, "audit log")
-
-
-def published_checkpoints(deliveries_dir: Path) -> Iterator[tuple[str, str]]:
-    """(label, note) of the checkpoint inside each published manifest: partners hold these, so
-    the log must extend every one. A manifest that cannot be read is named as a problem by
-    `delivery verify`, not here."""
-    for path in sorted(deliveries_dir.glob("*/*.manifest.json")):
-        try:
-            proof = parse_manifest(limits.read_limited(path, limits.MANIFEST_FILE)).audit.proof
-            note = parse_tlog_proof(proof).checkpoint_note
-        except (OSError, ValueError):
-            continue
-        yield f"the checkpoint in {path.name}", note
 
 
 def print_report(report: VerifyReport, what: str) -> None:

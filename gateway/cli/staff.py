@@ -1,12 +1,14 @@
 """`pks-gateway staff` and `pks-gateway signer`: who acts in the SOP, and whose keys may sign.
 
 Attribution, not authentication: `--as NAME` says which registered staff member is acting, and
-role rules are enforced on that name; login comes with the web UI.
+role rules are enforced on that name. The web UI authenticates: `staff password` gives a member
+their login (the first Admin's without --as, while nobody has one).
 """
 
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import click
@@ -62,8 +64,39 @@ def change_role(ctx: click.Context, name: str, role: str, actor: str) -> None:
     """Give a staff member another role (Admin only, audited with the old and the new)."""
     new_role = service.parse_role(role)
     with ready_engine(settings_of(ctx)) as engine:
-        service.change_role(engine, name, new_role, by=actor, now=now())
+        service.change_role(
+            engine, seal_store(settings_of(ctx)), name, new_role, by=actor, now=now()
+        )
     click.echo(f"staff member {name} is now {new_role.value}")
+
+
+@staff.command(name="password")
+@click.argument("name")
+@click.option(
+    "--password-stdin",
+    is_flag=True,
+    help="Read the password from standard input (one line) instead of prompting twice.",
+)
+@click.option(
+    "--as", "actor", metavar="NAME", help=AS_HELP + " Not needed for the first Admin's login."
+)
+@click.pass_context
+def set_password(ctx: click.Context, name: str, password_stdin: bool, actor: str | None) -> None:
+    """Set a member's web UI password (Admin, or the first Admin's own while nobody has one);
+    ends the member's sessions. At least 12 characters."""
+    from gateway.services import logins
+
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+    else:
+        password = click.prompt("password", hide_input=True, confirmation_prompt=True)
+    service.check_password_rule(name, password)
+    settings = settings_of(ctx)
+    with ready_engine(settings) as engine:
+        service.set_password(
+            engine, seal_store(settings), name, logins.hash_password(password), by=actor, now=now()
+        )
+    click.echo(f"staff member {name} can log in to the web UI; their other sessions ended")
 
 
 @staff.command(name="deactivate")
@@ -75,7 +108,9 @@ def deactivate(ctx: click.Context, name: str, reason: str, actor: str) -> None:
     """Deactivate a staff member: from now on the name can do nothing (Admin only, audited; the
     last active Admin cannot be deactivated)."""
     with ready_engine(settings_of(ctx)) as engine:
-        service.deactivate(engine, name, by=actor, now=now(), reason=reason)
+        service.deactivate(
+            engine, seal_store(settings_of(ctx)), name, by=actor, now=now(), reason=reason
+        )
     click.echo(f"staff member {name} is deactivated")
 
 

@@ -179,6 +179,33 @@ def enforce_reporting(
     return suspended
 
 
+@dataclass(frozen=True)
+class ReportDuty:
+    """A semester report an active agreement owes: when, and whether it is late already."""
+
+    agreement: str
+    due: date
+    overdue: bool
+
+
+def report_duties(
+    connection: Connection, today: date, *, within_days: int, grace_days: int
+) -> list[ReportDuty]:
+    """Each active agreement's next unanswered report due within `within_days`, or already
+    overdue beyond the grace period; the latest first."""
+    duties = []
+    for (short_id,) in connection.execute(select(agreements.c.short_id)):
+        stored = load_version(connection, short_id, None)
+        if stored.status is not AgreementStatus.ACTIVE:
+            continue
+        dues, answered = _dues(stored.scope), _answered(connection, stored.agreement_id)
+        late = overdue(dues, answered, today, grace_days)
+        due = late[0] if late else next_due(dues, answered)
+        if due is not None and (late or (due - today).days <= within_days):
+            duties.append(ReportDuty(short_id, due, bool(late)))
+    return sorted(duties, key=lambda duty: (not duty.overdue, duty.due))
+
+
 def resume_if_answered(
     engine: Engine,
     seals: SealStore,

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
 from agreements.errors import Conflict, Invalid, NotFound, NotPermitted
-from agreements.roles import Action, require
+from agreements.roles import Action, Machine, require
 from agreements.signing import AllowedSigner, AllowedSigners, parse_public_key
 from agreements.workflow import Role
 from audit import log as audit_log
@@ -27,6 +27,7 @@ from audit.log import as_utc
 from gateway.seals import SealStore, ensure_no_foreign_triggers
 from gateway.services.actions import Actor, Outcome, perform, recordable
 from gateway.store.tables import signers, staff
+from gateway.store.web import web_sessions
 
 AGREEMENT_NAMESPACE = "pks-agreement"
 
@@ -88,7 +89,9 @@ def _insert_staff(connection: Connection, name: str, role: Role, now: datetime) 
     connection.execute(insert(staff).values(name=name, role=role.value, created_at=now))
 
 
-def change_role(engine: Engine, name: str, role: Role, *, by: str, now: datetime) -> None:
+def change_role(
+    engine: Engine, seals: SealStore, name: str, role: Role, *, by: str, now: datetime
+) -> None:
     """Give a staff member another role (audited with the old and the new)."""
 
     def work(connection: Connection, actor: Actor) -> Outcome:
@@ -99,16 +102,20 @@ def change_role(engine: Engine, name: str, role: Role, *, by: str, now: datetime
         if before.role == Role.ADMIN.value:
             _keep_an_admin(connection, name)
         connection.execute(update(staff).where(staff.c.name == name).values(role=role.value))
+        _reseal_login(connection, seals, before)
         return Outcome(name, {"from": before.role, "to": role.value})
 
     perform(
         engine, by, action=Action.STAFF_ROLE.value, object_type="staff", object_id=name,
-        now=now, work=work,
+        now=now, work=work, seals=seals,
     )  # fmt: skip
 
 
-def deactivate(engine: Engine, name: str, *, by: str, now: datetime, reason: str) -> None:
-    """A member who left or was entered by mistake: can do nothing from now on (audited)."""
+def deactivate(
+    engine: Engine, seals: SealStore, name: str, *, by: str, now: datetime, reason: str
+) -> None:
+    """A member who left or was entered by mistake: can do nothing from now on, and is logged
+    out of the web UI at once (audited)."""
     if not reason.strip():
         raise Invalid("reason", "required to deactivate")
 
@@ -120,11 +127,104 @@ def deactivate(engine: Engine, name: str, *, by: str, now: datetime, reason: str
         if member.role == Role.ADMIN.value:
             _keep_an_admin(connection, name)
         connection.execute(update(staff).where(staff.c.name == name).values(active=False))
+        connection.execute(web_sessions.delete().where(web_sessions.c.staff_name == name))
+        _reseal_login(connection, seals, member)
         return Outcome(name, {"role": member.role, "reason": reason})
 
     perform(
         engine, by, action=Action.STAFF_DEACTIVATE.value, object_type="staff", object_id=name,
-        now=now, work=work,
+        now=now, work=work, seals=seals,
+    )  # fmt: skip
+
+
+STAFF_ROW = "staff:"
+PASSWORD_MIN = 12
+PASSWORD_MAX = 1024  # argon2 takes any length; a bound keeps one login from being a CPU job
+
+
+def staff_seal(row: Mapping[Any, Any]) -> tuple[str, dict[str, Any]]:
+    """A login-bearing staff row's name among the seals and the fields its seal covers: who, in
+    which role, whether active, with which password hash."""
+    fields = {name: row[name] for name in ("name", "role", "active", "password_hash")}
+    fields["active"] = bool(fields["active"])
+    return STAFF_ROW + str(row["name"]), fields
+
+
+def staff_seals(connection: Connection, seals: SealStore) -> dict[str, str]:
+    """A seal for every staff row that has a password, as the database holds it now."""
+    rows = connection.execute(select(staff).where(staff.c.password_hash.is_not(None)))
+    sealed = {}
+    for row in rows.mappings():
+        name, fields = staff_seal(row)
+        sealed[name] = seals.seal(name, fields)
+    return sealed
+
+
+def _reseal_login(connection: Connection, seals: SealStore, before: Any) -> None:
+    """Re-seal a staff row the gateway just changed, if it can log in. A row that was not as the
+    gateway sealed it keeps its broken seal: changing its role must not bless a forged hash."""
+    if before.password_hash is None:
+        return
+    name, fields = staff_seal(before._mapping)
+    if not seals.matches(connection, name, fields):
+        return
+    after = connection.execute(select(staff).where(staff.c.name == before.name)).mappings().one()
+    seals.stage(connection, *staff_seal(after))
+
+
+def check_password_rule(name: str, password: str) -> None:
+    """Invalid unless `password` is long enough, bounded, and not the member's own name."""
+    if not PASSWORD_MIN <= len(password) <= PASSWORD_MAX:
+        raise Invalid("password", f"{PASSWORD_MIN} to {PASSWORD_MAX} characters")
+    if password.strip().casefold() == name.strip().casefold() or len(set(password)) < 4:
+        raise Invalid("password", "must not be the name or a repeated character")
+
+
+def set_password(
+    engine: Engine,
+    seals: SealStore,
+    name: str,
+    password_hash: str,
+    *,
+    by: str | None,
+    now: datetime,
+) -> None:
+    """Give `name` a web login (a PHC hash made by gateway/services/logins.py), seal the row and
+    end the member's sessions. `by` None is the bootstrap: allowed only while no one has a login,
+    and only for an Admin (the CLI on the server, which holds the keys directory)."""
+
+    def work(connection: Connection, actor: Actor | None) -> Outcome:
+        if actor is not None and actor.name != name:
+            require(Action.STAFF_PASSWORD, actor.role)
+        member = _member(connection, name)
+        if not member.active:
+            raise Conflict(f"{name!r} is deactivated")
+        if actor is None:
+            anyone = select(staff.c.id).where(staff.c.password_hash.is_not(None))
+            if connection.execute(anyone).first() is not None:
+                raise NotPermitted("a login exists: an Admin sets passwords (--as)")
+            if member.role != Role.ADMIN.value:
+                raise NotPermitted("the first login is an Admin's")
+        connection.execute(
+            update(staff)
+            .where(staff.c.name == name)
+            .values(password_hash=password_hash, password_set_at=now)
+        )
+        connection.execute(web_sessions.delete().where(web_sessions.c.staff_name == name))
+        after = connection.execute(select(staff).where(staff.c.name == name)).mappings().one()
+        seals.stage(connection, *staff_seal(after))
+        return Outcome(name, {"bootstrap": actor is None})
+
+    if by is None:
+        perform(
+            engine, Actor("bootstrap", Machine.SYSTEM), action=Action.STAFF_PASSWORD.value,
+            object_type="staff", object_id=name, now=now, seals=seals,
+            work=lambda connection, _actor: work(connection, None),
+        )  # fmt: skip
+        return
+    perform(
+        engine, by, action=Action.STAFF_PASSWORD.value, object_type="staff", object_id=name,
+        now=now, work=work, seals=seals,
     )  # fmt: skip
 
 

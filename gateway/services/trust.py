@@ -27,15 +27,16 @@ from gateway.keys import load_signing_key
 from gateway.seals import SealStore
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.services.agreements import load_version, version_seal
-from gateway.services.staff import signer_rows, signer_seal
+from gateway.services.staff import signer_rows, signer_seal, staff_seals
 from gateway.store.tables import agreement_versions, agreements
 
 REASON_LIMIT = 2000
 
 
 def current_seals(connection: Connection, seals: SealStore) -> dict[str, str]:
-    """A seal for every signer and agreement version row as the database holds it now."""
-    sealed = {}
+    """A seal for every signer, staff login and agreement version row as the database holds it
+    now."""
+    sealed = staff_seals(connection, seals)
     for row in signer_rows(connection):
         name, fields = signer_seal(row)
         sealed[name] = seals.seal(name, fields)

@@ -63,6 +63,10 @@ staff = Table(
     Column("created_at", _WHEN, nullable=False),
     # A deactivated member can do nothing; the row stays, for the history that names them.
     Column("active", Boolean, nullable=False, server_default=true()),
+    # The web UI's password (argon2id, PHC string); a row with one is sealed (`staff:<name>`,
+    # gateway/services/staff.py), so that a database writer swapping a hash or a role gains nothing.
+    Column("password_hash", String(255), nullable=True),
+    Column("password_set_at", _WHEN, nullable=True),
 )
 
 signers = Table(

@@ -105,10 +105,13 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
             engine, f"new-{next(counter)}", Role.ADMIN, by=name, now=now
         ),
         Action.STAFF_ROLE: lambda name: staff.change_role(
-            engine, "pf", Role.PEJABAT_FUNGSIONAL, by=name, now=now
+            engine, seals, "pf", Role.PEJABAT_FUNGSIONAL, by=name, now=now
         ),
         Action.STAFF_DEACTIVATE: lambda name: staff.deactivate(
-            engine, "no-such-member", by=name, now=now, reason="sweep"
+            engine, seals, "no-such-member", by=name, now=now, reason="sweep"
+        ),
+        Action.STAFF_PASSWORD: lambda name: staff.set_password(
+            engine, seals, "no-such-member", "$argon2id$sweep", by=name, now=now
         ),
         Action.SIGNER_ADD: lambda name: staff.add_signer(
             engine, seals, "kadis", "not a key", by=name, now=now

@@ -1,0 +1,151 @@
+"""The office's web UI: server-rendered pages (Jinja templates, a little JavaScript served by the
+gateway, no CDN) in Bahasa Indonesia by default and English on request (docs/web.md).
+
+Every view declares the roles it is open to (gateway/web/access.py) and runs behind the guard
+(gateway/web/security.py: session, role, CSRF); every page is built from the services and read
+models the CLI uses, so the two doors cannot disagree.
+"""
+
+from __future__ import annotations
+
+import traceback
+from typing import Any
+
+from flask import Blueprint, Flask, Response, current_app, render_template
+from werkzeug.exceptions import HTTPException
+
+from gateway.api import in_api, problems
+from gateway.errors import kind_of, shown
+from gateway.web import i18n, security, words
+from gateway.web.access import declared_roles
+from gateway.web.i18n import _
+from gateway.web.words import N_
+
+web = Blueprint(
+    "web",
+    __name__,
+    template_folder="templates",
+    static_folder="static",
+    static_url_path="/static/web",
+)
+
+# The views attach themselves to `web` when imported.
+from gateway.web import auth, compliance, dashboard  # noqa: E402, F401  isort: skip
+
+
+def register_web(app: Flask) -> None:
+    """Mount the web UI on `app` (called by `create_app`)."""
+    app.jinja_env.add_extension("jinja2.ext.i18n")
+    app.jinja_env.install_gettext_callables(  # type: ignore[attr-defined]
+        i18n.gettext, i18n.ngettext, newstyle=True
+    )
+    app.register_blueprint(web)
+    security.install(app)
+    app.register_error_handler(HTTPException, _any_http_error)
+
+
+def _any_http_error(error: HTTPException) -> Any:
+    # An unknown URL or method is found before any blueprint is: the API's paths answer with a
+    # problem, the rest of the site with a page.
+    if in_api():
+        return problems.of_http_exception(error)
+    security.choose_language()
+    return http_error(error)
+
+
+@web.before_request
+def _guard() -> None:
+    security.guard()
+
+
+@web.after_request
+def _cookies(response: Response) -> Response:
+    return security.set_cookies(response)
+
+
+@web.context_processor
+def _globals() -> dict[str, Any]:
+    zone = security.settings().zone
+    return {
+        "csrf_token": security.csrf_token,
+        "member": security.member(),
+        "language": i18n.language(),
+        "long_date": lambda value: i18n.long_date(value, zone),
+        "office_time": lambda value: i18n.office_time(value, zone),
+        "month_name": lambda value: i18n.month_name(value),
+        "role_label": words.role_label,
+        "status_label": words.status_label,
+        "agreement_status_label": words.agreement_status_label,
+        "menu": menu,
+    }
+
+
+# The main menu: a page appears for the roles its view is open to.
+MENU = (("web.dashboard", N_("Dashboard")),)
+
+
+def menu() -> list[tuple[str, str]]:
+    current = security.member()
+    if current is None:
+        return []
+    shown = []
+    for endpoint, label in MENU:
+        roles = declared_roles(current_app.view_functions.get(endpoint))
+        if roles is None or current.role in roles:
+            shown.append((endpoint, label))
+    return shown
+
+
+@web.errorhandler(security.Refusal)
+def _refused(refusal: security.Refusal) -> Any:
+    security.audit_refusal(refusal)
+    if refusal.status == 401:
+        return render_template("login.html", message=_(refusal.message)), 401
+    return error_page(refusal.status, _(refusal.message))
+
+
+@web.errorhandler(Exception)
+def _failure(error: Exception) -> Any:
+    """Any other error of a web view: a page in the error table's words, never a stack trace."""
+    if isinstance(error, HTTPException):
+        return http_error(error)
+    kind = kind_of(error)
+    if kind is None:
+        # Where it failed, without the error's text: a driver's message could quote a value.
+        frames = "".join(traceback.format_tb(error.__traceback__))
+        current_app.logger.error("web view failed: %s\n%s", type(error).__name__, frames)
+        return error_page(500, _("Something went wrong. The error was recorded."))
+    return error_page(kind.http_status, error_title(kind.code), shown(error))
+
+
+def error_page(status: int, message: str, detail: str | None = None) -> Any:
+    return render_template("error.html", status=status, message=message, detail=detail), status
+
+
+def http_error(error: HTTPException) -> Any:
+    """A page for a URL the web UI does not have, or a method it does not take."""
+    return error_page(error.code or 500, _(HTTP_MESSAGES.get(error.code or 500, N_("Error"))))
+
+
+HTTP_MESSAGES = {
+    404: N_("This page does not exist."),
+    405: N_("This page does not take that kind of request."),
+    413: N_("The upload is too large."),
+}
+
+
+def error_title(code: str) -> str:
+    """The translated title of an error-table kind (gateway/errors.py)."""
+    return _(ERROR_TITLES.get(code, N_("Error")))
+
+
+# The error table's kinds as the web UI names them: message ids, translated like any other.
+ERROR_TITLES = {
+    "verification_failed": N_("Verification failed"),
+    "usage": N_("Bad request"),
+    "invalid_input": N_("Invalid input"),
+    "not_permitted": N_("Not permitted"),
+    "not_found": N_("Not found"),
+    "conflict": N_("Conflict with the current state"),
+    "unavailable": N_("Source or database unavailable"),
+}

@@ -1,0 +1,158 @@
+"""Staff log in with a password; sessions live on the server; guessing slows down but never locks
+a member out for good; every refusal is audited."""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask
+
+from gateway.web.security import SESSION_COOKIE
+from tests.clock import OfficeClock
+from tests.office import Office
+from tests.webapp import PASSWORD, csrf, log_in
+
+
+def test_a_page_asks_an_anonymous_visitor_to_log_in_and_records_it(
+    web: Flask, web_office: Office
+) -> None:
+    page = web.test_client().get("/")
+    assert page.status_code == 401
+    assert "Silakan masuk" in page.get_data(as_text=True)
+    refused = [e for e in web_office.audit() if e["action"] == "web.refused"]
+    assert refused and refused[-1]["details"]["rule"] == "not logged in"
+
+
+def test_the_right_password_opens_a_session_and_the_dashboard(
+    web: Flask, web_office: Office
+) -> None:
+    client = web.test_client()
+    answer = log_in(client, "kadis")
+    assert answer.status_code == 303 and answer.headers["Location"] == "/"
+    cookie = client.get_cookie(SESSION_COOKIE)
+    assert cookie is not None and cookie.secure and cookie.http_only
+    assert cookie.same_site == "Lax"
+    page = client.get("/")
+    assert page.status_code == 200 and "Beranda" in page.get_data(as_text=True)
+    # The database keeps a hash of the session id, never the id.
+    stored = web_office.sql("SELECT id_hash FROM web_sessions")
+    assert len(stored) == 1 and stored[0][0] != cookie.value
+    logins = [e for e in web_office.audit() if e["action"] == "staff.login"]
+    assert logins[-1]["outcome"] == "ok" and logins[-1]["actor_id"] == "kadis"
+
+
+def test_a_wrong_password_or_an_unknown_name_get_the_same_answer(
+    web: Flask, web_office: Office
+) -> None:
+    client = web.test_client()
+    wrong = log_in(client, "kadis", "not the password at all")
+    unknown = log_in(client, "nobody-here", "not the password at all")
+    assert wrong.status_code == unknown.status_code == 401
+    assert "Nama atau kata sandi salah" in wrong.get_data(as_text=True)
+    assert client.get_cookie(SESSION_COOKIE) is None
+    refused = [e for e in web_office.audit() if e["action"] == "staff.login"]
+    assert [e["outcome"] for e in refused[-2:]] == ["refused", "refused"]
+    assert all("not the password" not in str(e) for e in web_office.audit())
+
+
+def test_failures_slow_one_address_down_but_not_the_member_elsewhere(
+    web: Flask, web_clock: OfficeClock
+) -> None:
+    attacker = web.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "192.0.2.66"
+    for _ in range(3):
+        assert log_in(attacker, "kadis", "guess guess guess").status_code == 401
+    slowed = log_in(attacker, "kadis", PASSWORD)  # even the right password waits
+    assert slowed.status_code == 429 and int(slowed.headers["Retry-After"]) >= 1
+    # The Kepala Dinas at the office is not locked out by someone else's guesses.
+    office = web.test_client()
+    office.environ_base["REMOTE_ADDR"] = "10.0.0.5"
+    assert log_in(office, "kadis").status_code == 303
+    # And the attacker's own wait ends: a delay, not a lockout.
+    web_clock.advance(seconds=int(slowed.headers["Retry-After"]))
+    assert log_in(attacker, "kadis").status_code == 303
+
+
+def test_sessions_end_when_idle_too_long(web: Flask, web_clock: OfficeClock) -> None:
+    client = web.test_client()
+    log_in(client, "pf")
+    web_clock.advance(minutes=29)
+    assert client.get("/").status_code == 200
+    web_clock.advance(minutes=31)
+    assert client.get("/").status_code == 401
+
+
+def test_logging_out_everywhere_ends_every_session_of_the_member(web: Flask) -> None:
+    laptop, tablet = web.test_client(), web.test_client()
+    log_in(laptop, "adb")
+    log_in(tablet, "adb")
+    page = laptop.get("/")
+    ended = laptop.post("/logout", data={"csrf_token": csrf(page), "everywhere": "1"})
+    assert ended.status_code == 303
+    assert laptop.get("/").status_code == 401
+    assert tablet.get("/").status_code == 401
+
+
+def test_deactivation_ends_a_members_sessions_at_once(web: Flask, web_office: Office) -> None:
+    client = web.test_client()
+    log_in(client, "pf")
+    web_office("staff", "deactivate", "pf", "--reason", "left the office", "--as", "admin")
+    assert client.get("/").status_code == 401
+    assert log_in(client, "pf").status_code == 401
+
+
+def test_a_database_writer_swapping_a_hash_or_a_role_gains_nothing(
+    web: Flask, web_office: Office
+) -> None:
+    client = web.test_client()
+    log_in(client, "pf")
+    # The insider makes the Pejabat Fungsional a Kepala Dinas: the live session is refused.
+    web_office.sql("UPDATE staff SET role = 'kepala_dinas' WHERE name = 'pf'")
+    page = client.get("/")
+    assert page.status_code == 422 and "Verifikasi gagal" in page.get_data(as_text=True)
+    web_office.sql("UPDATE staff SET role = 'pejabat_fungsional' WHERE name = 'pf'")
+    # ... or copies a hash whose password they know onto the Kepala Dinas's row.
+    known = web_office.sql("SELECT password_hash FROM staff WHERE name = 'pf'")[0][0]
+    web_office.sql("UPDATE staff SET password_hash = :h WHERE name = 'kadis'", h=known)
+    other = web.test_client()
+    assert log_in(other, "kadis").status_code == 422
+    assert other.get_cookie(SESSION_COOKIE) is None
+
+
+def test_a_login_form_without_its_token_is_refused(web: Flask, web_office: Office) -> None:
+    client = web.test_client()
+    answer = client.post("/login", data={"name": "kadis", "password": PASSWORD})
+    assert answer.status_code == 400
+    assert "Formulir sudah kedaluwarsa" in answer.get_data(as_text=True)
+    assert client.get_cookie(SESSION_COOKIE) is None
+    page = client.get("/login")
+    forged = re.sub("[0-9a-f]", "0", csrf(page))
+    answer = client.post(
+        "/login", data={"name": "kadis", "password": PASSWORD, "csrf_token": forged}
+    )
+    assert answer.status_code == 400
+    rules = [e["details"]["rule"] for e in web_office.audit() if e["action"] == "web.refused"]
+    assert rules.count("missing or wrong CSRF token") == 2
+
+
+def test_a_logged_in_form_needs_the_sessions_own_token(web: Flask) -> None:
+    client = web.test_client()
+    log_in(client, "kadis")
+    other = web.test_client()
+    log_in(other, "pf")
+    stolen = csrf(other.get("/"))  # another session's token is not this one's
+    assert client.post("/logout", data={"csrf_token": stolen}).status_code == 400
+    assert client.get("/").status_code == 200
+
+
+def test_a_login_never_redirects_off_the_site(web: Flask) -> None:
+    client = web.test_client()
+    form = client.get("/login")
+    for target in ("//evil.example/", "https://evil.example/", "/\\evil.example", "javascript:x"):
+        answer = client.post(
+            "/login",
+            data={"name": "kadis", "password": PASSWORD, "csrf_token": csrf(form), "next": target},
+        )
+        assert answer.headers["Location"] == "/", target
+        client.post("/logout", data={"csrf_token": csrf(client.get("/"))})
+        form = client.get("/login")

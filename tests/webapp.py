@@ -1,0 +1,61 @@
+"""The web UI driven through Flask's test client against a real gateway home (tests/office.py):
+staff with passwords, a logged-in client per member, and the CSRF token a page's form carries.
+
+Shared by tests/web/ as fixtures (tests/web/conftest.py); no test module imports another.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime
+from pathlib import Path
+
+from click.testing import CliRunner
+from flask import Flask
+from flask.testing import FlaskClient
+from werkzeug.test import TestResponse
+
+from gateway.app import create_app
+from gateway.cli import main
+from gateway.settings import load_settings
+from tests.clock import OfficeClock
+from tests.office import Office
+
+PASSWORD = "correct horse battery staple"
+STAFF = ("admin", "kadis", "pf", "adb")
+_CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]+)"')
+
+
+def give_passwords(office: Office, names: tuple[str, ...] = STAFF) -> None:
+    """The first Admin's password by bootstrap, the others by that Admin."""
+    for name in names:
+        by = () if name == "admin" else ("--as", "admin")
+        outcome = CliRunner().invoke(
+            main,
+            ["staff", "password", name, "--password-stdin", *by],
+            input=PASSWORD + "\n",
+            env=office.gateway.env,
+        )
+        assert outcome.exit_code == 0, outcome.output
+
+
+def web_app(home: Path, clock: OfficeClock | None = None, **overrides: object) -> Flask:
+    """The app of `home`, on an office clock set to the real time (what the CLI wrote its rows
+    at) unless one is given."""
+    settings = load_settings({"home": home, **overrides}, environ={})
+    app = create_app(settings, clock=clock or OfficeClock(datetime.now(UTC)))
+    app.config["TESTING"] = True
+    return app
+
+
+def csrf(page: TestResponse) -> str:
+    found = _CSRF.search(page.get_data(as_text=True))
+    assert found, "the page has no form with a CSRF token"
+    return found.group(1)
+
+
+def log_in(client: FlaskClient, name: str, password: str = PASSWORD) -> TestResponse:
+    form = client.get("/login")
+    return client.post(
+        "/login", data={"name": name, "password": password, "csrf_token": csrf(form)}
+    )
