@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,21 @@ class Office:
         secret, self.recipient = generate_identity()
         (root / "partner.key").write_text(secret + "\n", encoding="utf-8")
         self.gateway("demo-source", "--rows", str(SOURCE_ROWS))
+
+    @classmethod
+    def copy_of(cls, source: Office, root: Path) -> Office:
+        """A copy of an SQLite office under `root`: what a test may change without paying for
+        `init`, the demo source and the signing again (the copy is a few files)."""
+        if not source.url.startswith("sqlite:"):
+            raise ValueError("only an SQLite office can be copied")
+        shutil.copytree(source.root, root, dirs_exist_ok=True)
+        office = cls.__new__(cls)
+        office.root = root
+        office.gateway = Gateway(root / "home", {})
+        office.url = f"sqlite:///{root / 'home' / 'gateway.db'}"
+        office.engine = create_engine(office.url)
+        office.recipient = source.recipient
+        return office
 
     def __call__(self, *args: str, ok: bool = True) -> click.testing.Result:
         return self.gateway(*args, ok=ok)

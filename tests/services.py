@@ -1,8 +1,10 @@
-"""Where tests find the local database servers, and what happens when one is absent.
+"""Where tests find the local database servers and system tools, and what happens when one is
+absent.
 
 The URLs come only from the environment (`PKS_TEST_POSTGRES_URL`, `PKS_TEST_MARIADB_URL`). Without
 one a test skips and says which variable is missing; in CI (`PKS_REQUIRE_SERVICES=1`) it fails,
-so that a broken service cannot hide behind a skip.
+so that a broken service cannot hide behind a skip (`unavailable`, which tools such as `age` and
+the browser tests' Chromium go through too).
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import os
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -21,7 +24,11 @@ def _service_url(variable: str, what: str) -> str:
     url = os.environ.get(variable, "").strip()
     if url:
         return url
-    message = f"{what} tests need {variable} (a SQLAlchemy URL of a test database)"
+    unavailable(f"{what} tests need {variable} (a SQLAlchemy URL of a test database)")
+
+
+def unavailable(message: str) -> NoReturn:
+    """Skip the test saying what it lacks, or fail it in CI (`PKS_REQUIRE_SERVICES=1`)."""
     if os.environ.get("PKS_REQUIRE_SERVICES") == "1":
         pytest.fail(f"{message}; PKS_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
     pytest.skip(message)
@@ -44,10 +51,7 @@ def require_tool(command: str, package: str) -> str:
     path = shutil.which(command)
     if path:
         return path
-    message = f"needs the `{command}` command (Debian package {package})"
-    if os.environ.get("PKS_REQUIRE_SERVICES") == "1":
-        pytest.fail(f"{message}; PKS_REQUIRE_SERVICES=1 forbids skipping", pytrace=False)
-    pytest.skip(message)
+    unavailable(f"needs the `{command}` command (Debian package {package})")
 
 
 @contextmanager

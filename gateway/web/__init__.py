@@ -11,7 +11,16 @@ from __future__ import annotations
 import traceback
 from typing import Any
 
-from flask import Blueprint, Flask, Response, current_app, render_template
+from flask import (
+    Blueprint,
+    Flask,
+    Response,
+    current_app,
+    redirect,
+    render_template,
+    request,
+    url_for,
+)
 from werkzeug.exceptions import HTTPException
 
 from gateway.api import in_api, problems
@@ -19,7 +28,7 @@ from gateway.errors import kind_of, shown
 from gateway.web import i18n, security, words
 from gateway.web.access import declared_roles
 from gateway.web.i18n import _
-from gateway.web.words import N_
+from gateway.web.words import N_, error_title
 
 web = Blueprint(
     "web",
@@ -30,7 +39,15 @@ web = Blueprint(
 )
 
 # The views attach themselves to `web` when imported.
-from gateway.web import auth, compliance, dashboard  # noqa: E402, F401  isort: skip
+from gateway.web import (  # noqa: E402, F401  isort: skip
+    agreements,
+    auth,
+    compliance,
+    dashboard,
+    deliveries,
+    requests,
+    signing,
+)
 
 
 def register_web(app: Flask) -> None:
@@ -76,12 +93,21 @@ def _globals() -> dict[str, Any]:
         "role_label": words.role_label,
         "status_label": words.status_label,
         "agreement_status_label": words.agreement_status_label,
+        "transition_label": words.transition_label,
         "menu": menu,
     }
 
 
 # The main menu: a page appears for the roles its view is open to.
-MENU = (("web.dashboard", N_("Dashboard")),)
+MENU = (
+    ("web.dashboard", N_("Dashboard")),
+    ("web.requests_page", N_("Requests")),
+    ("web.agreements_page", N_("Agreements")),
+    ("web.deliveries_page", N_("Deliveries")),
+    ("web.tokens_page", N_("Partner tokens")),
+    ("web.subject_lookup", N_("Data subjects")),
+    ("web.audit_log_page", N_("Audit log")),
+)
 
 
 def menu() -> list[tuple[str, str]]:
@@ -90,7 +116,10 @@ def menu() -> list[tuple[str, str]]:
         return []
     shown = []
     for endpoint, label in MENU:
-        roles = declared_roles(current_app.view_functions.get(endpoint))
+        view = current_app.view_functions.get(endpoint)
+        if view is None:
+            raise LookupError(f"the menu names {endpoint}, which is no view")
+        roles = declared_roles(view)
         if roles is None or current.role in roles:
             shown.append((endpoint, label))
     return shown
@@ -99,6 +128,9 @@ def menu() -> list[tuple[str, str]]:
 @web.errorhandler(security.Refusal)
 def _refused(refusal: security.Refusal) -> Any:
     security.audit_refusal(refusal)
+    if refusal.status == 401 and request.method == "GET":
+        # A page asked for without a session: the login form, coming back here after it.
+        return redirect(url_for("web.login_form", next=request.full_path.rstrip("?")))
     if refusal.status == 401:
         return render_template("login.html", message=_(refusal.message)), 401
     return error_page(refusal.status, _(refusal.message))
@@ -131,21 +163,4 @@ HTTP_MESSAGES = {
     404: N_("This page does not exist."),
     405: N_("This page does not take that kind of request."),
     413: N_("The upload is too large."),
-}
-
-
-def error_title(code: str) -> str:
-    """The translated title of an error-table kind (gateway/errors.py)."""
-    return _(ERROR_TITLES.get(code, N_("Error")))
-
-
-# The error table's kinds as the web UI names them: message ids, translated like any other.
-ERROR_TITLES = {
-    "verification_failed": N_("Verification failed"),
-    "usage": N_("Bad request"),
-    "invalid_input": N_("Invalid input"),
-    "not_permitted": N_("Not permitted"),
-    "not_found": N_("Not found"),
-    "conflict": N_("Conflict with the current state"),
-    "unavailable": N_("Source or database unavailable"),
 }

@@ -14,14 +14,18 @@ from typing import Any
 
 from flask import render_template, request, send_file
 
+from agreements.errors import DomainError
 from agreements.roles import View
 from audit import log as audit_log
 from audit.export import export_log
+from gateway import context
 from gateway.services.actions import recordable
 from gateway.services.audit_check import chain_status
+from gateway.services.subjects import subject_deliveries
 from gateway.web import security, web
 from gateway.web.access import allow
 from gateway.web.i18n import _
+from gateway.web.requests import error_message, error_status
 
 PAGE_SIZE = 50
 FILTERS = ("action", "actor_id", "object_type", "object_id", "outcome")
@@ -126,3 +130,26 @@ def export() -> Any:
     archive.seek(0)
     name = f"audit-export-{security.now().astimezone(settings.zone):%Y%m%d-%H%M}.zip"
     return send_file(archive, mimetype="application/zip", as_attachment=True, download_name=name)
+
+
+@web.route("/subjek", methods=["GET", "POST"])
+@allow(View.SUBJECTS)
+def subject_lookup() -> Any:
+    """A data subject asks which institutions received their record. The NIK comes in a form
+    (never a URL, so no log keeps it), is never shown back, and the lookup is audited under its
+    keyed hash (gateway/services/subjects.py)."""
+    if request.method == "GET":
+        return render_template("subject.html", found=None, errors={})
+    current = security.member()
+    assert current is not None
+    settings = security.settings()
+    try:
+        found = subject_deliveries(
+            security.engine(), request.form.get("nik", "")[:64], keys_dir=settings.keys_dir,
+            places=context.delivery_places(settings), actor_name=current.name,
+            now=security.now(),
+        )  # fmt: skip
+    except DomainError as error:
+        errors = {"nik": error_message(error)}
+        return render_template("subject.html", found=None, errors=errors), error_status(error)
+    return render_template("subject.html", found=found, errors={})

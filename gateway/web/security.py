@@ -102,6 +102,8 @@ def _mac(kind: str, value: str) -> str:
 def guard() -> None:
     """Before every web view: the language, the member, the role, the CSRF token."""
     choose_language()
+    if request.endpoint == "web.static":
+        return  # the stylesheet and the script are public, and need no database
     g.member = _session_member()
     view = current_app.view_functions.get(request.endpoint or "")
     roles = declared_roles(view)

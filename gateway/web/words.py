@@ -6,7 +6,7 @@ catalog gives them as the SOP writes them; English keeps the office's role title
 
 from __future__ import annotations
 
-from agreements.workflow import Role, Status
+from agreements.workflow import Role, Status, Transition
 from gateway.web.i18n import _
 
 
@@ -36,6 +36,18 @@ STATUSES = {
     Status.CANCELLED: N_("Cancelled"),
 }
 
+TRANSITIONS = {
+    Transition.SUBMIT: N_("Step 1: request letter registered"),
+    Transition.DISPOSE: N_("Step 2: disposition"),
+    Transition.ASSIGN: N_("Step 3: assign to a Pejabat Fungsional"),
+    Transition.REJECT: N_("Step 4: reject"),
+    Transition.DRAFT: N_("Step 5: draft the PKS"),
+    Transition.RETURN: N_("Step 6: return the draft for revision"),
+    Transition.FORWARD: N_("Step 6: forward to the Kepala Dinas"),
+    Transition.SIGN: N_("Step 7: sign"),
+    Transition.CANCEL: N_("Cancel or withdraw the request"),
+}
+
 AGREEMENT_STATUSES = {
     "draft": N_("Draft"),
     "active": N_("Active"),
@@ -61,5 +73,29 @@ def status_label(status: Status | str) -> str:
         return str(status)
 
 
+def transition_label(transition: Transition | str) -> str:
+    try:
+        return _(TRANSITIONS[Transition(transition)])
+    except ValueError:
+        return str(transition)
+
+
 def agreement_status_label(status: str) -> str:
     return _(AGREEMENT_STATUSES[status]) if status in AGREEMENT_STATUSES else status
+
+
+def error_title(code: str) -> str:
+    """The translated title of an error-table kind (gateway/errors.py)."""
+    return _(ERROR_TITLES.get(code, N_("Error")))
+
+
+# The error table's kinds as the web UI names them: message ids, translated like any other.
+ERROR_TITLES = {
+    "verification_failed": N_("Verification failed"),
+    "usage": N_("Bad request"),
+    "invalid_input": N_("Invalid input"),
+    "not_permitted": N_("Not permitted"),
+    "not_found": N_("Not found"),
+    "conflict": N_("Conflict with the current state"),
+    "unavailable": N_("Source or database unavailable"),
+}

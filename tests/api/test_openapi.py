@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -32,12 +31,11 @@ from flask import Flask
 from schemathesis.core.failures import Failure, FailureGroup
 from schemathesis.engine import events
 from schemathesis.openapi.checks import JsonSchemaError
-from waitress import wasyncore
-from waitress.server import create_server
 
 from gateway.api import openapi
 from gateway.app import create_app
 from tests.harness import SHORT
+from tests.live import serve
 from tests.office import Office, current_example
 
 DOCUMENT = "/api/v1/openapi.json"
@@ -210,19 +208,9 @@ def test_the_docs_page_shows_every_endpoint_and_loads_only_the_gateways_own_file
 @pytest.fixture(scope="module")
 def server(home: Home) -> Iterator[str]:
     """The app served by waitress (what `pks-gateway serve` runs) on 127.0.0.1, in a thread of
-    this process; its base URL."""
-    served = create_server(home.app, host="127.0.0.1", port=0, threads=4)
-    thread = threading.Thread(target=served.run, name="openapi-waitress", daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{served.effective_port}"
-    finally:
-        # What waitress does on a signal: stop its workers and close every socket of its map
-        # (the listening one and the clients' kept-alive ones), which ends its loop.
-        served.task_dispatcher.shutdown()
-        wasyncore.close_all(served._map)
-        thread.join(timeout=10)
-        assert not thread.is_alive()
+    this process (tests/live.py); its base URL."""
+    with serve(home.app, name="openapi-waitress") as base:
+        yield base
 
 
 # Where a valid request by the schema may still break a rule no JSON Schema can state, the

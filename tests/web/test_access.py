@@ -71,3 +71,16 @@ def test_an_unknown_page_is_a_page_in_the_visitors_language(web: Flask) -> None:
     # The API's paths still answer with a problem.
     problem = client.get("/api/v1/no-such-route")
     assert problem.status_code == 404 and problem.mimetype == "application/problem+json"
+
+
+def test_the_menu_shows_each_role_the_pages_it_may_open(web: Flask) -> None:
+    def menu_of(name: str) -> str:
+        client = web.test_client()
+        log_in(client, name)
+        page = client.get("/").get_data(as_text=True)
+        return page[page.index("<nav") : page.index("</nav>")]
+
+    pf, auditor, adb = menu_of("pf"), menu_of("kepatuhan"), menu_of("adb")
+    assert 'href="/permohonan"' in pf and 'href="/audit"' not in pf and 'href="/token"' not in pf
+    assert 'href="/audit"' in auditor and 'href="/subjek"' in auditor
+    assert 'href="/token"' in adb and 'href="/subjek"' in adb and 'href="/audit"' not in adb

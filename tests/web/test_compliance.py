@@ -9,8 +9,9 @@ import zipfile
 
 from flask import Flask
 
+from tests.gateway.delivery_homes import source_niks
 from tests.office import Office
-from tests.webapp import log_in
+from tests.webapp import csrf, log_in
 
 
 def test_compliance_filters_the_audit_log(web: Flask, web_office: Office) -> None:
@@ -69,3 +70,38 @@ def test_the_pejabat_fungsional_does_not_see_the_audit_log(web: Flask) -> None:
     assert client.get("/audit").status_code == 403
     assert client.get("/audit/export").status_code == 403
     assert "/audit" not in client.get("/").get_data(as_text=True)
+
+
+def test_a_subject_lookup_names_the_institutions_and_never_shows_the_nik(
+    web: Flask, web_office: Office
+) -> None:
+    assert web_office.extract().exit_code == 0
+    delivery = json.loads(web_office("delivery", "list", "--json").stdout)[0]["id"]
+    niks = source_niks(web_office.home)[:40]
+    client = web.test_client()
+    log_in(client, "kepatuhan")
+    found = 0
+    for nik in niks:
+        page = client.get("/subjek")
+        answer = client.post("/subjek", data={"csrf_token": csrf(page), "nik": nik})
+        text = answer.get_data(as_text=True)
+        shown_back = nik in text  # computed apart: a failing assert must not print the NIK
+        assert answer.status_code == 200
+        assert not shown_back, "the page showed the NIK back"
+        found += delivery in text
+    assert 0 < found < len(niks)  # children and the dead are outside the example's scope
+    lookups = [e for e in web_office.audit() if e["action"] == "subject.deliveries"]
+    recorded = any(nik in str(lookups) for nik in niks)
+    assert len(lookups) == len(niks)
+    assert not recorded, "a NIK reached the audit log"
+
+
+def test_a_malformed_nik_is_named_beside_the_field(web: Flask) -> None:
+    client = web.test_client()
+    log_in(client, "kepatuhan")
+    page = client.get("/subjek")
+    answer = client.post("/subjek", data={"csrf_token": csrf(page), "nik": "12345"})
+    assert answer.status_code == 422 and 'id="e-nik"' in answer.get_data(as_text=True)
+    pf = web.test_client()
+    log_in(pf, "pf")
+    assert pf.get("/subjek").status_code == 403

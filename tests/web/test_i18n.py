@@ -10,9 +10,18 @@ from flask import Flask
 
 from gateway.web import messages
 from gateway.web.i18n import catalog, long_date, office_time
+from tests.harness import SHORT
 from tests.webapp import log_in
 
-PAGES = ("/", "/audit", "/audit/chain")
+PAGES = (
+    "/",
+    "/permohonan",
+    "/perjanjian",
+    f"/perjanjian/{SHORT}",
+    "/pengiriman",
+    "/audit",
+    "/audit/chain",
+)
 WITA = ZoneInfo("Asia/Makassar")
 
 
