@@ -46,6 +46,7 @@ class Action(StrEnum):
     STAFF_ROLE = "staff.role_changed"
     STAFF_DEACTIVATE = "staff.deactivated"
     STAFF_PASSWORD = "staff.password_set"  # noqa: S105  (an action name, not a secret)
+    STAFF_EMAIL = "staff.email_set"
     SIGNER_ADD = "signer.added"
     SIGNER_REVOKE = "signer.revoked"
     DELIVERY_EXTRACT = "delivery.start"
@@ -93,6 +94,7 @@ PERMITTED: Mapping[Action, frozenset[Actor]] = {
     # An Admin sets or resets anyone's web password; a member changes their own
     # (gateway/services/staff.py `set_password`).
     Action.STAFF_PASSWORD: frozenset({Role.ADMIN}),
+    Action.STAFF_EMAIL: frozenset({Role.ADMIN}),
     Action.SIGNER_ADD: frozenset({Role.ADMIN}),
     Action.SIGNER_REVOKE: frozenset({Role.ADMIN}),
     # Step 8: the Petugas ADB; the gateway itself for an agreement's schedule; a partner's

@@ -59,7 +59,7 @@ def _sqlite_pragmas(dbapi_connection, _record) -> None:  # type: ignore[no-untyp
 # The newest migration. `is_current` compares the database's recorded revision with it, so that
 # no command but `init` imports Alembic (~0.15 s at every start);
 # tests/gateway/test_migrations.py holds it to Alembic's own head.
-HEAD_REVISION = "0009_staff_logins"
+HEAD_REVISION = "0010_notices"
 
 
 def alembic_config(engine: Engine) -> Config:

@@ -88,6 +88,12 @@ class Settings:
     # Session cookies are Secure (sent over HTTPS only; browsers also accept them from
     # http://127.0.0.1 and localhost). Only a test over plain HTTP from elsewhere turns this off.
     web_cookie_secure: bool = True
+    # Notifications by e-mail: the office's SMTP relay (empty: in the web UI only), its port,
+    # the sender address, and whether to upgrade the connection with STARTTLS.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    smtp_from: str = "pks-gateway@paserkab.go.id"
+    smtp_starttls: bool = False
     # The office's letters (gateway/letters/, docs/letters.md): the kop surat (letterhead), where
     # letters are dated, the paper, and who signs them. An empty name or NIP prints a dotted line.
     letter_government: str = "PEMERINTAH KABUPATEN PASER"
@@ -326,6 +332,10 @@ def _checked(settings: Settings) -> Settings:
         raise SettingsError("setting 'web_session_idle_minutes' must be between 1 and 1440")
     if not 1 <= settings.web_session_hours <= 7 * 24:
         raise SettingsError("setting 'web_session_hours' must be between 1 and 168 (a week)")
+    if not 0 < settings.smtp_port < 65536:
+        raise SettingsError("setting 'smtp_port' must be between 1 and 65535")
+    if "@" not in settings.smtp_from or "\n" in settings.smtp_from:
+        raise SettingsError("setting 'smtp_from' must be one e-mail address")
     for key in ("database_url", "source_url"):
         url = getattr(settings, key)
         if url:

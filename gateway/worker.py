@@ -102,6 +102,16 @@ def build_queue(settings: Settings) -> JobQueue:
         for short_id in suspended:
             log.warning("agreement %s suspended: its semester report is overdue", short_id)
 
+    def notify() -> None:
+        if not settings.smtp_host:
+            return
+        from gateway.web.notices import send_new_notices  # the e-mail is written in the UI's words
+
+        with context.ready_engine(settings) as engine:
+            sent = send_new_notices(engine, settings, clock())
+        if sent:
+            log.info("notifications e-mailed to %d member(s)", sent)
+
     # Huey's decorators, applied as calls: huey has no type hints, and the names keep the tasks
     # the same in every process that builds this queue.
     deliver = huey.task(name="deliver")(run)
@@ -110,6 +120,7 @@ def build_queue(settings: Settings) -> JobQueue:
     huey.periodic_task(every_five_minutes, name="schedules")(schedules)
     huey.periodic_task(crontab(minute="17"), name="retention")(retention)
     huey.periodic_task(crontab(minute="23"), name="reporting")(reporting)
+    huey.periodic_task(every_five_minutes, name="notify")(notify)
     return JobQueue(huey, deliver)
 
 

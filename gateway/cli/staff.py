@@ -99,6 +99,18 @@ def set_password(ctx: click.Context, name: str, password_stdin: bool, actor: str
     click.echo(f"staff member {name} can log in to the web UI; their other sessions ended")
 
 
+@staff.command(name="email")
+@click.argument("name")
+@click.argument("address")
+@click.option("--as", "actor", required=True, metavar="NAME", help=AS_HELP)
+@click.pass_context
+def set_email(ctx: click.Context, name: str, address: str, actor: str) -> None:
+    """Where a member's notifications go by e-mail ("" clears it; Admin only, audited)."""
+    with ready_engine(settings_of(ctx)) as engine:
+        service.set_email(engine, name, address, by=actor, now=now())
+    click.echo(f"staff member {name}: e-mail {'set' if address.strip() else 'cleared'}")
+
+
 @staff.command(name="deactivate")
 @click.argument("name")
 @click.option("--reason", required=True, help="Why (recorded in the audit log).")

@@ -390,3 +390,28 @@ def allowed_signers(
         if row["revoked_at"] is not None and row["revoked_at"] <= at
     }
     return listed, revoked
+
+
+EMAIL_LIMIT = 254
+
+
+def set_email(engine: Engine, name: str, address: str, *, by: str, now: datetime) -> None:
+    """Where `name`'s notifications go by e-mail (empty: nowhere). Audited without the address:
+    the log says that it changed, the registry says what it is."""
+    address = address.strip()
+    if address and (
+        len(address) > EMAIL_LIMIT or address.count("@") != 1 or not address.isprintable()
+        or any(c.isspace() for c in address)
+    ):  # fmt: skip
+        raise Invalid("email", f"one address, at most {EMAIL_LIMIT} characters")
+
+    def work(connection: Connection, actor: Actor) -> Outcome:
+        require(Action.STAFF_EMAIL, actor.role)
+        _member(connection, name)
+        connection.execute(update(staff).where(staff.c.name == name).values(email=address or None))
+        return Outcome(name, {"cleared": not address})
+
+    perform(
+        engine, by, action=Action.STAFF_EMAIL.value, object_type="staff", object_id=name,
+        now=now, work=work,
+    )  # fmt: skip

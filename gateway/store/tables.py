@@ -67,6 +67,8 @@ staff = Table(
     # gateway/services/staff.py), so that a database writer swapping a hash or a role gains nothing.
     Column("password_hash", String(255), nullable=True),
     Column("password_set_at", _WHEN, nullable=True),
+    # Where notifications go by e-mail when an SMTP server is set (gateway/web/notices.py).
+    Column("email", String(254), nullable=True),
 )
 
 signers = Table(

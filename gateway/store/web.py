@@ -30,3 +30,12 @@ login_failures = Table(
     Column("failures", Integer, nullable=False),
     Column("last_failure_at", _WHEN, nullable=False),
 )
+
+# Which notice (gateway/services/notifications.py, by its stable key) each member was e-mailed.
+notices_sent = Table(
+    "notices_sent",
+    metadata,
+    Column("staff_name", String(100), primary_key=True),
+    Column("notice_key", String(200), primary_key=True),
+    Column("sent_at", _WHEN, nullable=False),
+)

@@ -45,7 +45,9 @@ from gateway.web import (  # noqa: E402, F401  isort: skip
     compliance,
     dashboard,
     deliveries,
+    notices,
     requests,
+    scope_editor,
     signing,
 )
 
@@ -95,6 +97,7 @@ def _globals() -> dict[str, Any]:
         "agreement_status_label": words.agreement_status_label,
         "transition_label": words.transition_label,
         "menu": menu,
+        "notice_count": notices.notice_count,
     }
 
 

@@ -110,6 +110,9 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
         Action.STAFF_DEACTIVATE: lambda name: staff.deactivate(
             engine, seals, "no-such-member", by=name, now=now, reason="sweep"
         ),
+        Action.STAFF_EMAIL: lambda name: staff.set_email(
+            engine, "pf", "pf@paserkab.go.id", by=name, now=now
+        ),
         Action.STAFF_PASSWORD: lambda name: staff.set_password(
             engine, seals, "no-such-member", "$argon2id$sweep", by=name, now=now
         ),

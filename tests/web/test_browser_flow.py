@@ -108,6 +108,10 @@ def test_a_request_from_intake_to_a_signed_agreement_and_a_delivery(
     kabid.get_by_role("button", name="Langkah 3: tugaskan kepada Pejabat Fungsional").click()
     pf = member_page(browser, server, "pf")
     pf.goto(request_url)
+    pf.get_by_role("link", name="Susun konsep dengan penyusun ruang lingkup").click()
+    expect(pf.locator("input[name='el.nik']")).to_be_checked()  # what the letter asked for
+    check(pf, "penyusun-konsep")
+    pf.goto(request_url)  # this test drafts by file; tests/web/test_scope_editor.py by form
     scope = re.sub(
         r'age_recipient = "age1[0-9a-z]+"',
         f'age_recipient = "{web_office.recipient}"',
