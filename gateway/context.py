@@ -24,7 +24,9 @@ from gateway.settings import Settings
 if TYPE_CHECKING:
     from agreements.workdays import WorkCalendar
     from exports.publishing.publish import DeliveryPlaces
+    from gateway.letters.model import Office
     from gateway.services.deliveries import DeliveryEnvironment
+    from gateway.services.letters import LetterEnvironment
 
 
 @contextmanager
@@ -122,4 +124,48 @@ def delivery_environment(settings: Settings) -> DeliveryEnvironment:
         software_version=version("pks-gateway"),
         time_zone=settings.zone,
         delivery_roles=settings.delivery_role_set,
+    )
+
+
+def letter_office(settings: Settings) -> Office:
+    """The office as its letters print it: letterhead, signatory, place and paper, from the
+    settings (docs/letters.md); the logo file is read here, within its limit."""
+    from gateway.letters.model import Letterhead, Office, Signatory
+    from gateway.limits import LOGO_FILE, read_limited
+
+    logo = settings.letter_logo_path
+    return Office(
+        letterhead=Letterhead(
+            government=settings.letter_government,
+            office=settings.letter_office,
+            address=settings.letter_address,
+            contact=settings.letter_contact,
+            logo=None if logo is None else read_limited(logo, LOGO_FILE),
+        ),
+        signatory=Signatory(
+            title=settings.signatory_title,
+            name=settings.signatory_name,
+            rank=settings.signatory_rank,
+            nip=settings.signatory_nip,
+        ),
+        name=settings.letter_office_name,
+        place=settings.letter_place,
+        paper=settings.letter_paper,
+    )
+
+
+def letter_environment(settings: Settings) -> LetterEnvironment:
+    """What the letters need besides the metadata database (gateway/services/letters.py)."""
+    from gateway.services.letters import LetterEnvironment
+
+    return LetterEnvironment(
+        office=letter_office(settings),
+        catalog=catalog_of(settings),
+        region_codes=region_codes(settings),
+        region_names=region_names(settings),
+        zone=settings.zone,
+        calendar=work_calendar(settings),
+        places=delivery_places(settings),
+        keys_dir=settings.keys_dir,
+        audit_origin=settings.audit_origin,
     )

@@ -46,6 +46,8 @@ IDENTITY_FILE = FileLimit("identity file", 64 * KIB)
 CHECKPOINT_FILE = FileLimit("checkpoint file", 64 * KIB)
 # A manifest lists elements, recipients, the report and an audit proof: kilobytes in practice.
 MANIFEST_FILE = FileLimit("manifest", 4 * MIB)
+# The letterhead's logo (`letter_logo_path`): an emblem, a few hundred kilobytes at most.
+LOGO_FILE = FileLimit("letterhead logo", 2 * MIB)
 
 # Free text an officer types: reasons, notes, purpose, legal basis, the data balikan plan.
 FREE_TEXT = 2_000

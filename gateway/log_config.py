@@ -32,3 +32,6 @@ def configure_logging(level: str) -> None:
     root.setLevel(level)
     # Alembic narrates every migration context at INFO; officers need only its warnings.
     logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
+    # fontTools narrates every font subset of a letter (gateway/letters/) at INFO, glyph by glyph:
+    # noise, and the glyphs of a letter are its characters, which are nobody's business in a log.
+    logging.getLogger("fontTools").setLevel(max(logging.WARNING, root.level))

@@ -94,6 +94,20 @@ class Settings:
     smtp_port: int = 25
     smtp_from: str = "pks-gateway@paserkab.go.id"
     smtp_starttls: bool = False
+    # The office's letters (gateway/letters/, docs/letters.md): the kop surat (letterhead), where
+    # letters are dated, the paper, and who signs them. An empty name or NIP prints a dotted line.
+    letter_government: str = "PEMERINTAH KABUPATEN PASER"
+    letter_office: str = "DINAS KEPENDUDUKAN DAN PENCATATAN SIPIL"
+    letter_office_name: str = "Dinas Kependudukan dan Pencatatan Sipil Kabupaten Paser"
+    letter_address: str = "Tana Paser, Kabupaten Paser, Kalimantan Timur"
+    letter_contact: str = "Laman: disdukcapil.paserkab.go.id"
+    letter_place: str = "Tana Paser"
+    letter_logo_path: Path | None = None  # PNG or JPEG at the letterhead's left; None: no logo
+    letter_paper: str = "A4"  # A4 or F4 (folio, 215 x 330 mm)
+    signatory_title: str = "Kepala Dinas Kependudukan dan Pencatatan Sipil Kabupaten Paser"
+    signatory_name: str = ""
+    signatory_rank: str = ""  # pangkat/golongan, e.g. Pembina Utama Muda (IV/c)
+    signatory_nip: str = ""  # 18 digits; spaces between groups are kept as written
 
     # --- derived places -------------------------------------------------------------------
     @property
@@ -276,6 +290,7 @@ def _anchored(settings: Settings) -> Settings:
         home=settings.home.expanduser().resolve(),
         catalog_path=absolute(settings.catalog_path),
         regions_path=absolute(settings.regions_path),
+        letter_logo_path=absolute(settings.letter_logo_path),
     )
 
 
@@ -344,7 +359,37 @@ def _checked(settings: Settings) -> Settings:
         _ = settings.delivery_role_set
     except Invalid as error:
         raise SettingsError(f"setting {error.message}") from None
+    _check_letters(settings)
     return dataclasses.replace(settings, log_level=settings.log_level.upper())
+
+
+LETTER_TEXTS = (
+    "letter_government",
+    "letter_office",
+    "letter_office_name",
+    "letter_address",
+    "letter_contact",
+    "letter_place",
+    "signatory_title",
+    "signatory_name",
+    "signatory_rank",
+)
+LETTER_REQUIRED = ("letter_government", "letter_office", "letter_office_name", "letter_place")
+LETTER_PAPERS = ("A4", "F4")
+
+
+def _check_letters(settings: Settings) -> None:
+    for key in LETTER_TEXTS:
+        value = getattr(settings, key)
+        if len(value) > 200 or not value.isprintable():  # a line break is not printable
+            raise SettingsError(f"setting {key!r} must be one line of at most 200 characters")
+        if key in LETTER_REQUIRED and not value.strip():
+            raise SettingsError(f"setting {key!r} must not be empty: letters print it")
+    if settings.letter_paper not in LETTER_PAPERS:
+        raise SettingsError(f"setting 'letter_paper' must be one of {', '.join(LETTER_PAPERS)}")
+    nip = settings.signatory_nip.replace(" ", "")
+    if settings.signatory_nip and not (nip.isascii() and nip.isdigit() and len(nip) == 18):
+        raise SettingsError("setting 'signatory_nip' must be an 18-digit NIP (spaces allowed)")
 
 
 def _show(value: Any) -> str:

@@ -294,3 +294,20 @@ def test_the_test_module_rule_sees_every_form_of_import(tmp_path: Path) -> None:
         ".test_log",
         "tests.audit.conftest",
     }
+
+
+# The letters (gateway/letters/) are pure rendering: plain data in, PDF bytes out. What they print
+# is gathered and checked by gateway/services/letters.py, so a letter cannot read around a check.
+LETTERS = sorted((REPO / "gateway" / "letters").glob("*.py"))
+NOT_IN_LETTERS = ("sqlalchemy", "flask", "gateway.services", "gateway.store", "gateway.db")
+
+
+@pytest.mark.parametrize("path", LETTERS, ids=lambda p: str(p.relative_to(REPO)))
+def test_the_letters_read_no_database(path: Path) -> None:
+    reached = {
+        name
+        for name in _imported_modules(path)
+        if any(name == banned or name.startswith(banned + ".") for banned in NOT_IN_LETTERS)
+        or name in ("gateway.context", "gateway.settings")
+    }
+    assert not reached, f"{path.relative_to(REPO)} imports {sorted(reached)}"

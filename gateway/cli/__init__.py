@@ -180,4 +180,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "job": ("jobs", "Delivery jobs on the queue: on demand, scheduled, or queued by an officer."),
     "report": ("reports", "Partners' semester reports and data balikan (received, listed)."),
     "token": ("tokens", "Partner API tokens: create, list, rotate, revoke (docs/api.md)."),
+    "letter": (
+        "letters",
+        "The office's letters as PDF: disposition, rejection, PKS draft, cover, handover, reply.",
+    ),
 }

@@ -14,17 +14,17 @@ from sqlalchemy import Engine, func, select
 from agreements.canonical import SIGNATURE_NAMESPACE
 from agreements.errors import Conflict, NotPermitted
 from agreements.scope_toml import load_scope_toml
-from agreements.signing import public_key_line, sign
+from agreements.signing import sign
 from agreements.workdays import WorkCalendar
 from agreements.workflow import Role
 from audit.schema import audit_entries
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
-from gateway.services import request_views, staff
+from gateway.services import request_views
 from gateway.services import requests as service
 from gateway.services.actions import find_actor
 from tests.clock import OfficeClock
-from tests.gateway.letters import LETTER, WITA, at, doc
+from tests.gateway.letters import LETTER, WITA, at, doc, staff_the_office
 from tests.harness import CATALOG, REGIONS, REPO
 
 EXAMPLE = REPO / "config" / "examples" / "demo-agreement.toml"
@@ -34,16 +34,7 @@ KEY = Ed25519PrivateKey.generate()
 @pytest.fixture(autouse=True)
 def staffed(engine: Engine, seals: SealStore, clock: OfficeClock) -> None:
     """The office's staff and the Kepala Dinas's signer key, added on 1 December at 08:00."""
-    clock.set(at(1, 8))
-    staff.add_staff(engine, "admin", Role.ADMIN, by=None, now=clock())
-    for name, role in [
-        ("ratna", Role.PETUGAS_ADB),
-        ("kadis", Role.KEPALA_DINAS),
-        ("kabid", Role.KEPALA_BIDANG),
-        ("pf", Role.PEJABAT_FUNGSIONAL),
-    ]:
-        staff.add_staff(engine, name, role, by="admin", now=clock())
-    staff.add_signer(engine, seals, "kadis", public_key_line(KEY), by="admin", now=clock())
+    staff_the_office(engine, seals, clock.set(at(1, 8)), KEY)
 
 
 def walk_to_assigned(engine: Engine, clock: OfficeClock) -> int:
