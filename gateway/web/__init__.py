@@ -45,6 +45,7 @@ from gateway.web import (  # noqa: E402, F401  isort: skip
     compliance,
     dashboard,
     deliveries,
+    letter_pages,
     mask_preview,
     notices,
     requests,

@@ -139,7 +139,7 @@ def subject_lookup() -> Any:
     (never a URL, so no log keeps it), is never shown back, and the lookup is audited under its
     keyed hash (gateway/services/subjects.py)."""
     if request.method == "GET":
-        return render_template("subject.html", found=None, errors={})
+        return subject_page(None, {})
     current = security.member()
     assert current is not None
     settings = security.settings()
@@ -150,6 +150,9 @@ def subject_lookup() -> Any:
             now=security.now(),
         )  # fmt: skip
     except DomainError as error:
-        errors = {"nik": error_message(error)}
-        return render_template("subject.html", found=None, errors=errors), error_status(error)
-    return render_template("subject.html", found=found, errors={})
+        return subject_page(None, {"nik": error_message(error)}), error_status(error)
+    return subject_page(found, {})
+
+
+def subject_page(found: Any, errors: dict[str, str]) -> str:
+    return render_template("subject.html", found=found, errors=errors)

@@ -1,7 +1,7 @@
 """The office's day in a real browser (Debian's Chromium, driven by Playwright): a request from
-intake to a signed agreement, a delivery run as a job, and every step found in the audit log;
-each main page screenshotted (test artefacts) and checked by axe-core for serious or critical
-accessibility violations, in Bahasa Indonesia and in English."""
+intake to a signed agreement, a delivery run as a job with its Berita Acara, and every step found
+in the audit log; each main page screenshotted (test artefacts) and checked by axe-core for
+serious or critical accessibility violations, in Bahasa Indonesia and in English."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ import pytest
 from playwright.sync_api import Browser, Page, expect
 
 from tests.browser import assert_accessible, new_context, screenshot, watch
+from tests.gateway.pdfs import pdf_text, words
 from tests.live import LiveServer, StartServer
 from tests.office import OTHER, Office, current_example
 from tests.services import require_tool
@@ -181,12 +182,18 @@ def test_a_request_from_intake_to_a_signed_agreement_and_a_delivery(
     shown = json.loads(web_office("delivery", "show", listed[0]["id"], "--json").stdout)
     expect(adb.locator("dl")).to_contain_text(shown["ciphertext_sha256"])
     check(adb, "pengiriman")
+    with adb.expect_download() as download:
+        adb.get_by_role("link", name="Berita Acara Serah Terima Data (PDF)").click()
+    handover = words(pdf_text(Path(download.value.path()).read_bytes())).replace(" ", "")
+    assert shown["ciphertext_sha256"] in handover and "470/777/" in handover
 
     # Compliance finds every step in the audit log.
     auditor = member_page(browser, server, "kepatuhan")
     auditor.goto(server.url(f"/audit?object_id={request_id}"))
     for step in ("submit", "dispose", "assign", "draft", "forward", "sign"):
         expect(auditor.locator("td code", has_text=f"request.{step}")).to_have_count(1)
+    issued = [e for e in web_office.audit() if e["action"] == "letter.issued"]
+    assert [e["details"]["letter"] for e in issued] == ["berita-acara"]
     check(auditor, "audit")
     auditor.goto(server.url("/audit/chain"))
     expect(auditor.get_by_role("status")).to_contain_text("Terverifikasi")
