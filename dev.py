@@ -71,8 +71,8 @@ def demo(args: list[str]) -> int:
     if delivered != 0:
         print("(no new delivery: see `pks-gateway delivery list`)", flush=True)
     print(
-        "web UI: give a member a password first, e.g. `.venv/bin/pks-gateway staff password admin`"
-        " (docs/web.md)",
+        "web UI: http://127.0.0.1:8080/ (the demo staff's logins are in var/demo/logins.txt; "
+        "docs/web.md)",
         flush=True,
     )
     return subprocess.call([gateway, "serve", *args])

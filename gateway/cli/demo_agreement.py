@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import re
+import secrets
 from pathlib import Path
 
 import click
@@ -21,13 +22,14 @@ from sqlalchemy import Engine
 
 from ageformat import generate_identity
 from agreements.canonical import SIGNATURE_NAMESPACE
+from agreements.errors import NotPermitted
 from agreements.signing import load_private_key, public_key_line, sign
 from agreements.workflow import Role
 from gateway.cli import settings_of
 from gateway.cli.common import catalog_of, now, ready_engine, region_codes, seal_store
 from gateway.seals import SealStore
 from gateway.services import agreements as agreement_service
-from gateway.services.staff import add_signer, add_staff, list_staff
+from gateway.services.staff import add_signer, add_staff, list_staff, set_password
 from gateway.settings import Settings, default_config_dir
 
 DEMO_SCOPE = "examples/demo-agreement.toml"
@@ -56,9 +58,35 @@ def demo_agreement(ctx: click.Context) -> None:
         signing_key = _ensure_signer(engine, seal_store(settings), demo_dir / "kadis_ed25519")
         recipient = _ensure_partner(demo_dir / "partner.agekey")
         short_id = _ensure_agreement(engine, settings, recipient, signing_key)
+        logins = _ensure_logins(engine, seal_store(settings), demo_dir / "logins.txt")
     click.echo(f"agreement {short_id} is signed and active; deliver it with:")
     click.echo(f"  pks-gateway delivery extract {short_id} --as {ADB}")
     click.echo(f"the partner's age identity (to decrypt): {demo_dir / 'partner.agekey'}")
+    if logins is not None:
+        click.echo(f"web UI logins of the demo staff (name and password): {logins}")
+
+
+def _ensure_logins(engine: Engine, seals: SealStore, path: Path) -> Path | None:
+    """A random password for each demo member, written once to `path` (0600) beside the demo's
+    other private keys; None when the staff already have logins (an office's real ones, or an
+    earlier demo run's, which stay as they are)."""
+    if path.exists():
+        return path
+    from gateway.services.logins import hash_password  # argon2: only when logins are made
+
+    lines = []
+    for name in (ADMIN, KEPALA_DINAS, OFFICER, ADB):
+        password = secrets.token_urlsafe(12)
+        try:
+            set_password(engine, seals, name, hash_password(password),
+                         by=None if name == ADMIN else ADMIN, now=now())  # fmt: skip
+        except NotPermitted:
+            return None  # someone set up logins already: the demo leaves them alone
+        lines.append(f"{name} {password}\n")
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.writelines(lines)
+    return path
 
 
 def _ensure_staff(engine: Engine) -> None:

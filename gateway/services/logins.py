@@ -20,6 +20,7 @@ import hmac
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from functools import cache
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -36,9 +37,13 @@ from gateway.store.web import login_failures, web_sessions
 
 # argon2-cffi's defaults are RFC 9106's second recommended option (argon2id, 64 MiB, 3 passes).
 _HASHER = PasswordHasher()
-# A hash of a password nobody has, checked when the name is unknown, so that an unknown name and
-# a wrong password take the same time.
-_DUMMY_HASH = _HASHER.hash(secrets.token_hex(16))
+
+
+@cache
+def _dummy_hash() -> str:
+    """A hash of a password nobody has, checked when the name is unknown, so that an unknown
+    name and a wrong password take the same time (made at the first login, not at import)."""
+    return _HASHER.hash(secrets.token_hex(16))
 
 
 @dataclass(frozen=True)
@@ -188,7 +193,7 @@ def _verified_member(connection: Connection, seals: SealStore, name: str, passwo
     row = connection.execute(select(staff).where(staff.c.name == name)).mappings().first()
     stored = row["password_hash"] if row is not None else None
     try:
-        _HASHER.verify(stored or _DUMMY_HASH, password)
+        _HASHER.verify(stored or _dummy_hash(), password)
         matched = stored is not None
     except (VerificationError, InvalidHashError):
         matched = False

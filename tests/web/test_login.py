@@ -4,13 +4,15 @@ a member out for good; every refusal is audited."""
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Flask
 
 from gateway.web.security import SESSION_COOKIE
 from tests.clock import OfficeClock
+from tests.harness import Gateway
 from tests.office import Office
-from tests.webapp import PASSWORD, csrf, log_in
+from tests.webapp import PASSWORD, csrf, log_in, web_app
 
 
 def test_a_page_asks_an_anonymous_visitor_to_log_in_and_records_it(
@@ -156,3 +158,20 @@ def test_a_login_never_redirects_off_the_site(web: Flask) -> None:
         assert answer.headers["Location"] == "/", target
         client.post("/logout", data={"csrf_token": csrf(client.get("/"))})
         form = client.get("/login")
+
+
+def test_the_demo_gives_its_staff_logins_once(tmp_path: Path) -> None:
+    gateway = Gateway(tmp_path / "home", {})
+    gateway("init")
+    gateway("demo-source", "--rows", "200")
+    gateway("demo-agreement")
+    logins = tmp_path / "home" / "demo" / "logins.txt"
+    assert logins.stat().st_mode & 0o777 == 0o600
+    first = logins.read_text(encoding="utf-8")
+    gateway("demo-agreement")  # idempotent: the same logins
+    assert logins.read_text(encoding="utf-8") == first
+    name, password = first.splitlines()[1].split()
+    app = web_app(gateway.home)
+    client = app.test_client()
+    assert log_in(client, name, password).status_code == 303
+    app.extensions["pks_engine"].dispose()
