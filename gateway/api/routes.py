@@ -321,8 +321,8 @@ DELIVERY_SUMMARY = schema(
             "agreement": AGREEMENT_ID,
             "version": integer("the agreement version it was made under", minimum=1),
             "format": text(enum=list(FORMATS)),
-            "started_at": nullable(WHEN),
-            "published_at": nullable(WHEN),
+            "started_at": nullable(OFFICE_TIME),
+            "published_at": nullable(OFFICE_TIME),
             "links": LINKS,
         }
     ),
@@ -340,7 +340,7 @@ DELIVERY = schema(
         {
             "id": DELIVERY_NAME,
             "agreement": obj(REFERENCED, description="the agreement version it was made under"),
-            "created_at": WHEN,
+            "created_at": text("as the signed manifest states it (UTC)", format="date-time"),
             "rows": integer("rows delivered", minimum=0),
             "elements": {
                 "type": "array",
@@ -415,7 +415,11 @@ def list_deliveries() -> Response:
     per_page = base.whole_number("per_page", DEFAULT_PER_PAGE, partner.MAX_PER_PAGE)
     with base.connection() as connection:
         items, total = partner.delivery_page(
-            connection, base.credential(), page=page, per_page=per_page
+            connection,
+            base.credential(),
+            page=page,
+            per_page=per_page,
+            time_zone=base.settings().zone,
         )
     for item in items:
         item["links"] = _links(item["id"])

@@ -30,10 +30,10 @@ from agreements.roles import Action, Machine, require
 from agreements.signing import AllowedSigner, AllowedSigners, verify
 from audit import log as audit_log
 from audit.entry import check_details
-from audit.log import as_utc
 from exports.publishing.publish import DeliveryFiles, DeliveryPlaces
 from gateway import limits
 from gateway.keys import load_signing_key
+from gateway.readmodel import rfc3339
 from gateway.services import agreement_views
 from gateway.services.actions import UNRECORDABLE, recordable
 from gateway.services.agreement_views import PartnerAgreementView, PartnerRecipient, PartnerToken
@@ -96,10 +96,15 @@ def agreement_view(
 
 
 def delivery_page(
-    connection: Connection, credential: Credential, *, page: int, per_page: int
+    connection: Connection,
+    credential: Credential,
+    *,
+    page: int,
+    per_page: int,
+    time_zone: ZoneInfo,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the published deliveries made for the token's recipient, newest first, and
-    how many there are in all."""
+    how many there are in all; times as every read model writes them (gateway/readmodel.py)."""
     if page < 1:
         raise Invalid("page", "a whole number from 1")
     if not 1 <= per_page <= MAX_PER_PAGE:
@@ -132,8 +137,8 @@ def delivery_page(
             "agreement": credential.short_id,
             "version": row["version"],
             "format": row["format"],
-            "started_at": _when(row["started_at"]),
-            "published_at": _when(row["finished_at"]),
+            "started_at": _when(row["started_at"], time_zone),
+            "published_at": _when(row["finished_at"], time_zone),
         }
         for row in rows
     ]
@@ -298,5 +303,5 @@ def _recordable_detail(value: Any) -> Any:
     return value
 
 
-def _when(value: datetime | None) -> str | None:
-    return None if value is None else as_utc(value).isoformat()
+def _when(value: datetime | None, time_zone: ZoneInfo) -> str | None:
+    return None if value is None else rfc3339(value, time_zone)

@@ -343,8 +343,8 @@ def _listing(delivery: Delivery, path: str) -> dict[str, Any]:
             "agreement": SHORT,
             "version": 1,
             "format": "parquet",
-            "started_at": "2026-12-03T01:00:00+00:00",
-            "published_at": "2026-12-03T01:00:05+00:00",
+            "started_at": "2026-12-03T09:00:00+08:00",
+            "published_at": "2026-12-03T09:00:05+08:00",
         }
         for ident in chunk
     ]
