@@ -180,6 +180,8 @@ def find_delivery(
     or does not verify is `Tampered`: published files the gateway no longer vouches for."""
     if not (delivery_id.isascii() and DELIVERY_ID.fullmatch(delivery_id)):
         raise missing_delivery()
+    # One query, filtered by the token's agreement: another partner's delivery is never read,
+    # and is refused on the path of an id that never existed (no early return tells them apart).
     row = connection.execute(
         select(deliveries.c.id, deliveries.c.expired_at).where(
             deliveries.c.id == delivery_id,
