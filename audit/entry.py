@@ -16,7 +16,7 @@ import hashlib
 import hmac
 import math
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -54,6 +54,9 @@ class EntryFields:
     details: Mapping[str, Any]
 
 
+_NIK_HASH_DOMAIN = b"pks-gateway/audit/nik\x00"
+
+
 def keyed_nik_hash(secret: bytes, nik: str) -> str:
     """How an entry refers to a NIK: HMAC-SHA-256 under a gateway secret, hex.
 
@@ -62,8 +65,29 @@ def keyed_nik_hash(secret: bytes, nik: str) -> str:
     """
     if len(secret) < 16:
         raise ValueError("the NIK hashing secret must be at least 16 bytes")
-    message = b"pks-gateway/audit/nik\x00" + nik.encode("utf-8")
-    return hmac.new(secret, message, hashlib.sha256).hexdigest()
+    return hmac.new(secret, _NIK_HASH_DOMAIN + nik.encode("utf-8"), hashlib.sha256).hexdigest()
+
+
+def keyed_nik_hasher(secret: bytes) -> Callable[[str], str]:
+    """`keyed_nik_hash` for many NIKs under one secret, the same values: RFC 2104 HMAC from the
+    key's inner and outer SHA-256 states, made once (the domain already in the inner one) and
+    copied per NIK — a third of `hmac.new`'s work, half of copying an `hmac` object."""
+    if len(secret) < 16:
+        raise ValueError("the NIK hashing secret must be at least 16 bytes")
+    block = (hashlib.sha256(secret).digest() if len(secret) > 64 else secret).ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(byte ^ 0x36 for byte in block))
+    inner.update(_NIK_HASH_DOMAIN)
+    outer = hashlib.sha256(bytes(byte ^ 0x5C for byte in block))
+    inner_copy, outer_copy = inner.copy, outer.copy
+
+    def hashed(nik: str) -> str:
+        message = inner_copy()
+        message.update(nik.encode("utf-8"))
+        keyed = outer_copy()
+        keyed.update(message.digest())
+        return keyed.hexdigest()
+
+    return hashed
 
 
 def validate_fields(

@@ -2,6 +2,7 @@
 
     .venv/bin/python bench/api.py download [--rows 2900000] [--rounds 5] [--keep DIR]
     .venv/bin/python bench/api.py partners [--partners 50] [--min-seconds 20] [--keep DIR]
+    .venv/bin/python bench/api.py ids [--rounds 500] [--jobs 5] [--keep DIR]
     .venv/bin/python bench/api.py nik [--batches 10] [--rounds 5] [--keep DIR]
 
 Every server is started here, bound to 127.0.0.1, as docs/operations.md runs it:
@@ -35,14 +36,23 @@ partners  `--partners` threads, each with its own token of bench-partner, loop: 
           (and `--min-seconds` have passed). Prints requests/s, MB/s, p50/p99 time to first byte
           per kind of request, errors (target: none), the job's outcome and the gateway log's
           errors.
+ids       Another partner's ids against ids that never existed (issue 11: the same status, body
+          and timing class). A bench-file token asks, one client on a keep-alive connection, for
+          bench-partner's existing deliveries (GET /deliveries/ID and /deliveries/ID/file) and
+          jobs (GET /jobs/ID; `--jobs` of them run once by `pks-gateway worker` in the set-up),
+          and for random ids of the same shape, in pairs whose order is drawn at random, for
+          `--rounds` rounds. Prints per kind and class the median, p99 and mean time, the
+          server's and the client's CPU a request and the load; the theirs/random ratios of
+          p50 and p99, the median paired difference, and whether the bodies are one and the same.
 nik       `--batches` POST /api/v1/nik-verifications of 1,000 items each (NIKs drawn from the 1M
           source, name and birth date claimed, some altered), one client, against as many
           `SELECT NIK, NAMA_LGKP, TGL_LHR FROM BIODATA_WNI WHERE NIK IN (1,000 NIKs)` through
           SQLAlchemy on the source (the primary key's index), interleaved for `--rounds` rounds.
           The token's rate limit is raised for the run (`nik_verification_rate = 100000/minute`).
-          Prints verifications/s against NIKs/s (target >= 0.5x), the per-call times and CPU;
-          and, to tell the query from the rest, the service's own SELECT (its query builder with
-          the scope's row filter) run directly on the same batches in the same rounds.
+          Prints verifications/s against NIKs/s (target >= 0.5x), the same ratio from the
+          medians and from the CPU a call, the per-call times and CPU; and, to tell the query
+          from the rest, the service's own SELECT (its query builder with the scope's row
+          filter) run directly on the same batches in the same rounds.
           `--in-process PASSES` instead runs the calls through the app in this process (no
           server), the loop to profile: `py-spy record -- .venv/bin/python bench/api.py nik
           --in-process 8` (py-spy installed in the venv for diagnosis, not a project dependency).
@@ -922,6 +932,161 @@ def partners(args: argparse.Namespace) -> None:
         print(f"  log: {line[:200]}")
 
 
+# --- another partner's ids against random ones ------------------------------------------------
+def victim_ids(home: Home, count: int) -> tuple[list[str], list[str]]:
+    """bench-partner's published delivery ids and done job ids, at least `count` jobs: queued
+    with `delivery extract --queue` and run by `pks-gateway worker` once, then kept (each job
+    leaves a delivery, so there are more delivery ids than jobs)."""
+    home.delivery("bench-partner")
+
+    def done_jobs() -> list[dict[str, Any]]:
+        listed = json.loads(home.cli("job", "list", "--agreement", "bench-partner", "--json"))
+        return [job for job in listed if job["status"] in ("done", "failed")]
+
+    missing = count - len(done_jobs())
+    if missing > 0:
+        print(f"running {missing} bench-partner delivery job(s) through the worker …", flush=True)
+        started_at, load = time.perf_counter(), LoadSampler()
+        for _ in range(missing):
+            home.cli("delivery", "extract", "bench-partner", "--queue", "--as", "adb", "--json")
+        log = home.keep / "logs" / "worker.log"
+        log.parent.mkdir(exist_ok=True)
+        with open(log, "ab") as out:
+            worker = subprocess.Popen([GATEWAY, "worker"], env=home.env, stdout=out, stderr=out)
+        try:
+            deadline = time.monotonic() + 60 * missing + 60
+            while len(done_jobs()) < count and time.monotonic() < deadline:
+                time.sleep(2.0)
+        finally:
+            worker.send_signal(signal.SIGTERM)
+            worker.wait(timeout=600)
+        print(f"  done in {time.perf_counter() - started_at:.1f} s ({load.stop()})", flush=True)
+    listed = json.loads(home.cli("delivery", "list", "--agreement", "bench-partner", "--json"))
+    delivery_ids = [d["id"] for d in listed if d["status"] == "published"]
+    return delivery_ids, [job["id"] for job in done_jobs()]
+
+
+@dataclass
+class Asked:
+    kind: str  # delivery, file or job
+    theirs: bool  # another partner's existing id (else a random one)
+    seconds: float
+    server_cpu: float
+    client_cpu: float
+    load: float
+
+
+def ids(args: argparse.Namespace) -> None:
+    keep = args.keep
+    home = Home(keep, "home-1000000", source(keep, 1_000_000))
+    deliveries, job_ids = victim_ids(home, args.jobs)
+    (token,) = home.tokens("bench-file", 1, "ids")  # the other partner: another agreement
+    rng = random.Random(SEED)
+    day = deliveries[0].rsplit("-", 2)[1]
+
+    def random_id(kind: str) -> str:
+        # Of the same shape and agreement as the real ones, so that both reach the one query.
+        if kind == "job":
+            return f"{rng.getrandbits(128):032x}"
+        return f"bench-partner-{day}-{rng.getrandbits(24):06x}"
+
+    paths = {
+        "delivery": f"{API}/deliveries/{{}}",
+        "file": f"{API}/deliveries/{{}}/file",
+        "job": f"{API}/jobs/{{}}",
+    }
+    theirs = {"delivery": deliveries, "file": deliveries, "job": job_ids}
+    asked: list[Asked] = []
+    bodies: dict[tuple[str, bool], set[bytes]] = {}
+    errors: list[str] = []
+    with gunicorn(home, token, args.workers, args.threads, "gunicorn-ids.log") as api:
+        workers = api.workers()
+        connection = http.client.HTTPConnection("127.0.0.1", api.port, timeout=60)
+        headers = {"Authorization": f"Bearer {token}"}
+
+        processes = api.processes()  # read once: scanning /proc per request would load the client
+
+        def server_cpu() -> float:
+            return sum(cpu_of(pid) for pid in processes)
+
+        def ask(kind: str, is_theirs: bool, ident: str) -> None:
+            load, server = load1(), server_cpu()
+            mine, started_at = time.thread_time(), time.perf_counter()
+            connection.request("GET", paths[kind].format(ident), headers=headers)
+            response = connection.getresponse()
+            body = response.read()
+            seconds, client = time.perf_counter() - started_at, time.thread_time() - mine
+            if response.status != 404:
+                errors.append(f"{kind}: HTTP {response.status} (expected 404)")
+            bodies.setdefault((kind, is_theirs), set()).add(body)
+            asked.append(Asked(kind, is_theirs, seconds, server_cpu() - server, client, load))
+
+        for kind in paths:  # warm-up, not counted
+            for _ in range(5):
+                ask(kind, True, rng.choice(theirs[kind]))
+                ask(kind, False, random_id(kind))
+        asked.clear()
+        load = LoadSampler()
+        for round_ in range(args.rounds):
+            for kind in paths:
+                pair = [(True, theirs[kind][round_ % len(theirs[kind])]), (False, random_id(kind))]
+                rng.shuffle(pair)  # which goes first, at random: no order effect
+                for is_theirs, ident in pair:
+                    ask(kind, is_theirs, ident)
+        connection.close()
+        load_text = load.stop()
+        threads = {f"{pid}:{name}": cpu for pid in workers for name, cpu in threads_of(pid).items()}
+
+    print(
+        f"\n{args.rounds} rounds, each asking for another partner's existing id and a random "
+        f"one of each kind in random order ({len(deliveries)} delivery ids, {len(job_ids)} job "
+        f"ids of bench-partner, asked with a bench-file token); one client, keep-alive, gunicorn "
+        f"{args.workers} workers x {args.threads} threads; {load_text}"
+    )
+    print(
+        f"{'request (all 404)':<30} {'class':<8} {'count':>6} {'p50':>9} {'p99':>9} "
+        f"{'mean':>9} {'server cpu':>11} {'client cpu':>11} {'load':>5}"
+    )
+    for kind in paths:
+        chosen = {flag: [a for a in asked if (a.kind, a.theirs) == (kind, flag)] for flag in (1, 0)}
+        for flag, label in ((1, "theirs"), (0, "random")):
+            rows = chosen[flag]
+            times = [a.seconds for a in rows]
+            print(
+                f"{'GET ' + paths[kind].format('ID')[len(API) :]:<30} {label:<8} {len(rows):>6} "
+                f"{fmt_ms(percentile(times, 0.5)):>9} {fmt_ms(percentile(times, 0.99)):>9} "
+                f"{fmt_ms(statistics.fmean(times)):>9} "
+                f"{fmt_ms(sum(a.server_cpu for a in rows) / len(rows)):>11} "
+                f"{fmt_ms(sum(a.client_cpu for a in rows) / len(rows)):>11} "
+                f"{statistics.median(a.load for a in rows):>5.2f}"
+            )
+        mine, other = ([a.seconds for a in chosen[f]] for f in (1, 0))
+        paired = [a - b for a, b in zip(mine, other, strict=True)]
+        same = bodies[(kind, True)] == bodies[(kind, False)] and len(bodies[(kind, True)]) == 1
+        # The median's standard error, from the spread (IQR / 1.349 for sigma, x 1.2533): a
+        # difference well inside it is one this many requests cannot tell from noise.
+        spread = percentile(paired, 0.75) - percentile(paired, 0.25)
+        error = 1.2533 * spread / 1.349 / len(paired) ** 0.5
+        print(
+            f"  theirs / random: p50 {percentile(mine, 0.5) / percentile(other, 0.5):.3f}, "
+            f"p99 {percentile(mine, 0.99) / percentile(other, 0.99):.3f}; paired difference "
+            f"median {statistics.median(paired) * 1e6:+.0f} µs ± {error * 1e6:.0f} µs (1 s.e.; "
+            f"quartiles {percentile(paired, 0.25) * 1e6:+.0f} / "
+            f"{percentile(paired, 0.75) * 1e6:+.0f} µs); "
+            f"bodies {'one and the same' if same else 'DIFFER'}"
+        )
+    busy = sorted(threads.items(), key=lambda item: -item[1])[:4]
+    print(
+        "gunicorn's busiest threads, CPU s over the whole run: "
+        + ", ".join(f"{name} {seconds:.2f}" for name, seconds in busy)
+    )
+    print(
+        "  (server cpu: gunicorn's processes from /proc, in 10 ms ticks, averaged over the "
+        "requests of a class; client cpu: this thread)"
+    )
+    print(f"errors: {len(errors)}" + "".join(f"\n  {e}" for e in errors[:10]))
+
+
 # --- NIK verification -------------------------------------------------------------------------
 def draw_batches(path: Path, batches: int, rng: random.Random) -> list[list[dict[str, Any]]]:
     """`batches` lists of 1,000 claims about people drawn from the source: the stored name and
@@ -1105,6 +1270,14 @@ def nik(args: argparse.Namespace) -> None:
         f"verifications/s / NIKs/s of the bare SELECT: {ratio:.3f} (target >= {TARGET_NIK_RATIO}):"
         f" {verdict}; / the service's own SELECT: {rate['api'] / rate['service']:.3f}"
     )
+    # The same comparison, robust to the shared machine: a few stalls of other load decide the
+    # sums of times above, but not the medians, nor the CPU each side spent.
+    median = {side: percentile(times[side], 0.5) for side in sides}
+    print(
+        f"  the same from the medians: {median['direct'] / median['api']:.3f}; from the CPU a "
+        f"call (the API's server and client against the SELECT's): "
+        f"{cpu['direct'] / (cpu['api'] + client_api_cpu):.3f}"
+    )
     print(f"found {found / calls / 10:.1f} %, all fields matching {matched / calls / 10:.1f} %")
 
 
@@ -1123,6 +1296,9 @@ def main() -> None:
     two.add_argument("--partners", type=int, default=50)
     two.add_argument("--min-seconds", type=float, default=20.0)
     two.add_argument("--max-seconds", type=float, default=600.0)
+    four = commands.add_parser("ids", help="another partner's ids against random ones: 404 times")
+    four.add_argument("--rounds", type=int, default=500)
+    four.add_argument("--jobs", type=int, default=5, help="bench-partner jobs to ask for")
     three = commands.add_parser("nik", help="NIK verification against the bare indexed SELECT")
     three.add_argument("--batches", type=int, default=10, help="distinct 1,000-NIK batches")
     three.add_argument("--rounds", type=int, default=5)
@@ -1135,7 +1311,8 @@ def main() -> None:
     )
     args = parser.parse_args()
     args.keep.mkdir(parents=True, exist_ok=True)
-    {"download": download, "partners": partners, "nik": nik}[args.command](args)
+    run_command = {"download": download, "partners": partners, "ids": ids, "nik": nik}
+    run_command[args.command](args)
 
 
 if __name__ == "__main__":

@@ -76,12 +76,15 @@ def agreements(args: argparse.Namespace) -> int:
         print(f"{agreement.short_id}  v{agreement.version}  {agreement.status}  {agreement.number}")
         print(f"  institution  {agreement.institution}")
         print(f"  elements     {', '.join(agreement.elements)}")
-        delivery = agreement.document.get("delivery")
-        if isinstance(delivery, dict) and isinstance(delivery.get("quota"), dict):
-            quota = delivery["quota"]
+        print(
+            f"  valid        {agreement.document.get('valid_from')} to "
+            f"{agreement.document.get('valid_until')}"
+        )
+        delivery, quota = agreement.document.get("delivery"), agreement.document.get("quota")
+        if isinstance(delivery, dict) and isinstance(quota, dict):
             print(
                 f"  delivery     {delivery.get('format')}, {delivery.get('schedule')}; quota "
-                f"{quota.get('used')} of {quota.get('limit')} used this {quota.get('period')}"
+                f"{quota.get('used')} of {quota.get('quota')} used this {quota.get('period')}"
             )
     return 0
 

@@ -355,7 +355,7 @@ def _agreement(document: dict[str, Any]) -> Agreement:
         e["key"] for e in elements if isinstance(e, dict) and isinstance(e.get("key"), str)
     )
     return Agreement(
-        short_id=_text(document, "short_id", "an agreement"),
+        short_id=_text(document, "agreement", "an agreement"),
         number=_text(document, "number", "an agreement"),
         institution=_text(document, "institution", "an agreement"),
         version=_int(document.get("version")),

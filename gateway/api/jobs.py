@@ -135,17 +135,17 @@ def request_delivery() -> Response:
 def get_job(job_id: str) -> Response:
     """A job of the token's agreement: status, rows so far, its delivery when done."""
     credential = base.credential()
-    job = None
-    if job_id.isascii() and JOB_ID.fullmatch(job_id):
-        try:
-            with base.connection() as connection:
-                job = jobs.show_job(connection, job_id)
-        except NotFound:
-            job = None
-    if job is None or job.agreement != credential.short_id:
+    try:
+        if not (job_id.isascii() and JOB_ID.fullmatch(job_id)):
+            raise NotFound("job", "", NO_JOB)  # never reaches the database
+        with base.connection() as connection:
+            # Filtered by the token's agreement in the one query: another partner's job is not
+            # read, and takes the path of a job that never existed (status, body and work).
+            job = jobs.show_job(connection, job_id, agreement_id=credential.agreement_id)
+    except NotFound:
         missing = NotFound("job", "", NO_JOB)
         base.record_refusal(Action.TOKEN_USE, "job", job_id[:64], missing, credential.prefix)
-        raise ApiProblem(errors.NOT_FOUND, NO_JOB)
+        raise ApiProblem(errors.NOT_FOUND, NO_JOB) from None
     response = base.json_response(_document(job))
     if job.status in ("queued", "running"):
         response.headers["Retry-After"] = POLL_SECONDS

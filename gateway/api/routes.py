@@ -140,22 +140,82 @@ MASK = schema(
         "required": ["mask"],
     },
 )
+OFFICE_TIME = text("RFC 3339 with the office's offset (`+08:00`)", format="date-time")
+DAY = text(format="date")
 AGREEMENT = schema(
     "Agreement",
     obj(
         {
-            "short_id": AGREEMENT_ID,
+            "agreement": AGREEMENT_ID,
             "number": text("the agreement's number"),
             "institution": text("the partner institution"),
             "version": integer("the signed version in force", minimum=1),
             "status": text(enum=[s.value for s in AgreementStatus]),
-            "validity": obj({"start": text(format="date"), "end": text(format="date")}),
+            "current": {"type": "boolean", "description": "the version in force (always true)"},
+            "valid_from": DAY,
+            "valid_until": text("the last day it is valid", format="date"),
+            "scope_hash": text(
+                "SHA-256 of the signed scope, as a delivery's manifest cites it",
+                pattern="^[0-9a-f]{64}$",
+            ),
+            "signed_at": nullable(OFFICE_TIME),
+            "purpose": text(),
+            "legal_basis": {"type": "array", "items": text()},
             "access_modes": {"type": "array", "items": text(enum=list(ACCESS_MODES))},
             "elements": {
                 "type": "array",
-                "description": "the elements granted, each with its mask",
-                "items": obj({"key": text("the catalog's element key"), "mask": MASK}),
+                "description": "the elements granted, each with its mask (docs/agreements.md, "
+                "the mask vocabulary): `mask` names the kind, `params` its options",
+                "items": obj(
+                    {
+                        "key": text("the catalog's element key"),
+                        "label": text("the catalog's label"),
+                        "mask": text("the mask's kind (`keep`, `token`, `decode` …)"),
+                        "params": {"type": "object", "description": "the mask's options"},
+                    }
+                ),
             },
+            "regions": nullable(
+                {
+                    "type": "array",
+                    "description": "the regions the filter selects; null for the whole kabupaten",
+                    "items": obj({"code": text(), "name": text()}),
+                }
+            ),
+            "min_age": integer(minimum=0),
+            "max_age": integer(minimum=0),
+            "delivery": nullable(
+                obj(
+                    {
+                        "format": text(enum=list(FORMATS)),
+                        "schedule": text(enum=list(SCHEDULES)),
+                        "quota": integer("deliveries a period", minimum=0),
+                        "quota_period": text(enum=list(QUOTA_PERIODS)),
+                        "max_rows": integer(minimum=1),
+                    },
+                    description="the delivery terms; null for an agreement without them",
+                )
+            ),
+            "quota": nullable(
+                obj(
+                    {
+                        "quota": integer("deliveries a period", minimum=0),
+                        "period": text(enum=list(QUOTA_PERIODS)),
+                        "since": text("the period's first day (office date)", format="date"),
+                        "used": integer("deliveries made since", minimum=0),
+                        "left": integer(minimum=0),
+                    },
+                    description="this period's use of the quota",
+                )
+            ),
+            "reporting": obj(
+                {
+                    "semester_report_due": {"type": "array", "items": DAY},
+                    "data_balikan": {"type": "boolean"},
+                    "data_balikan_note": text(),
+                },
+                description="the reports the agreement asks for",
+            ),
             "recipient": obj(
                 {
                     "name": text("the token's recipient"),
@@ -167,30 +227,13 @@ AGREEMENT = schema(
             "token": obj(
                 {
                     "prefix": text("the token's public name", pattern="^pks_[a-z0-9]{8}$"),
-                    "expires_at": text(format="date-time"),
+                    "expires_at": OFFICE_TIME,
                 }
-            ),
-            "delivery": nullable(
-                obj(
-                    {
-                        "format": nullable(text(enum=list(FORMATS))),
-                        "schedule": nullable(text(enum=list(SCHEDULES))),
-                        "quota": obj(
-                            {
-                                "limit": integer("deliveries a period", minimum=0),
-                                "period": text(enum=list(QUOTA_PERIODS)),
-                                "period_start": text(format="date"),
-                                "used": integer("deliveries made this period", minimum=0),
-                                "left": integer(minimum=0),
-                            }
-                        ),
-                    },
-                    description="null for an agreement without bulk deliveries",
-                )
             ),
         },
         description="The token's agreement as its signed current version states it, and its "
-        "quota as used so far.",
+        "quota as used so far: the fields `pks-gateway agreement show --json` gives the office, "
+        "named and written the same way, less the office's own records.",
     ),
 )
 
@@ -210,7 +253,7 @@ AGREEMENT = schema(
 )
 def list_agreements() -> Response:
     """The token's agreement (one item: a token is bound to one agreement)."""
-    return base.json_response({"items": [_summary()]})
+    return base.json_response({"items": [_agreement()]})
 
 
 @api.get("/agreements/<short_id>")
@@ -230,14 +273,22 @@ def get_agreement(short_id: str) -> Response:
         error = NotFound("agreement", "", NO_AGREEMENT)
         base.record_refusal(Action.TOKEN_USE, "agreement", short_id, error, credential.prefix)
         raise ApiProblem(errors.NOT_FOUND, NO_AGREEMENT)
-    return base.json_response(_summary())
+    return base.json_response(_agreement())
 
 
-def _summary() -> dict[str, Any]:
+def _agreement() -> Any:
+    settings, env = base.settings(), base.delivery_environment()
     with base.connection() as connection:
-        return partner.agreement_summary(
-            connection, base.credential(), now=base.now(), time_zone=base.settings().zone
+        view = partner.agreement_view(
+            connection,
+            base.credential(),
+            catalog=env.catalog,
+            region_codes=env.region_codes,
+            region_names=context.region_names(settings),
+            now=base.now(),
+            time_zone=settings.zone,
         )
+    return base.to_json(view, settings.zone)
 
 
 # --- deliveries --------------------------------------------------------------------------------
@@ -270,8 +321,8 @@ DELIVERY_SUMMARY = schema(
             "agreement": AGREEMENT_ID,
             "version": integer("the agreement version it was made under", minimum=1),
             "format": text(enum=list(FORMATS)),
-            "started_at": nullable(WHEN),
-            "published_at": nullable(WHEN),
+            "started_at": nullable(OFFICE_TIME),
+            "published_at": nullable(OFFICE_TIME),
             "links": LINKS,
         }
     ),
@@ -289,7 +340,7 @@ DELIVERY = schema(
         {
             "id": DELIVERY_NAME,
             "agreement": obj(REFERENCED, description="the agreement version it was made under"),
-            "created_at": WHEN,
+            "created_at": text("as the signed manifest states it (UTC)", format="date-time"),
             "rows": integer("rows delivered", minimum=0),
             "elements": {
                 "type": "array",
@@ -364,7 +415,11 @@ def list_deliveries() -> Response:
     per_page = base.whole_number("per_page", DEFAULT_PER_PAGE, partner.MAX_PER_PAGE)
     with base.connection() as connection:
         items, total = partner.delivery_page(
-            connection, base.credential(), page=page, per_page=per_page
+            connection,
+            base.credential(),
+            page=page,
+            per_page=per_page,
+            time_zone=base.settings().zone,
         )
     for item in items:
         item["links"] = _links(item["id"])

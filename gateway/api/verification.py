@@ -152,7 +152,7 @@ def nik_verification() -> Response:
         raise base.problem_from(refused, errors.INVALID_INPUT) from None
     except NotPermitted as refused:
         raise base.problem_from(refused, errors.NOT_PERMITTED) from None
-    items = [{"index": v.index, "found": v.found, "fields": dict(v.fields)} for v in verdicts]
+    items = [{"index": v.index, "found": v.found, "fields": v.fields} for v in verdicts]
     return base.json_response({"items": items})
 
 
@@ -175,13 +175,16 @@ def _claims(body: Any) -> list[Claim]:
     if len(items) > MAX_ITEMS:
         raise ApiProblem(errors.INVALID_INPUT, f"items: at most {MAX_ITEMS:,} a call")
     claims = []
+    # `type(…) is`: json.loads makes exactly dict, list and str, and JSON names are strings.
     for index, item in enumerate(items):
-        nik = item.get("nik") if isinstance(item, dict) else None
-        fields = item.get("fields") if isinstance(item, dict) else None
-        if not isinstance(nik, str) or not isinstance(fields, dict):
+        nik = item.get("nik") if type(item) is dict else None
+        fields = item.get("fields") if type(item) is dict else None
+        if type(nik) is not str or type(fields) is not dict:
             raise ApiProblem(errors.USAGE, f"items[{index}]: {SHAPE}")
-        if not all(isinstance(k, str) and isinstance(v, str) for k, v in fields.items()):
-            raise ApiProblem(errors.USAGE, f"items[{index}].fields: names and values are strings")
+        for value in fields.values():
+            if type(value) is not str:
+                at = f"items[{index}].fields"
+                raise ApiProblem(errors.USAGE, f"{at}: names and values are strings")
         claims.append(Claim(nik, fields))
     return claims
 

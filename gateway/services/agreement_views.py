@@ -1,16 +1,19 @@
-"""Read models of agreements: the list, and one version as an officer or a partner reads it —
-identity, status and signature, purpose and legal basis, elements with their masks, regions by
-name, recipients, validity, delivery terms with the quota used and left this period, reporting
-duties, and the version's history.
+"""Read models of agreements: the list, one version as an officer reads it — identity, status
+and signature, purpose and legal basis, elements with their masks, regions by name, recipients,
+validity, delivery terms with the quota used and left this period, reporting duties, and the
+version's history — and the same version as its partner reads it through a token
+(`PartnerAgreementView`: the officer's view less the office's own records, plus the token's
+recipient and expiry).
 
 Plain reads (no audit entry, no role check: the doors decide who may read). Typed views, turned
-into the one JSON shape by `gateway/readmodel.py`.
+into the one JSON shape by `gateway/readmodel.py`, so that `agreement show --json` and the
+partner API's `GET /api/v1/agreements` name and write every fact they share the same way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -85,6 +88,60 @@ class AgreementView(AgreementSummary):
     history: list[AgreementEvent]
 
 
+@dataclass(frozen=True)
+class PartnerRecipient:
+    """The recipient a partner token is bound to, by its age key's fingerprint."""
+
+    name: str
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class PartnerToken:
+    prefix: str  # the token's public name (never the secret)
+    expires_at: datetime
+
+
+@dataclass(frozen=True)
+class PartnerAgreementView(AgreementSummary):
+    """An agreement as its partner reads it through a token. Every field but `recipient` and
+    `token` is `AgreementView`'s of the same name, copied (`partner_view`); left out are the
+    office's own records — the signature and its key, the SOP request, the history (officers'
+    names and notes), the stored identity and scope, and every recipient's contact and allowed
+    addresses — so a partner learns its terms, not the office's internals."""
+
+    scope_hash: str  # the one a delivery's manifest cites
+    signed_at: datetime | None
+    purpose: str
+    legal_basis: tuple[str, ...]
+    access_modes: tuple[str, ...]
+    elements: list[GrantedElementView]
+    regions: list[RegionView] | None  # None: the whole kabupaten
+    min_age: int
+    max_age: int
+    delivery: Delivery | None
+    quota: QuotaUse | None
+    reporting: Reporting
+    recipient: PartnerRecipient
+    token: PartnerToken
+
+
+_OWN_TO_PARTNER = ("recipient", "token")
+
+
+def partner_view(
+    view: AgreementView, recipient: PartnerRecipient, token: PartnerToken
+) -> PartnerAgreementView:
+    """`view` as the partner holding `token` for `recipient` reads it: its shared fields copied
+    by name, so the two cannot drift apart."""
+    shared = {
+        field.name: getattr(view, field.name)
+        for field in fields(PartnerAgreementView)
+        if field.name not in _OWN_TO_PARTNER
+    }
+    return PartnerAgreementView(**shared, recipient=recipient, token=token)
+
+
 def list_agreements(connection: Connection) -> list[AgreementSummary]:
     """Every agreement at its current version, by short id."""
     short_ids = connection.execute(select(agreements.c.short_id).order_by(agreements.c.short_id))
@@ -102,7 +159,29 @@ def show_agreement(
     today: date,
     zone: ZoneInfo,
 ) -> AgreementView:
-    stored = load_version(connection, short_id, version)
+    return agreement_view(
+        connection,
+        load_version(connection, short_id, version),
+        catalog=catalog,
+        region_codes=region_codes,
+        region_names=region_names,
+        today=today,
+        zone=zone,
+    )
+
+
+def agreement_view(
+    connection: Connection,
+    stored: StoredVersion,
+    *,
+    catalog: Catalog,
+    region_codes: Collection[str],
+    region_names: Mapping[str, str],
+    today: date,
+    zone: ZoneInfo,
+) -> AgreementView:
+    """The view of a version already loaded (the partner API's: the one its token's checks
+    verified in the same request)."""
     scope = stored.parsed_scope(catalog, region_codes)
     quota = None
     if stored.is_current:

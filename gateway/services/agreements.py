@@ -70,13 +70,20 @@ class StoredVersion:
     is_current: bool
 
     def canonical_bytes(self) -> bytes:
-        """The bytes the signature covers, rebuilt from the stored columns (not from a Scope)."""
-        document: dict[str, Any] = {
-            "format": CANONICAL_FORMAT,
-            "agreement": self.identity,
-            "scope": self.scope,
-        }
-        return rfc8785.dumps(document)
+        """The bytes the signature covers, rebuilt from the stored columns (not from a Scope);
+        made once per loaded version (the hash check, the signature and the seal all need them)."""
+        made: bytes | None = self.__dict__.get("_canonical")
+        if made is None:
+            document: dict[str, Any] = {
+                "format": CANONICAL_FORMAT,
+                "agreement": self.identity,
+                "scope": self.scope,
+            }
+            made = rfc8785.dumps(document)
+            # Frozen: kept past __setattr__, as functools.cached_property does; not a field, so
+            # equality and repr stay the stored columns'.
+            self.__dict__["_canonical"] = made
+        return made
 
     def parsed_scope(self, catalog: CatalogLike, region_codes: Collection[str]) -> Scope:
         return Scope.from_dict(self.scope, catalog, region_codes=region_codes)
@@ -416,7 +423,7 @@ def verify_version(
             "scope changed",
             f"{where}: the stored scope differs from the signed one (scope hash mismatch)",
         )
-    check_agreement(connection, seals, stored.agreement_id, short_id)
+    check_agreement(connection, seals, stored.agreement_id, short_id, loaded=stored)
     listed, revoked = trusted_signers(connection, seals, stored.signed_at, where)
     try:
         verified = verify_signature(
@@ -714,10 +721,17 @@ def stage_version(connection: Connection, seals: SealStore, short_id: str, versi
 
 
 def check_agreement(
-    connection: Connection, seals: SealStore, agreement_id: int, short_id: str
+    connection: Connection,
+    seals: SealStore,
+    agreement_id: int,
+    short_id: str,
+    *,
+    loaded: StoredVersion | None = None,
 ) -> None:
     """Every version row of the agreement as the gateway sealed it, and none of them gone; and
-    no trigger or rule in the database that could rewrite what the gateway writes."""
+    no trigger or rule in the database that could rewrite what the gateway writes. `loaded`, a
+    version the caller read in this transaction, is held to its seal as read (the very values the
+    caller goes on to verify and use) rather than read again."""
     ensure_no_foreign_triggers(connection)
     numbers = connection.execute(
         select(agreement_versions.c.version)
@@ -726,7 +740,11 @@ def check_agreement(
     ).scalars()
     present = set()
     for number in numbers:
-        name, fields = version_seal(load_version(connection, short_id, int(number)))
+        if loaded is not None and loaded.version == int(number):
+            version = loaded
+        else:
+            version = load_version(connection, short_id, int(number))
+        name, fields = version_seal(version)
         seals.check(connection, name, fields, f"agreement {short_id} version {number}")
         present.add(name)
     seals.check_absent(connection, f"{VERSION_ROW}{short_id}:", present, f"agreement {short_id}")

@@ -193,8 +193,14 @@ def recover_jobs(engine: Engine, locks_dir: Path, now: datetime) -> list[str]:
     return again
 
 
-def show_job(connection: Connection, job_id: str) -> JobView:
-    row = connection.execute(_LISTED.where(jobs.c.id == job_id)).mappings().first()
+def show_job(connection: Connection, job_id: str, *, agreement_id: int | None = None) -> JobView:
+    """The job; with `agreement_id`, only if it is that agreement's — one query filtered by it,
+    so that another agreement's job is never read and is refused as a job that never existed is
+    (the partner API's rule: the same answer, and the same work, docs/api.md)."""
+    query = _LISTED.where(jobs.c.id == job_id)
+    if agreement_id is not None:
+        query = query.where(jobs.c.agreement_id == agreement_id)
+    row = connection.execute(query).mappings().first()
     if row is None:
         raise NotFound("job", job_id)
     return _view(row)

@@ -14,8 +14,9 @@ answer never tells which ids exist. Reads write nothing: plain listings go to th
 from __future__ import annotations
 
 import re
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,19 +24,22 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import Connection, Engine, func, select
 
 from ageformat.keys import recipient_fingerprint
+from agreements.catalog import Catalog
 from agreements.errors import BadSignature, Invalid, NotFound, Tampered
 from agreements.roles import Action, Machine, require
 from agreements.signing import AllowedSigner, AllowedSigners, verify
 from audit import log as audit_log
 from audit.entry import check_details
-from audit.log import as_utc
 from exports.publishing.publish import DeliveryFiles, DeliveryPlaces
 from gateway import limits
 from gateway.keys import load_signing_key
+from gateway.readmodel import rfc3339
+from gateway.services import agreement_views
 from gateway.services.actions import UNRECORDABLE, recordable
+from gateway.services.agreement_views import PartnerAgreementView, PartnerRecipient, PartnerToken
 from gateway.services.agreements import load_version
 from gateway.services.token_use import Credential
-from gateway.store.tables import COUNTED, PUBLISHED, agreement_versions, deliveries
+from gateway.store.tables import PUBLISHED, agreement_versions, deliveries
 from pks_partner.manifest import NAMESPACE, SIGNER_PRINCIPAL, Manifest, parse_manifest
 
 # `<short_id>-<YYYYMMDD>-<6 hex>`, as gateway/services/deliveries.py makes it; matched whole and
@@ -62,77 +66,45 @@ def missing_delivery() -> NotFound:
     return NotFound("delivery", "", "no such delivery for this token")
 
 
-def agreement_summary(
-    connection: Connection, credential: Credential, *, now: datetime, time_zone: ZoneInfo
-) -> dict[str, Any]:
-    """The token's agreement as its signed current version states it, and its quota as used."""
-    stored = credential.stored
-    scope = stored.scope
-    delivery = scope.get("delivery")
-    summary: dict[str, Any] = {
-        "short_id": stored.short_id,
-        "number": stored.number,
-        "institution": stored.institution,
-        "version": stored.version,
-        "status": stored.status.value,
-        "validity": dict(scope["validity"]),
-        "access_modes": list(scope.get("access_modes") or ()),
-        "elements": [{"key": key, "mask": mask} for key, mask in scope["elements"].items()],
-        "recipient": {"name": credential.recipient, "fingerprint": credential.fingerprint},
-        "token": {"prefix": credential.prefix, "expires_at": credential.expires_at.isoformat()},
-        "delivery": None,
-    }
-    if isinstance(delivery, dict):
-        today = now.astimezone(time_zone).date()
-        limit, period = int(delivery.get("quota", 0)), str(delivery.get("quota_period", "month"))
-        start = period_start(today, period)
-        used = deliveries_since(connection, credential.agreement_id, start, time_zone)
-        summary["delivery"] = {
-            "format": delivery.get("format"),
-            "schedule": delivery.get("schedule"),
-            "quota": {
-                "limit": limit,
-                "period": period,
-                "period_start": start.isoformat(),
-                "used": used,
-                "left": max(0, limit - used),
-            },
-        }
-    return summary
-
-
-def period_start(today: date, period: str) -> date:
-    """The first day of the quota period holding `today` (as step 8 counts it)."""
-    if period == "year":
-        return today.replace(month=1, day=1)
-    if period == "quarter":
-        return today.replace(month=(today.month - 1) // 3 * 3 + 1, day=1)
-    return today.replace(day=1)
-
-
-def deliveries_since(
-    connection: Connection, agreement_id: int, start: date, time_zone: ZoneInfo
-) -> int:
-    """Deliveries counted against the quota since `start` (office time), as step 8 counts them."""
-    since = datetime.combine(start, time(0), tzinfo=time_zone).astimezone(UTC)
-    return int(
-        connection.execute(
-            select(func.count())
-            .select_from(deliveries)
-            .where(
-                deliveries.c.agreement_id == agreement_id,
-                deliveries.c.status.in_(COUNTED),
-                deliveries.c.started_at >= since,
-            )
-        ).scalar_one()
+def agreement_view(
+    connection: Connection,
+    credential: Credential,
+    *,
+    catalog: Catalog,
+    region_codes: Collection[str],
+    region_names: Mapping[str, str],
+    now: datetime,
+    time_zone: ZoneInfo,
+) -> PartnerAgreementView:
+    """The token's agreement as its partner reads it: the officers' read model of the version the
+    token's checks verified in this request (gateway/services/agreement_views.py), less the
+    office's own records, with the token's recipient and expiry."""
+    view = agreement_views.agreement_view(
+        connection,
+        credential.stored,
+        catalog=catalog,
+        region_codes=region_codes,
+        region_names=region_names,
+        today=now.astimezone(time_zone).date(),
+        zone=time_zone,
+    )
+    return agreement_views.partner_view(
+        view,
+        PartnerRecipient(credential.recipient, credential.fingerprint),
+        PartnerToken(credential.prefix, credential.expires_at),
     )
 
 
 def delivery_page(
-    connection: Connection, credential: Credential, *, page: int, per_page: int
+    connection: Connection,
+    credential: Credential,
+    *,
+    page: int,
+    per_page: int,
+    time_zone: ZoneInfo,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of the published deliveries made for the token's recipient, newest first, and
-    how many there are in all."""
+    how many there are in all; times as every read model writes them (gateway/readmodel.py)."""
     if page < 1:
         raise Invalid("page", "a whole number from 1")
     if not 1 <= per_page <= MAX_PER_PAGE:
@@ -165,8 +137,8 @@ def delivery_page(
             "agreement": credential.short_id,
             "version": row["version"],
             "format": row["format"],
-            "started_at": _when(row["started_at"]),
-            "published_at": _when(row["finished_at"]),
+            "started_at": _when(row["started_at"], time_zone),
+            "published_at": _when(row["finished_at"], time_zone),
         }
         for row in rows
     ]
@@ -208,6 +180,8 @@ def find_delivery(
     or does not verify is `Tampered`: published files the gateway no longer vouches for."""
     if not (delivery_id.isascii() and DELIVERY_ID.fullmatch(delivery_id)):
         raise missing_delivery()
+    # One query, filtered by the token's agreement: another partner's delivery is never read,
+    # and is refused on the path of an id that never existed (no early return tells them apart).
     row = connection.execute(
         select(deliveries.c.id, deliveries.c.expired_at).where(
             deliveries.c.id == delivery_id,
@@ -331,5 +305,5 @@ def _recordable_detail(value: Any) -> Any:
     return value
 
 
-def _when(value: datetime | None) -> str | None:
-    return None if value is None else as_utc(value).isoformat()
+def _when(value: datetime | None, time_zone: ZoneInfo) -> str | None:
+    return None if value is None else rfc3339(value, time_zone)

@@ -12,6 +12,7 @@ from typing import Any
 
 from flask import Flask
 from flask.testing import FlaskClient
+from sqlalchemy import Engine, event
 from werkzeug.test import TestResponse
 
 from gateway.app import create_app
@@ -48,6 +49,23 @@ class Partner:
     def at(self, moment: datetime) -> None:
         """Let the app's clock say `moment` from now on."""
         self.app.extensions["pks_clock"] = lambda: moment
+
+    def statements(self, path: str) -> tuple[TestResponse, list[str]]:
+        """GET `path` as `get` does, and the SQL statements it ran on the metadata database
+        (their text only, never their parameters): the work an answer costs, compared without a
+        clock."""
+        engine: Engine = self.app.extensions["pks_engine"]
+        ran: list[str] = []
+
+        def record(*args: Any) -> None:
+            ran.append(str(args[2]))  # (connection, cursor, statement, parameters, …)
+
+        event.listen(engine, "before_cursor_execute", record)
+        try:
+            response = self.get(path)
+        finally:
+            event.remove(engine, "before_cursor_execute", record)
+        return response, ran
 
     def delivery_ids(self) -> list[str]:
         return [item["id"] for item in self.get("deliveries").get_json()["items"]]

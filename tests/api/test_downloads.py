@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -179,6 +180,15 @@ def test_deliveries_are_listed_a_page_at_a_time(served: Partner) -> None:
     assert len(set(ids)) == 3
     started = [item["started_at"] for item in first["items"] + second["items"]]
     assert started == sorted(started, reverse=True)
+    # Times as every read model writes them: what `delivery list --json` says, +08:00.
+    listed = {d["id"]: d for d in json.loads(served.office("delivery", "list", "--json").stdout)}
+    for item in first["items"] + second["items"]:
+        office = listed[item["id"]]
+        assert (item["started_at"], item["published_at"]) == (
+            office["started_at"],
+            office["finished_at"],
+        )
+        assert item["started_at"].endswith("+08:00")
     beyond = served.get("deliveries?page=9").get_json()
     assert beyond["items"] == [] and beyond["total"] == 3
     for query in ("page=0", "per_page=101", "page=abc", "per_page=-1", "page=%C2%B2"):

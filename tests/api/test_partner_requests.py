@@ -11,10 +11,15 @@ import sqlite3
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import pytest
+from sqlalchemy import select
+
+from agreements.errors import NotFound
 from gateway.context import delivery_environment, delivery_places
 from gateway.services import jobs
 from gateway.services.retention import expire_deliveries
 from gateway.settings import load_settings
+from gateway.store.tables import agreements
 from tests.api.partners import Partner, issue, problem_of, with_quota
 from tests.harness import SHORT
 from tests.office import Office, current_example
@@ -76,12 +81,24 @@ def test_another_partners_job_is_answered_like_no_job(office: Office) -> None:
     office.agree(current_example(other_id, "470/321/"))
     theirs = Partner(office, issue(office, other_id))
     job_id = post(ours, "deliveries").get_json()["id"]
-    foreign = theirs.get(f"jobs/{job_id}")
-    unknown = theirs.get(f"jobs/{'0' * 32}")
+    theirs.get(f"jobs/{'f' * 32}")  # the app's first request opens its pool: not compared
+    foreign, foreign_work = theirs.statements(f"jobs/{job_id}")
+    unknown, unknown_work = theirs.statements(f"jobs/{'0' * 32}")
     tricky = theirs.get("jobs/..%2f..%2fkeys")
     assert foreign.status_code == unknown.status_code == 404
     assert foreign.data == unknown.data
+    assert dict(foreign.headers) == dict(unknown.headers)
+    # The same work too (the timing class): the same statements, the job filtered by the
+    # token's agreement in its one query, so another partner's job is never read.
+    assert foreign_work == unknown_work
     assert tricky.status_code == 404
+    with office.engine.connect() as connection:
+        other = connection.execute(
+            select(agreements.c.id).where(agreements.c.short_id == other_id)
+        ).scalar_one()
+        with pytest.raises(NotFound):
+            jobs.show_job(connection, job_id, agreement_id=other)
+        assert jobs.show_job(connection, job_id).id == job_id
 
 
 def granted_nik_partner(office: Office, **settings: Any) -> Partner:

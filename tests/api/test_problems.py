@@ -62,7 +62,7 @@ def test_a_failure_inside_the_gateway_is_a_problem_without_its_text_or_trace(
     def broken(*_args: object, **_kwargs: object) -> None:
         raise RuntimeError("driver said: value 6401234567890001 in column nik")
 
-    monkeypatch.setattr(partner_service, "agreement_summary", broken)
+    monkeypatch.setattr(partner_service, "agreement_view", broken)
     response = served.get("agreements")
     body = problem_of(response)
     assert body["status"] == 500 and body["code"] == "internal"

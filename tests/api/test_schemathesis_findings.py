@@ -97,7 +97,7 @@ def test_a_refusal_the_api_chose_is_not_logged_as_a_failure(
         assert wrong.status_code == 415
         assert caplog.records == [], [r.getMessage() for r in caplog.records]
         # A failure inside the gateway still is logged, with its traceback.
-        monkeypatch.setattr(partner, "agreement_summary", _broken)
+        monkeypatch.setattr(partner, "agreement_view", _broken)
         assert client.get(f"{API}/agreements", headers=bearer).status_code == 500
         [logged] = caplog.records
         assert logged.levelno == logging.ERROR and logged.exc_info is not None

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from ageformat.keys import generate_identity
+from ageformat.keys import generate_identity, recipient_fingerprint
 from gateway.keys import load_token_key
 from gateway.services.token_use import token_hash
 from tests.api.partners import Partner, issue, problem_of
@@ -37,19 +37,36 @@ def test_a_token_opens_its_own_agreement_and_is_never_shown(
     assert response.status_code == 200, response.data
     assert response.headers["Cache-Control"] == "no-store"
     (agreement,) = response.get_json()["items"]
-    assert agreement["short_id"] == SHORT and agreement["status"] == "active"
+    assert agreement["agreement"] == SHORT and agreement["status"] == "active"
     assert agreement["token"]["prefix"] == partner.prefix
-    assert agreement["delivery"]["quota"] == {
-        **agreement["delivery"]["quota"],
-        "limit": 1,
-        "used": 1,
-        "left": 0,
-    }
+    assert agreement["quota"] == {**agreement["quota"], "quota": 1, "used": 1, "left": 0}
     assert {e["key"] for e in agreement["elements"]} >= {"nik", "nama_lengkap"}
     assert partner.get(f"agreements/{SHORT}").get_json() == agreement
     secret = partner.token.split("_", 2)[2]
     assert partner.prefix in caplog.text and secret not in caplog.text
     assert secret not in json.dumps(partner.office.audit())
+
+
+def test_the_api_and_the_cli_say_the_same_of_an_agreement(partner: Partner) -> None:
+    """One read model (gateway/services/agreement_views.py) for both doors: every field the API
+    gives a partner is the one `agreement show --json` gives the office, named and written alike
+    (RFC 3339 times with the office's offset); the office's own records stay with the office."""
+    (agreement,) = partner.get("agreements").get_json()["items"]
+    shown = json.loads(partner.office("agreement", "show", SHORT, "--json").stdout)
+    own = {"recipient", "token"}
+    assert {k: v for k, v in agreement.items() if k not in own} == {
+        k: shown[k] for k in agreement if k not in own
+    }
+    office_only = {"signature", "signed_by_key", "request_id", "history", "scope"}
+    assert office_only | {"agreement_identity", "recipients"} <= set(shown) - set(agreement)
+    office_time = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\+08:00$")
+    assert office_time.match(agreement["signed_at"])
+    assert office_time.match(agreement["token"]["expires_at"])
+    [recipient] = shown["recipients"]
+    assert agreement["recipient"] == {
+        "name": recipient["name"],
+        "fingerprint": recipient_fingerprint(recipient["age_recipient"]),
+    }
 
 
 def test_every_bad_token_is_refused_with_one_body_and_audited(partner: Partner) -> None:
@@ -234,11 +251,14 @@ def test_another_partners_ids_are_answered_as_ids_that_never_existed(partner: Pa
     assert theirs != own and own.startswith(OTHER)
     never = f"{SHORT}-20260101-abcdef"
     for suffix in ("", "/file", "/manifest", "/manifest.sig"):
-        existing = other.get(f"deliveries/{theirs}{suffix}")
-        random = other.get(f"deliveries/{never}{suffix}")
+        existing, existing_work = other.statements(f"deliveries/{theirs}{suffix}")
+        random, random_work = other.statements(f"deliveries/{never}{suffix}")
         assert (existing.status_code, existing.data) == (random.status_code, random.data)
         assert problem_of(existing)["code"] == "not_found"
         assert dict(existing.headers) == dict(random.headers)
+        # The same work (the timing class): the same statements, the delivery filtered by the
+        # token's agreement in its one query (bench/api.py ids measures the times).
+        assert existing_work == random_work
     assert other.get(f"deliveries/{own}/file").status_code == 200
     existing, random = other.get(f"agreements/{SHORT}"), other.get("agreements/no-such-pks")
     assert (

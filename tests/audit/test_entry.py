@@ -19,6 +19,7 @@ from audit.entry import (
     details_text_in_leaf,
     format_time,
     keyed_nik_hash,
+    keyed_nik_hasher,
     leaf_from_columns,
     validate_fields,
 )
@@ -81,6 +82,16 @@ def test_keyed_nik_hash_is_domain_separated_hmac() -> None:
     assert keyed_nik_hash(secret, FAKE_NIK) != keyed_nik_hash(bytes(32), FAKE_NIK)
     with pytest.raises(ValueError):
         keyed_nik_hash(b"short", FAKE_NIK)
+    # The hasher for many NIKs: each value as keyed_nik_hash makes it, whatever came before.
+    others = [FAKE_NIK[:-1] + str(digit) for digit in range(10)]
+    for key in (secret, secret * 3):  # a key longer than SHA-256's block is hashed first
+        hashed = keyed_nik_hasher(key)
+        assert [hashed(nik) for nik in [*others, FAKE_NIK]] == [
+            hmac.new(key, b"pks-gateway/audit/nik\x00" + nik.encode(), hashlib.sha256).hexdigest()
+            for nik in [*others, FAKE_NIK]
+        ]
+    with pytest.raises(ValueError):
+        keyed_nik_hasher(b"short")
 
 
 @pytest.mark.parametrize(

@@ -6,16 +6,21 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import unicodedata
 from datetime import UTC, datetime
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+from stdnum.exceptions import ValidationError
+from stdnum.id import nik as stdnum_nik
 
 from agreements.errors import Invalid, NotPermitted
 from exports.reading.source import Source
 from gateway.context import delivery_environment
 from gateway.services import nik_verification
 from gateway.services.actions import partner
-from gateway.services.nik_verification import Claim, normalised_text, verify_niks
+from gateway.services.nik_verification import Claim, normalised_text, valid_niks, verify_niks
 from gateway.settings import load_settings
 from tests.office import SHORT, Office, current_example
 
@@ -81,7 +86,7 @@ def test_a_keyed_hash_that_begins_with_sixteen_digits_is_still_recorded(
 ) -> None:
     # One keyed hash in ~1,850 begins with 16 decimal digits: cut to 16 characters it would look
     # like a NIK to the audit log, which refuses it, and the whole call would fail.
-    monkeypatch.setattr(nik_verification, "keyed_nik_hash", lambda _secret, _nik: "6" * 64)
+    monkeypatch.setattr(nik_verification, "keyed_nik_hasher", lambda _secret: lambda _nik: "6" * 64)
     ((nik, name, _),) = people(granted, 1)
     assert verify(granted, [Claim(nik, {"nama_lengkap": name})]) == [
         {"found": True, "nama_lengkap": True}
@@ -117,3 +122,44 @@ def test_names_are_normalised_as_documented() -> None:
     assert normalised_text("  siti   AMINAH ") == normalised_text("Siti Aminah")
     assert normalised_text("ＳＩＴＩ") == "siti"  # fullwidth letters (NFKC)
     assert normalised_text("Siti Aminah") != normalised_text("Siti Amina")
+
+
+def two_digits(low: int, high: int) -> st.SearchStrategy[str]:
+    return st.integers(low, high).map(lambda n: f"{n:02d}")
+
+
+# Synthetic numbers near the rule's edges: real and made-up regions, days with and without the
+# +40 of women's, impossible months and 29 February, separators python-stdnum strips.
+NIK_LIKE = st.one_of(
+    st.tuples(
+        st.sampled_from(["6401", "6402", "3171", "1101", "9971", "0000", "6499"]),
+        two_digits(0, 99),
+        two_digits(0, 79),
+        two_digits(0, 13),
+        two_digits(0, 99),
+        st.integers(0, 9999).map(lambda n: f"{n:04d}"),
+        st.sampled_from(["", " ", "-", ".", "x"]),
+    ).map(lambda p: p[6].join(p[:3]) + "".join(p[3:6])),
+    st.text(alphabet="0123456789 -.\n", max_size=20),
+    st.text(max_size=18),
+)
+
+
+@given(NIK_LIKE)
+def test_a_nik_is_valid_exactly_when_python_stdnum_says_so(value: str) -> None:
+    try:
+        expected = stdnum_nik.validate(stdnum_nik.compact(value)) if value.isascii() else None
+    except ValidationError:
+        expected = None
+    try:
+        got: str | None = valid_niks([value])[0]
+    except Invalid as refused:
+        assert refused.field == "items[0].nik"
+        got = None
+    assert got == expected
+
+
+@given(st.text(st.characters(max_codepoint=127), max_size=40) | st.text(max_size=40))
+def test_the_ascii_shortcut_normalises_as_nfkc_and_case_folding_do(value: str) -> None:
+    full = " ".join(unicodedata.normalize("NFKC", value).casefold().split())
+    assert normalised_text(value) == full

@@ -312,13 +312,22 @@ def _later_log(delivery: Delivery, forked: bool) -> tuple[str, str]:
 
 def _agreement() -> dict[str, Any]:
     return {
-        "short_id": SHORT,
+        "agreement": SHORT,
         "number": "470/1/UJI/2026",
         "institution": "Lembaga Uji",
         "version": 1,
         "status": "active",
-        "elements": [{"key": key, "mask": {"mask": "keep"}} for key in ELEMENTS],
-        "delivery": {"format": "parquet", "schedule": "monthly", "quota": {"limit": 1}},
+        "valid_from": "2026-01-01",
+        "valid_until": "2026-12-31",
+        "elements": [{"key": key, "label": key, "mask": "keep", "params": {}} for key in ELEMENTS],
+        "delivery": {
+            "format": "parquet",
+            "schedule": "monthly",
+            "quota": 1,
+            "quota_period": "month",
+            "max_rows": 1000000,
+        },
+        "quota": {"quota": 1, "period": "month", "since": "2026-12-01", "used": 0, "left": 1},
     }
 
 
@@ -334,8 +343,8 @@ def _listing(delivery: Delivery, path: str) -> dict[str, Any]:
             "agreement": SHORT,
             "version": 1,
             "format": "parquet",
-            "started_at": "2026-12-03T01:00:00+00:00",
-            "published_at": "2026-12-03T01:00:05+00:00",
+            "started_at": "2026-12-03T09:00:00+08:00",
+            "published_at": "2026-12-03T09:00:05+08:00",
         }
         for ident in chunk
     ]

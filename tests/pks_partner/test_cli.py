@@ -36,6 +36,8 @@ def test_listing_downloading_and_verifying_offline(
 ) -> None:
     code, out, _ = run(capsys, "agreements")
     assert code == 0 and "elements     nik, nama_lengkap, tanggal_lahir" in out
+    assert "valid        2026-01-01 to 2026-12-31" in out
+    assert "delivery     parquet, monthly; quota 0 of 1 used this month" in out
     code, out, _ = run(capsys, "deliveries")
     assert code == 0 and out.splitlines()[0].startswith(f"{DELIVERY}  parquet  v1")
     key = tmp_path / "partner.key"
