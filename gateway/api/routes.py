@@ -216,6 +216,17 @@ AGREEMENT = schema(
                 },
                 description="the reports the agreement asks for",
             ),
+            "report_state": {
+                "type": "array",
+                "description": "each semester report due, by date: received, due or late",
+                "items": obj(
+                    {
+                        "due": DAY,
+                        "received_at": nullable(OFFICE_TIME),
+                        "state": text(enum=["received", "due", "late"]),
+                    }
+                ),
+            },
             "recipient": obj(
                 {
                     "name": text("the token's recipient"),

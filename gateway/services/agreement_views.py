@@ -27,6 +27,7 @@ from audit import log as audit_log
 from audit.log import AuditEntry
 from gateway.services.agreements import StoredVersion, history, load_version
 from gateway.services.delivery_views import quota_used
+from gateway.services.reports import ReportState, report_states
 from gateway.store.tables import agreements
 
 
@@ -83,6 +84,7 @@ class AgreementView(AgreementSummary):
     delivery: Delivery | None
     quota: QuotaUse | None  # this period's use, for the current version only
     reporting: Reporting
+    report_state: list[ReportState]  # each semester report due: received, due or late
     agreement_identity: Mapping[str, Any]  # what was signed, as stored
     scope: Mapping[str, Any]  # the signed scope, as stored
     history: list[AgreementEvent]
@@ -122,6 +124,7 @@ class PartnerAgreementView(AgreementSummary):
     delivery: Delivery | None
     quota: QuotaUse | None
     reporting: Reporting
+    report_state: list[ReportState]
     recipient: PartnerRecipient
     token: PartnerToken
 
@@ -215,6 +218,9 @@ def agreement_view(
         delivery=scope.delivery,
         quota=quota,
         reporting=scope.reporting,
+        report_state=report_states(
+            connection, stored.agreement_id, list(scope.reporting.semester_report_due), today
+        ),
         agreement_identity=stored.identity,
         scope=stored.scope,
         history=[

@@ -78,6 +78,11 @@ def test_a_late_report_suspends_and_its_arrival_resumes(office: Office, settings
     with pytest.raises(Conflict, match="every semester report it asks for is received"):
         semester(office, settings, PDF, late + timedelta(hours=2))
 
+    # The agreement's view says which report arrived (and when), as the partner API does too.
+    shown = json.loads(office("agreement", "show", SHORT, "--json").stdout)
+    states = {entry["due"]: entry["state"] for entry in shown["report_state"]}
+    assert states[due.isoformat()] == "received"
+
     moves = [
         (e["action"], e["actor_id"]) for e in office.audit() if e["object_type"] == "agreement"
     ]
