@@ -214,11 +214,15 @@ def test_the_main_pages_in_english_pass_axe(
     english = (
         ("/", "dashboard-en"), ("/permohonan", "requests-en"), ("/perjanjian", "agreements-en"),
         ("/pengiriman", "deliveries-en"), ("/token", "tokens-en"), ("/audit", "audit-en"),
+        ("/pemberitahuan", "notifications-en"),
     )  # fmt: skip
     for path, name in english:
         kadis.goto(server.url(path))
         expect(kadis.locator("html")).to_have_attribute("lang", "en")
         check(kadis, name)
+    admin = member_page(browser, server, "admin")
+    admin.goto(server.url("/staf"))
+    check(admin, "staf")
     # A tablet's width keeps the menu reachable.
     tablet = new_context(browser, viewport={"width": 768, "height": 1024}).new_page()
     watch(tablet)
