@@ -27,6 +27,7 @@ from gateway.services.staff import staff_rows
 from gateway.web import security, web
 from gateway.web.access import allow
 from gateway.web.i18n import _
+from gateway.web.rule_words import rule_words
 from gateway.web.words import error_title
 
 PDF_MAGIC = b"%PDF-"
@@ -313,8 +314,13 @@ def _field_of(error: DomainError, default: str = "form") -> str:
 
 
 def error_message(error: DomainError) -> str:
+    """The error table's title in the page's language, then, for a scope rule an officer meets
+    often, the rule in their words, and the service's own text (ids, fields, rules; no values)."""
     kind = kind_of(error)
     title = error_title(kind.code) if kind else _("Error")
+    words = rule_words(error.rule) if isinstance(error, Invalid) else None
+    if words is not None:
+        return f"{title}: {words} ({shown(error)})"
     return f"{title}: {shown(error)}"
 
 

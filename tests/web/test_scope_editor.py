@@ -116,7 +116,17 @@ def test_the_leak_guard_and_a_bad_key_are_named_and_nothing_is_drafted(
         f"/permohonan/{request_id}/penyusun-konsep",
         data=editor_form(pf, request_id, web_office.recipient, include_minors="yes"),
     )
-    assert minors.status_code == 422 and "high_risk" in minors.get_data(as_text=True)
+    said = minors.get_data(as_text=True)
+    assert minors.status_code == 422 and "high_risk" in said
+    assert "Data anak adalah data pribadi yang bersifat spesifik" in said  # the rule in words
+    leaky = pf.post(
+        f"/permohonan/{request_id}/penyusun-konsep",
+        data=editor_form(
+            pf, request_id, web_office.recipient, **{"mask.nik": "partial", "nik.first": "12"}
+        ),
+    )
+    assert leaky.status_code == 422
+    assert "menunjukkan tanggal lahir lebih rinci" in leaky.get_data(as_text=True)
     status = web_office.sql("SELECT status FROM requests WHERE id = :i", i=request_id)[0][0]
     assert status == "assigned"
 
