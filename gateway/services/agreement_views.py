@@ -27,7 +27,7 @@ from audit import log as audit_log
 from audit.log import AuditEntry
 from gateway.services.agreements import StoredVersion, history, load_version
 from gateway.services.delivery_views import quota_used
-from gateway.services.reports import ReportState, report_states
+from gateway.services.report_states import ReportState, report_states
 from gateway.store.tables import agreements
 
 

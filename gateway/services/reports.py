@@ -296,36 +296,6 @@ def _insert(
     )
 
 
-@dataclass(frozen=True)
-class ReportState:
-    """A semester report the agreement asks for: when due, when it arrived (None: not yet), and
-    `received`, `due` (not yet due) or `late` (past due and not received)."""
-
-    due: date
-    received_at: datetime | None
-    state: str
-
-
-def report_states(
-    connection: Connection, agreement_id: int, dues: list[date], today: date
-) -> list[ReportState]:
-    """The state of each due semester report, by due date."""
-    received = {
-        due: at
-        for due, at in connection.execute(
-            select(reports.c.due, reports.c.received_at)
-            .where(reports.c.agreement_id == agreement_id, reports.c.kind == SEMESTER)
-            .order_by(reports.c.received_at.desc())
-        )
-    }
-    states = []
-    for due in sorted(dues):
-        at = received.get(due)
-        state = "received" if at is not None else ("late" if today > due else "due")
-        states.append(ReportState(due, at, state))
-    return states
-
-
 def _dues(scope: Mapping[str, Any]) -> list[date]:
     reporting = scope.get("reporting") or {}
     return [date.fromisoformat(d) for d in reporting.get("semester_report_due", [])]
