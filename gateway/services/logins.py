@@ -220,6 +220,9 @@ def session_member(
         ).mappings().first()  # fmt: skip
         if found is None:
             return None
+        # Held to its seal first: an emptied hash or a re-activated member is a tampered row,
+        # not an expired session.
+        seals.check(connection, *staff_seal(found), f"staff member {found['name']}")
         expired = (
             now - found["last_seen_at"] > policy.idle
             or now - found["created_at"] > policy.absolute
@@ -229,7 +232,6 @@ def session_member(
         if expired:
             connection.execute(delete(web_sessions).where(web_sessions.c.id_hash == key))
             return None
-        seals.check(connection, *staff_seal(found), f"staff member {found['name']}")
         connection.execute(
             update(web_sessions).where(web_sessions.c.id_hash == key).values(last_seen_at=now)
         )

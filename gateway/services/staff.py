@@ -17,7 +17,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from agreements.errors import Conflict, Invalid, NotFound, NotPermitted
+from agreements.errors import Conflict, Invalid, NotFound, NotPermitted, Tampered
 from agreements.roles import Action, Machine, require
 from agreements.signing import AllowedSigner, AllowedSigners, parse_public_key
 from agreements.workflow import Role
@@ -197,12 +197,17 @@ def set_password(
         if actor is not None and actor.name != name:
             require(Action.STAFF_PASSWORD, actor.role)
         member = _member(connection, name)
+        _check_member_row(connection, seals, member)
         if not member.active:
             raise Conflict(f"{name!r} is deactivated")
         if actor is None:
             anyone = select(staff.c.id).where(staff.c.password_hash.is_not(None))
-            if connection.execute(anyone).first() is not None:
-                raise NotPermitted("a login exists: an Admin sets passwords (--as)")
+            sealed = any(row.startswith(STAFF_ROW) for row in seals.current(connection))
+            if sealed or connection.execute(anyone).first() is not None:
+                raise NotPermitted(
+                    "logins exist (or existed: after a restore, `audit re-anchor` first); "
+                    "an Admin sets passwords (--as)"
+                )
             if member.role != Role.ADMIN.value:
                 raise NotPermitted("the first login is an Admin's")
         connection.execute(
@@ -226,6 +231,41 @@ def set_password(
         engine, by, action=Action.STAFF_PASSWORD.value, object_type="staff", object_id=name,
         now=now, work=work, seals=seals,
     )  # fmt: skip
+
+
+def _check_member_row(connection: Connection, seals: SealStore, member: Any) -> None:
+    """Tampered unless the row a new password is about to seal is the gateway's own: the row of a
+    member who had a login matches its kept seal (a raised role, a re-activation or an emptied
+    hash does not); a member's first login takes the role and state the audit log last recorded
+    for them (staff.added, staff.role_changed, staff.deactivated), not a database row's word."""
+    name, fields = staff_seal(member._mapping)
+    if name in seals.current(connection):
+        seals.check(connection, name, fields, f"staff member {member.name}")
+        return
+    if member.password_hash is not None:
+        raise Tampered(f"staff member {member.name} has a password the gateway did not seal")
+    role, active = _audited_state(connection, member.name)
+    if (role, active) != (member.role, bool(member.active)):
+        raise Tampered(
+            f"staff member {member.name}: the role or state in the database is not the one the "
+            "audit log records"
+        )
+
+
+def _audited_state(connection: Connection, name: str) -> tuple[str | None, bool]:
+    """A member's role and whether active, as the audit log's entries about them last say."""
+    role: str | None = None
+    active = True
+    for entry in audit_log.list_entries(
+        connection, object_type="staff", object_id=name, outcome="ok", limit=10_000
+    ):
+        if entry.action == Action.STAFF_ADD.value:
+            role, active = str(entry.details.get("role")), True
+        elif entry.action == Action.STAFF_ROLE.value:
+            role = str(entry.details.get("to"))
+        elif entry.action == Action.STAFF_DEACTIVATE.value:
+            active = False
+    return role, active
 
 
 def _member(connection: Connection, name: str) -> Any:

@@ -142,7 +142,9 @@ def _check_csrf() -> None:
     if g.member is not None and session_id:
         expected.append(_mac("session", session_id))
     presession = request.cookies.get(PRESESSION_COOKIE)
-    if presession:
+    # The pre-session token is the login form's alone: a logged-in member's forms take the
+    # session's, so a pre-session cookie planted from a sibling site opens nothing.
+    if presession and g.member is None and request.endpoint == "web.log_in":
         expected.append(_mac("presession", presession))
     if not sent or not any(hmac.compare_digest(sent, token) for token in expected):
         raise Refusal(
