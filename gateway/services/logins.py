@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import ipaddress
 import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,6 +61,9 @@ class Throttle:
         return int(min(2 ** (failures - self.free), self.cap))
 
 
+# A key's failures count while they keep coming: after WINDOW without one, it starts again (and
+# its row is deleted), so months of ordinary typos never add up to a wait.
+WINDOW = timedelta(hours=1)
 PAIR = Throttle("account+address", free=3, cap=900)
 ADDRESS = Throttle("address", free=10, cap=900)
 ACCOUNT_CAP = 30
@@ -104,11 +108,19 @@ def _keys(web_key: bytes, name: str, address: str) -> dict[Throttle, str]:
         return hmac.new(web_key, text, hashlib.sha256).hexdigest()
 
     folded = name.strip().casefold()
-    return {
-        PAIR: keyed("pair", folded, address),
-        ADDRESS: keyed("address", address),
-        ACCOUNT: keyed("account", folded),
-    }
+    keys = {PAIR: keyed("pair", folded, address), ACCOUNT: keyed("account", folded)}
+    if not _shared(address):
+        keys[ADDRESS] = keyed("address", address)
+    return keys
+
+
+def _shared(address: str) -> bool:
+    """An address every caller may share: a reverse proxy's own (loopback, when
+    `trusted_proxy_hops` is not set) or none at all. Slowing it down would slow everyone."""
+    try:
+        return ipaddress.ip_address(address).is_loopback
+    except ValueError:
+        return True
 
 
 def _wait(connection: Connection, keys: dict[Throttle, str], now: datetime) -> int:
@@ -120,7 +132,7 @@ def _wait(connection: Connection, keys: dict[Throttle, str], now: datetime) -> i
     longest = 0
     for throttle, key in keys.items():
         row = by_hash.get(key)
-        if row is None:
+        if row is None or now - row["last_failure_at"] > WINDOW:
             continue
         until = row["last_failure_at"] + timedelta(seconds=throttle.wait(row["failures"]))
         longest = max(longest, int((until - now).total_seconds() + 0.999))
@@ -128,6 +140,9 @@ def _wait(connection: Connection, keys: dict[Throttle, str], now: datetime) -> i
 
 
 def _count_failure(connection: Connection, keys: dict[Throttle, str], now: datetime) -> None:
+    connection.execute(
+        delete(login_failures).where(login_failures.c.last_failure_at < now - WINDOW)
+    )
     for key in keys.values():
         done = connection.execute(
             update(login_failures)
@@ -257,11 +272,17 @@ def log_out(engine: Engine, session_id: str, *, everywhere: bool, now: datetime)
         )  # fmt: skip
 
 
+UNKNOWN_NAME = "(unknown name)"
+
+
 def _audit(
     engine: Engine, name: str, outcome: str, details: dict[str, object], now: datetime
 ) -> None:
-    shown = recordable("actor_id", name)
+    """A login attempt's entry, naming the member only if the name is a member's: what was typed
+    as a name may be a password typed into the wrong field, and the log keeps it for good."""
     with engine.begin() as connection:
+        known = connection.execute(select(staff.c.name).where(staff.c.name == name)).first()
+        shown = recordable("actor_id", name) if known is not None else UNKNOWN_NAME
         audit_log.append(
             connection, actor_role="unknown", actor_id=shown, action="staff.login",
             object_type="staff", object_id=shown, outcome=outcome, details=details, now=now,

@@ -134,10 +134,11 @@ def menu() -> list[tuple[str, str]]:
 
 @web.errorhandler(security.Refusal)
 def _refused(refusal: security.Refusal) -> Any:
-    security.audit_refusal(refusal)
     if refusal.status == 401 and request.method == "GET":
-        # A page asked for without a session: the login form, coming back here after it.
+        # A page asked for without a session is navigation, not an attack: the login form,
+        # coming back here after it (unaudited, so anonymous visits cannot flood the log).
         return redirect(url_for("web.login_form", next=request.full_path.rstrip("?")))
+    security.audit_refusal(refusal)
     if refusal.status == 401:
         return render_template("login.html", message=_(refusal.message)), 401
     return error_page(refusal.status, _(refusal.message))

@@ -17,14 +17,18 @@ from tests.office import Office
 from tests.webapp import PASSWORD, csrf, log_in, web_app
 
 
-def test_a_page_asks_an_anonymous_visitor_to_log_in_and_records_it(
+def test_a_page_sends_an_anonymous_visitor_to_the_login_and_a_form_is_refused(
     web: Flask, web_office: Office
 ) -> None:
-    page = web.test_client().get("/audit?page=2")
+    client = web.test_client()
+    page = client.get("/audit?page=2")
     assert page.status_code == 302
     assert page.headers["Location"] == "/login?next=/audit?page%3D2"
-    refused = [e for e in web_office.audit() if e["action"] == "web.refused"]
-    assert refused and refused[-1]["details"]["rule"] == "not logged in"
+    before = len(web_office.audit())  # a visit is navigation: not in the log
+    posted = client.post("/logout", data={})
+    assert posted.status_code == 400  # no token (the guard checks it before the session)
+    refused = [e for e in web_office.audit()[before:] if e["action"] == "web.refused"]
+    assert [e["details"]["rule"] for e in refused] == ["missing or wrong CSRF token"]
 
 
 def test_the_right_password_opens_a_session_and_the_dashboard(
@@ -56,6 +60,8 @@ def test_a_wrong_password_or_an_unknown_name_get_the_same_answer(
     assert client.get_cookie(SESSION_COOKIE) is None
     refused = [e for e in web_office.audit() if e["action"] == "staff.login"]
     assert [e["outcome"] for e in refused[-2:]] == ["refused", "refused"]
+    # A name that is no member's is not kept: it may be a password typed in the wrong field.
+    assert [e["actor_id"] for e in refused[-2:]] == ["kadis", "(unknown name)"]
     assert all("not the password" not in str(e) for e in web_office.audit())
 
 
@@ -229,3 +235,20 @@ def test_a_planted_pre_session_cookie_does_not_pass_a_logged_in_form(web: Flask)
     admin.set_cookie("pks_presession", planted.value)
     answer = admin.post("/staf/adb/nonaktifkan", data={"csrf_token": token, "reason": "csrf"})
     assert answer.status_code == 400
+
+
+def test_old_failures_age_away_and_a_proxys_address_slows_nobody(
+    web: Flask, web_clock: OfficeClock, web_office: Office
+) -> None:
+    behind_proxy = web.test_client()  # every caller is 127.0.0.1 behind a proxy left at 0 hops
+    for attempt in range(25):
+        log_in(behind_proxy, f"guess-{attempt}", "wrong password here")
+    assert log_in(web.test_client(), "kadis").status_code == 303  # the office still gets in
+    office = web.test_client()  # one NAT address for the whole office
+    office.environ_base["REMOTE_ADDR"] = "10.0.0.9"
+    for day in range(25):
+        log_in(office, f"typo-{day}", "typo typo typo")  # a month of ordinary mistakes
+        web_clock.advance(hours=30)
+    log_in(office, "pf", "one more typo")
+    assert log_in(office, "pf").status_code == 303  # not the 15 minutes 26 counted failures give
+    assert web_office.sql("SELECT COUNT(*) FROM login_failures")[0][0] < 25  # old rows purged
