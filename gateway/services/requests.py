@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Engine, func, insert, select, update
 
-from agreements.errors import Conflict, Invalid, NotFound
+from agreements.errors import Conflict, Invalid, NotFound, NotPermitted
 from agreements.policy import CatalogLike
 from agreements.roles import Action, require
 from agreements.scope_toml import read_scope_toml
@@ -361,6 +361,10 @@ def sign(
     return Status(status), str(short_id), int(version)
 
 
+# The steps that belong to the Pejabat Fungsional the request was assigned to (step 3).
+ASSIGNEES_OWN = frozenset({Transition.REJECT, Transition.DRAFT})
+
+
 def _transition(
     connection: Connection,
     actor: Actor,
@@ -382,6 +386,12 @@ def _transition(
         previous_at=previous_at,
         facts=facts or {"note": notes, "notes": notes},
     )
+    if transition in ASSIGNEES_OWN and row["assignee"] and actor.name != row["assignee"]:
+        # Step 3 hands the request to one Pejabat Fungsional: the review is theirs alone.
+        raise NotPermitted(
+            f"request {request_id} is assigned to another Pejabat Fungsional",
+            role=actor.role.value, action=f"request.{transition.value}",
+        )  # fmt: skip
     changes: dict[str, Any] = {"status": status.value}
     if transition is Transition.ASSIGN and facts:
         changes["assignee"] = str(facts["assignee"])

@@ -23,6 +23,7 @@ from gateway.services.request_views import (
     revision_diff,
     show_request,
 )
+from gateway.services.requests import ASSIGNEES_OWN
 from gateway.services.staff import staff_rows
 from gateway.web import security, web
 from gateway.web.access import allow
@@ -70,7 +71,8 @@ def _show(request_id: int, errors: dict[str, str] | None = None, status: int = 2
         (step, FORMS[step.transition])
         for step in STEPS
         if view.status in step.sources and step.role is current.role
-    ]
+        and not (step.transition in ASSIGNEES_OWN and view.assignee not in (None, current.name))
+    ]  # fmt: skip
     assignees = [
         m["name"] for m in members if m["role"] == Role.PEJABAT_FUNGSIONAL.value and m["active"]
     ]

@@ -49,7 +49,7 @@ def test_only_the_tables_roles_pass_the_role_rule_of_every_service_action(tmp_pa
             engine, name, request_id, note="n", now=now
         ),
         Transition.ASSIGN: lambda name: request_service.assign(
-            engine, name, request_id, assignee="pf", now=now
+            engine, name, request_id, assignee="as-pejabat_fungsional", now=now
         ),
         Transition.REJECT: lambda name: request_service.reject(
             engine, name, request_id, reason="r", letter=doc("r.pdf"), now=now

@@ -14,7 +14,7 @@ from flask.testing import FlaskClient
 
 from tests.office import OTHER, Office, current_example
 from tests.services import require_tool
-from tests.webapp import csrf, log_in
+from tests.webapp import csrf, give_passwords, log_in
 
 PDF = b"%PDF-1.4 a scanned letter"
 
@@ -159,3 +159,27 @@ def test_a_returned_draft_shows_what_the_next_draft_changed(web: Flask, web_offi
     page = kabid.get(base).get_data(as_text=True)
     assert "Perubahan konsep 2 dibandingkan konsep 1" in page
     assert "delivery.max_rows" in page and "Batasi jumlah baris" in page
+
+
+def test_only_the_assigned_pejabat_fungsional_reviews_the_request(
+    web: Flask, web_office: Office
+) -> None:
+    web_office("staff", "add", "pf2", "--role", "pejabat_fungsional", "--as", "admin")
+    give_passwords(web_office, ("pf2",))
+    adb, kadis, kabid, pf2 = (web.test_client() for _ in range(4))
+    for client, name in ((adb, "adb"), (kadis, "kadis"), (kabid, "kabid"), (pf2, "pf2")):
+        log_in(client, name)
+    _, location = intake(adb)
+    base = location.replace("http://localhost", "")
+    assert post(kadis, f"{base}/disposisi", note="proses") == 303
+    assert post(kabid, f"{base}/tugaskan", assignee="pf") == 303
+    assert "Langkah 4" not in pf2.get(base).get_data(as_text=True)
+    refused = post(
+        pf2, f"{base}/tolak", reason="bukan tugas saya",
+        rejection_letter=(io.BytesIO(PDF), "tolak.pdf"),
+    )  # fmt: skip
+    assert refused == 403
+    status = web_office.sql(
+        "SELECT status FROM requests WHERE id = :i", i=int(base.rsplit("/", 1)[1])
+    )
+    assert status[0][0] == "assigned"
