@@ -100,6 +100,7 @@ def _globals() -> dict[str, Any]:
         "agreement_status_label": words.agreement_status_label,
         "transition_label": words.transition_label,
         "menu": menu,
+        "may": may,
         "notice_count": notices.notice_count,
     }
 
@@ -117,6 +118,16 @@ MENU = (
 )
 
 
+def may(endpoint: str) -> bool:
+    """Whether the member may use the view `endpoint` (a template shows its form or link)."""
+    current = security.member()
+    if current is None:
+        return False
+    view = current_app.view_functions.get(endpoint)
+    roles = declared_roles(view, security.settings().delivery_role_set)
+    return roles is None or current.role in roles
+
+
 def menu() -> list[tuple[str, str]]:
     current = security.member()
     if current is None:
@@ -126,7 +137,7 @@ def menu() -> list[tuple[str, str]]:
         view = current_app.view_functions.get(endpoint)
         if view is None:
             raise LookupError(f"the menu names {endpoint}, which is no view")
-        roles = declared_roles(view)
+        roles = declared_roles(view, security.settings().delivery_role_set)
         if roles is None or current.role in roles:
             shown.append((endpoint, label))
     return shown

@@ -10,29 +10,33 @@ service's decides what happens.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, TypeVar
 
 from agreements.roles import VIEWS, Action, View, permitted
 from agreements.workflow import Role
 
 F = TypeVar("F", bound=Callable[..., Any])
-ROLES_ATTRIBUTE = "pks_roles"
+GRANTS_ATTRIBUTE = "pks_grants"
 PUBLIC_ATTRIBUTE = "pks_public"
 
 
-def roles_for(grant: View | Action) -> frozenset[Role]:
-    """The staff roles a view or an action is open to (machine actors never use the web UI)."""
-    allowed = VIEWS[grant] if isinstance(grant, View) else permitted(grant)
+def roles_for(grant: View | Action, delivery_roles: Iterable[Role] = ()) -> frozenset[Role]:
+    """The staff roles a view or an action is open to (machine actors never use the web UI);
+    `delivery_roles` is the setting that may widen step 8."""
+    allowed = (
+        VIEWS[grant] if isinstance(grant, View) else permitted(grant, delivery_roles=delivery_roles)
+    )
     return frozenset(role for role in allowed if isinstance(role, Role))
 
 
 def allow(*grants: View | Action) -> Callable[[F], F]:
     """Open a view to the roles of any of `grants`."""
-    roles = frozenset().union(*(roles_for(grant) for grant in grants))
+    if not grants:
+        raise ValueError("a view opens to at least one view or action of the role table")
 
     def declare(view: F) -> F:
-        setattr(view, ROLES_ATTRIBUTE, roles)
+        setattr(view, GRANTS_ATTRIBUTE, grants)
         return view
 
     return declare
@@ -44,11 +48,13 @@ def public(view: F) -> F:
     return view
 
 
-def declared_roles(view: Callable[..., Any] | None) -> frozenset[Role] | None:
+def declared_roles(
+    view: Callable[..., Any] | None, delivery_roles: Iterable[Role] = ()
+) -> frozenset[Role] | None:
     """The roles `view` declared; None if it is public; an empty set if it declared nothing."""
     if view is None:
         return frozenset()
     if getattr(view, PUBLIC_ATTRIBUTE, False):
         return None
-    roles: frozenset[Role] = getattr(view, ROLES_ATTRIBUTE, frozenset())
-    return roles
+    grants: tuple[View | Action, ...] = getattr(view, GRANTS_ATTRIBUTE, ())
+    return frozenset().union(*(roles_for(grant, delivery_roles) for grant in grants))

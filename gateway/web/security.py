@@ -19,6 +19,7 @@ from typing import Any
 from flask import Flask, Response, current_app, g, request
 
 from audit import log as audit_log
+from gateway import limits
 from gateway.api.base import engine as engine
 from gateway.api.base import now as now
 from gateway.api.base import settings as settings
@@ -36,6 +37,7 @@ PRESESSION_COOKIE = "pks_presession"
 LANGUAGE_COOKIE = "pks_lang"
 CSRF_FIELD = "csrf_token"
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+WEB_BODY_LIMIT = limits.DOCUMENT.max_bytes + limits.MIB
 
 # No inline script or style anywhere: every script and stylesheet is a file the gateway serves.
 CONTENT_SECURITY_POLICY = (
@@ -106,7 +108,10 @@ def guard() -> None:
         return  # the stylesheet and the script are public, and need no database
     g.member = _session_member()
     view = current_app.view_functions.get(request.endpoint or "")
-    roles = declared_roles(view)
+    roles = declared_roles(view, settings().delivery_role_set)
+    # Forms carry at most a document (20 MiB) and a little text: a bigger body is refused
+    # (413) before it is parsed, logged in or not.
+    request.max_content_length = WEB_BODY_LIMIT
     if request.method not in SAFE_METHODS:
         _check_csrf()
     if roles is None:

@@ -7,8 +7,9 @@ from flask import Flask
 
 from gateway.web.access import declared_roles
 from gateway.web.security import CONTENT_SECURITY_POLICY
+from tests.harness import SHORT
 from tests.office import Office
-from tests.webapp import log_in
+from tests.webapp import csrf, log_in, web_app
 
 
 def test_every_web_route_declares_its_roles(web: Flask) -> None:
@@ -84,3 +85,20 @@ def test_the_menu_shows_each_role_the_pages_it_may_open(web: Flask) -> None:
     assert 'href="/permohonan"' in pf and 'href="/audit"' not in pf and 'href="/token"' not in pf
     assert 'href="/audit"' in auditor and 'href="/subjek"' in auditor
     assert 'href="/token"' in adb and 'href="/subjek"' in adb and 'href="/audit"' not in adb
+
+
+def test_the_delivery_roles_setting_widens_step_8_in_the_web_ui_too(web_office: Office) -> None:
+    app = web_app(web_office.home, delivery_roles="petugas_adb, kepala_bidang")
+    kabid = app.test_client()
+    log_in(kabid, "kabid")
+    page = kabid.get("/pengiriman")
+    assert "/pengiriman/jalankan" in page.get_data(as_text=True)
+    answer = kabid.post("/pengiriman/jalankan", data={"csrf_token": csrf(page), "agreement": SHORT})
+    assert answer.status_code == 202
+    app.extensions["pks_engine"].dispose()
+
+
+def test_a_body_bigger_than_any_form_is_refused_before_it_is_read(web: Flask) -> None:
+    client = web.test_client()
+    answer = client.post("/login", data={"name": "x" * (22 * 1024 * 1024)})
+    assert answer.status_code == 413
