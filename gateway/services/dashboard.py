@@ -55,7 +55,10 @@ def dashboard(
     calendar: WorkCalendar,
     zone: ZoneInfo,
     grace_days: int,
+    with_activity: bool = True,
 ) -> Dashboard:
+    """The member's Beranda; `with_activity` False leaves out the monthly counts (a scan of the
+    audit log) for what needs only the rest (the notifications on every page's header)."""
     today = now.astimezone(zone).date()
     everything = list_requests(connection, now, calendar)
     mine = [r for r in everything if r.waiting and _waits_on(r, role, name)]
@@ -71,7 +74,7 @@ def dashboard(
         expiring=expiring,
         reports=report_duties(connection, today, within_days=SOON_DAYS, grace_days=grace_days),
         deliveries=list_deliveries(connection)[:RECENT],
-        activity=monthly_activity(connection, today, zone),
+        activity=monthly_activity(connection, today, zone) if with_activity else [],
     )
 
 

@@ -26,6 +26,7 @@ from functools import cache
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import Connection, Engine, delete, insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from agreements.errors import DomainError, NotPermitted, SafeError, Tampered
 from agreements.workflow import Role
@@ -168,8 +169,7 @@ def log_in(
     """A new session id for `name`, or LoginRefused. Every attempt is audited (`staff.login`):
     refusals with their reason, never the password."""
     keys = _keys(web_key, name, address)
-    with engine.begin() as connection:
-        wait = _wait(connection, keys, now)
+    wait = _claim_attempt(engine, keys, now)
     if wait:
         _audit(engine, name, "refused", {"rule": "too many failed logins", "wait": wait}, now)
         raise LoginRefused("too many failed logins: try again later", retry_after=wait)
@@ -185,9 +185,7 @@ def log_in(
                     last_seen_at=now,
                 )
             )
-            connection.execute(
-                delete(login_failures).where(login_failures.c.key_hash == keys[PAIR])
-            )
+            _take_back(connection, keys)
             audit_log.append(
                 connection, actor_role=member.role.value, actor_id=member.name,
                 action="staff.login", object_type="staff", object_id=member.name,
@@ -195,13 +193,53 @@ def log_in(
             )  # fmt: skip
         return session_id
     except (LoginRefused, DomainError) as error:
-        with engine.begin() as connection:
-            _count_failure(connection, keys, now)
         reason = error.reason if isinstance(error, LoginRefused) else str(error)
         _audit(engine, name, "refused", {"rule": reason, "error": type(error).__name__}, now)
         if isinstance(error, Tampered):
             raise
         raise LoginRefused("wrong name or password") from None
+
+
+def _claim_attempt(engine: Engine, keys: dict[Throttle, str], now: datetime) -> int:
+    """Seconds to wait; or 0, having counted this attempt as a failure already (a success takes
+    it back). Checked and counted in one transaction holding the counters' rows, so parallel
+    guesses queue behind each other instead of all passing one expired wait."""
+    for key in keys.values():  # the rows to lock exist first (a parallel insert loses, harmlessly)
+        try:
+            with engine.begin() as connection:
+                connection.execute(
+                    insert(login_failures).values(key_hash=key, failures=0, last_failure_at=now)
+                )
+        except IntegrityError:
+            pass
+    with engine.begin() as connection:
+        _lock(connection, keys)
+        wait = _wait(connection, keys, now)
+        if not wait:
+            _count_failure(connection, keys, now)
+    return wait
+
+
+def _lock(connection: Connection, keys: dict[Throttle, str]) -> None:
+    """Hold the counters until the transaction ends: a row lock on PostgreSQL and MariaDB; on
+    SQLite, which locks the whole database, an immediate transaction taken before any read."""
+    query = select(login_failures.c.key_hash).where(login_failures.c.key_hash.in_(keys.values()))
+    if connection.dialect.name == "sqlite":
+        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+            connection.exec_driver_sql("BEGIN IMMEDIATE")
+    else:
+        query = query.with_for_update()
+    connection.execute(query).all()
+
+
+def _take_back(connection: Connection, keys: dict[Throttle, str]) -> None:
+    """A login that succeeded: its attempt was no failure after all."""
+    connection.execute(delete(login_failures).where(login_failures.c.key_hash == keys[PAIR]))
+    connection.execute(
+        update(login_failures)
+        .where(login_failures.c.key_hash.in_(keys.values()), login_failures.c.failures > 0)
+        .values(failures=login_failures.c.failures - 1)
+    )
 
 
 def _verified_member(connection: Connection, seals: SealStore, name: str, password: str) -> Member:

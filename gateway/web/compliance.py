@@ -63,7 +63,8 @@ def _render(
     entries: list[Any], total: int, filters: dict[str, str], page: int, errors: dict[str, str]
 ) -> str:
     pages = max(1, (total + PAGE_SIZE - 1) // PAGE_SIZE)
-    query = {k: v for k, v in request.args.items() if k != "page" and v}
+    # Only the filters go into the pager's links: url_for would honour other keys (_external).
+    query = {k: v for k, v in request.args.items() if k in (*FILTERS, "since", "until") and v}
     return render_template(
         "audit.html", entries=entries, details_text=details_text, total=total,
         filters=filters, page=page, pages=pages, errors=errors, query=query, outcomes=OUTCOMES,

@@ -48,7 +48,7 @@ def member_notices(connection: Connection, settings: Settings, name: str, role: 
                    now: datetime) -> list[Notice]:  # fmt: skip
     model = dashboard(
         connection, name, role, now=now, calendar=context.work_calendar(settings),
-        zone=settings.zone, grace_days=settings.report_grace_days,
+        zone=settings.zone, grace_days=settings.report_grace_days, with_activity=False,
     )  # fmt: skip
     return notices(model, role, now=now)
 

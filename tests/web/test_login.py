@@ -4,17 +4,19 @@ a member out for good; every refusal is audited."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from click.testing import CliRunner
 from flask import Flask
+from flask.testing import FlaskClient
 
 from gateway.cli import main
 from gateway.web.security import SESSION_COOKIE
 from tests.clock import OfficeClock
 from tests.harness import Gateway
 from tests.office import Office
-from tests.webapp import PASSWORD, csrf, log_in, web_app
+from tests.webapp import PASSWORD, csrf, give_passwords, log_in, web_app
 
 
 def test_a_page_sends_an_anonymous_visitor_to_the_login_and_a_form_is_refused(
@@ -252,3 +254,41 @@ def test_old_failures_age_away_and_a_proxys_address_slows_nobody(
     log_in(office, "pf", "one more typo")
     assert log_in(office, "pf").status_code == 303  # not the 15 minutes 26 counted failures give
     assert web_office.sql("SELECT COUNT(*) FROM login_failures")[0][0] < 25  # old rows purged
+
+
+def test_parallel_guesses_queue_behind_one_wait(web: Flask, web_clock: OfficeClock) -> None:
+    attacker = web.test_client()
+    attacker.environ_base["REMOTE_ADDR"] = "192.0.2.77"
+    for _ in range(4):
+        log_in(attacker, "kadis", "guess guess guess")
+    web_clock.advance(seconds=60)  # the wait is over: one more guess may be checked, not eight
+    forms = []
+    for _ in range(8):
+        client = web.test_client()
+        client.environ_base["REMOTE_ADDR"] = "192.0.2.77"
+        forms.append((client, csrf(client.get("/login"))))
+
+    def guess(pair: tuple[FlaskClient, str]) -> int:
+        client, token = pair
+        data = {"name": "kadis", "password": "guess guess guess", "csrf_token": token}
+        return client.post("/login", data=data).status_code
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        answers = list(pool.map(guess, forms))
+    assert sorted(answers) == [401] + [429] * 7
+
+
+def test_logins_and_their_counters_on_every_metadata_database(office: Office) -> None:
+    """The login path's locks and upserts on SQLite and PostgreSQL alike."""
+    give_passwords(office, ("admin", "kadis"))
+    app = web_app(
+        office.home, database_url=office.url if office.url.startswith("postgresql") else ""
+    )
+    client = app.test_client()
+    client.environ_base["REMOTE_ADDR"] = "192.0.2.88"
+    for _ in range(3):
+        assert log_in(client, "kadis", "wrong wrong wrong").status_code == 401
+    assert log_in(client, "kadis").status_code == 429
+    other = app.test_client()
+    assert log_in(other, "kadis").status_code == 303
+    app.extensions["pks_engine"].dispose()
