@@ -11,9 +11,9 @@ import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, text
+from sqlalchemy import Connection, Engine, Select, create_engine, event, inspect, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 
@@ -119,3 +119,15 @@ def is_current(engine: Engine) -> bool:
     cannot be reached)."""
     with reachable(engine):
         return current_revision(engine) == HEAD_REVISION
+
+
+def for_update(connection: Connection, query: Select[Any]) -> Select[Any]:
+    """`query` made to hold the rows it reads until the transaction ends, so that what is read
+    next stays true until it commits: `SELECT ... FOR UPDATE` on PostgreSQL and MariaDB; on
+    SQLite, which locks the whole database, an immediate transaction, begun before anything is
+    read (or it could read a snapshot another writer has already outdated)."""
+    if connection.dialect.name != "sqlite":
+        return query.with_for_update()
+    if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
+        connection.exec_driver_sql("BEGIN IMMEDIATE")
+    return query

@@ -6,6 +6,7 @@ Shared by tests/web/ as fixtures (tests/web/conftest.py); no test module imports
 
 from __future__ import annotations
 
+import io
 import re
 from datetime import UTC, datetime
 from pathlib import Path
@@ -59,3 +60,38 @@ def log_in(client: FlaskClient, name: str, password: str = PASSWORD) -> TestResp
     return client.post(
         "/login", data={"name": name, "password": password, "csrf_token": csrf(form)}
     )
+
+
+PDF = b"%PDF-1.4 a scanned letter"
+
+
+def intake(client: FlaskClient, letter: bytes = PDF, **changes: str) -> tuple[int, str]:
+    """Step 1 through the intake form as `client` (a Petugas ADB): (status, the new request's
+    location, or the page when refused)."""
+    form = client.get("/permohonan/baru")
+    fields = {
+        "csrf_token": csrf(form),
+        "institution": "RSUD Panglima Sebaya",
+        "letter_number": "445/12/RSUD/2026",
+        "letter_date": "2026-12-01",
+        "duration": "12",
+        "purpose": "Verifikasi identitas pasien",
+        "legal_basis": "UU 24/2013\nPermendagri 17/2023",
+        "data_balikan": "laporan semester",
+        "elements_text": "nik\nnama_lengkap",
+        "access_mode": "bulk_delivery",
+        **changes,
+    }
+    answer = client.post(
+        "/permohonan/baru",
+        data={**fields, "letter": (io.BytesIO(letter), "surat.pdf")},
+        content_type="multipart/form-data",
+    )
+    return answer.status_code, answer.headers.get("Location", "") or answer.get_data(as_text=True)
+
+
+def post(client: FlaskClient, path: str, **fields: object) -> int:
+    """A step's form posted with the token of the page it is on; the status."""
+    page = client.get(re.sub(r"/[a-z-]+$", "", path))
+    data = {"csrf_token": csrf(page), **fields}
+    return client.post(path, data=data, content_type="multipart/form-data").status_code

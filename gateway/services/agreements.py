@@ -46,6 +46,7 @@ from agreements.workflow import (
     ensure_executable,
 )
 from audit.log import as_utc
+from gateway.db import for_update
 from gateway.seals import SealStore, ensure_no_foreign_triggers
 from gateway.services.actions import Actor, Outcome, perform
 from gateway.services.staff import allowed_signers
@@ -462,12 +463,7 @@ def lock_agreement(connection: Connection, short_id: str) -> None:
     a row lock (`SELECT ... FOR UPDATE`) on PostgreSQL and MariaDB; on SQLite, which locks the
     whole database, an immediate transaction (taken before anything is read, or it could read a
     snapshot another writer has already outdated)."""
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-        query = select(agreements.c.id)
-    else:
-        query = select(agreements.c.id).with_for_update()
+    query = for_update(connection, select(agreements.c.id))
     found = connection.execute(query.where(agreements.c.short_id == short_id)).first()
     if found is None:
         raise NotFound("agreement", short_id)

@@ -31,6 +31,7 @@ from sqlalchemy.exc import IntegrityError
 from agreements.errors import DomainError, NotPermitted, SafeError, Tampered
 from agreements.workflow import Role
 from audit import log as audit_log
+from gateway.db import for_update
 from gateway.seals import SealStore
 from gateway.services.actions import recordable
 from gateway.services.staff import staff_seal
@@ -221,15 +222,9 @@ def _claim_attempt(engine: Engine, keys: dict[Throttle, str], now: datetime) -> 
 
 
 def _lock(connection: Connection, keys: dict[Throttle, str]) -> None:
-    """Hold the counters until the transaction ends: a row lock on PostgreSQL and MariaDB; on
-    SQLite, which locks the whole database, an immediate transaction taken before any read."""
+    """Hold the counters until the transaction ends (gateway/db.py `for_update`)."""
     query = select(login_failures.c.key_hash).where(login_failures.c.key_hash.in_(keys.values()))
-    if connection.dialect.name == "sqlite":
-        if not connection.connection.dbapi_connection.in_transaction:  # type: ignore[union-attr]
-            connection.exec_driver_sql("BEGIN IMMEDIATE")
-    else:
-        query = query.with_for_update()
-    connection.execute(query).all()
+    connection.execute(for_update(connection, query)).all()
 
 
 def _take_back(connection: Connection, keys: dict[Throttle, str]) -> None:

@@ -21,8 +21,7 @@ from gateway.web.i18n import language
 @web.get("/")
 @allow(View.DASHBOARD)
 def dashboard() -> Any:
-    current = security.member()
-    assert current is not None  # the guard let only a member through
+    current = security.acting_member()
     settings = security.settings()
     with security.engine().connect() as connection:
         model = dashboard_model(

@@ -44,8 +44,7 @@ def _pdf(
 
 
 def _issued(kind: str, object_type: str, object_id: str) -> None:
-    current = security.member()
-    assert current is not None
+    current = security.acting_member()
     with security.engine().begin() as connection:
         audit_log.append(
             connection, actor_role=current.role.value, actor_id=current.name,
@@ -112,8 +111,7 @@ def letter_handover(delivery_id: str) -> Any:
 def letter_subject_reply() -> Any:
     """The reply to a data subject (their NIK posted again, never in a URL; the lookup is
     audited as `subject.deliveries` by the service, the letter as `letter.issued`)."""
-    current = security.member()
-    assert current is not None
+    current = security.acting_member()
     env = context.letter_environment(security.settings())
     try:
         data = letters.balasan_subjek(

@@ -56,8 +56,7 @@ def member_notices(connection: Connection, settings: Settings, name: str, role: 
 @web.get("/pemberitahuan")
 @allow(View.DASHBOARD)
 def notices_page() -> Any:
-    current = security.member()
-    assert current is not None
+    current = security.acting_member()
     with security.engine().connect() as connection:
         found = member_notices(
             connection, security.settings(), current.name, current.role, security.now()

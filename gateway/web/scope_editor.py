@@ -8,7 +8,6 @@ Granting an element the request letter did not ask for needs a second, explicit 
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from flask import redirect, render_template, request, url_for
@@ -62,8 +61,7 @@ def scope_editor(request_id: int) -> Any:
             return _render(view, request.form, errors, requested, outside=outside), 422
         text = scope_toml(document)
         kept = service.attach("konsep.toml", text.encode("utf-8"), settings.documents_dir)
-        current = security.member()
-        assert current is not None
+        current = security.acting_member()
         service.draft(
             security.engine(), security.seals(), current.name, request_id, scope_text=text,
             document=kept, catalog=catalog, region_codes=context.region_codes(settings),
@@ -99,15 +97,14 @@ def _render(
 
 
 def _region_tree() -> list[tuple[str, str, list[tuple[str, str]]]]:
-    """(kecamatan code, name, [(desa code, name)]) in file order."""
-    kecamatan: dict[str, tuple[str, str, list[tuple[str, str]]]] = {}
-    with security.settings().regions_file.open(encoding="utf-8") as source:
-        rows = list(csv.DictReader(source))
-    for row in rows:
-        if row["tingkat"] == "kecamatan":
-            kecamatan[row["kode"]] = (row["kode"], row["nama"], [])
-    for row in rows:
-        parent = kecamatan.get(row["kode"].rsplit(".", 1)[0])
-        if row["tingkat"] in ("desa", "kelurahan") and parent is not None:
-            parent[2].append((row["kode"], row["nama"]))
-    return list(kecamatan.values())
+    """(kecamatan code, name, [(desa code, name)]) in code order, from the region codes the
+    gateway already reads (a kecamatan code has three parts, a desa's four)."""
+    names = context.region_names(security.settings())
+    tree: dict[str, tuple[str, str, list[tuple[str, str]]]] = {
+        code: (code, name, []) for code, name in names.items() if code.count(".") == 2
+    }
+    for code, name in names.items():
+        parent = tree.get(code.rsplit(".", 1)[0])
+        if code.count(".") == 3 and parent is not None:
+            parent[2].append((code, name))
+    return [tree[code] for code in sorted(tree)]

@@ -78,6 +78,14 @@ def member() -> Member | None:
     return found
 
 
+def acting_member() -> Member:
+    """The member a view acts for: behind the guard, a view that declares roles has one."""
+    current = member()
+    if current is None:
+        raise RuntimeError("a view that declares roles ran without a member")
+    return current
+
+
 def address() -> str:
     return client_address(request.environ, settings().trusted_proxy_hops) or "unknown"
 

@@ -55,8 +55,7 @@ def canonical_bytes(short_id: str) -> Any:
 @web.post("/perjanjian/<short_id>/tanda-tangan")
 @allow(Action.AGREEMENT_SIGNATURE)
 def attach_signature(short_id: str) -> Any:
-    current = security.member()
-    assert current is not None
+    current = security.acting_member()
     try:
         data = upload("signature", limits.SIGNATURE_FILE)
         try:

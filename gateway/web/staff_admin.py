@@ -60,6 +60,4 @@ def staff_deactivate(name: str) -> Any:
 
 
 def _actor() -> str:
-    current = security.member()
-    assert current is not None
-    return current.name
+    return security.acting_member().name

@@ -3,7 +3,6 @@ on 127.0.0.1), each notice once, naming ids, never a person's data."""
 
 from __future__ import annotations
 
-import io
 import socket
 from collections.abc import Iterator
 from datetime import UTC, datetime
@@ -17,7 +16,7 @@ from flask import Flask
 from gateway.settings import load_settings
 from gateway.web.notices import send_new_notices
 from tests.office import Office
-from tests.webapp import csrf, log_in
+from tests.webapp import intake, log_in
 
 
 class Sink:
@@ -48,20 +47,9 @@ def smtp() -> Iterator[tuple[Sink, int]]:
 def register_letter(web: Flask) -> int:
     adb = web.test_client()
     log_in(adb, "adb")
-    form = adb.get("/permohonan/baru")
-    answer = adb.post(
-        "/permohonan/baru",
-        data={
-            "csrf_token": csrf(form), "institution": "RSUD Panglima Sebaya",
-            "letter_number": "445/12/RSUD/2026", "letter_date": "2026-12-01", "duration": "12",
-            "purpose": "Verifikasi", "legal_basis": "UU 24/2013", "data_balikan": "laporan",
-            "elements_text": "nik", "access_mode": "bulk_delivery",
-            "letter": (io.BytesIO(b"%PDF-1.4 surat"), "surat.pdf"),
-        },
-        content_type="multipart/form-data",
-    )  # fmt: skip
-    assert answer.status_code == 303
-    return int(answer.headers["Location"].rsplit("/", 1)[1])
+    status, location = intake(adb)
+    assert status == 303
+    return int(location.rsplit("/", 1)[1])
 
 
 def test_a_new_request_is_a_notice_for_the_kepala_dinas_only(web: Flask) -> None:

@@ -4,7 +4,6 @@ needs an explicit confirmation, and a saved draft is the agreement's draft versi
 
 from __future__ import annotations
 
-import io
 import json
 from datetime import date, timedelta
 from typing import Any
@@ -13,7 +12,7 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from tests.office import Office
-from tests.webapp import csrf, log_in
+from tests.webapp import csrf, intake, log_in
 
 
 def assigned_request(web: Flask) -> int:
@@ -21,19 +20,9 @@ def assigned_request(web: Flask) -> int:
     adb, kadis, kabid = web.test_client(), web.test_client(), web.test_client()
     for client, name in ((adb, "adb"), (kadis, "kadis"), (kabid, "kabid")):
         log_in(client, name)
-    form = adb.get("/permohonan/baru")
-    answer = adb.post(
-        "/permohonan/baru",
-        data={
-            "csrf_token": csrf(form), "institution": "RSUD Panglima Sebaya",
-            "letter_number": "445/12/RSUD/2026", "letter_date": "2026-12-01", "duration": "12",
-            "purpose": "Verifikasi pasien", "legal_basis": "UU 24/2013", "data_balikan": "laporan",
-            "elements_text": "nik\nnama_lengkap", "access_mode": "bulk_delivery",
-            "letter": (io.BytesIO(b"%PDF-1.4 surat"), "surat.pdf"),
-        },
-        content_type="multipart/form-data",
-    )  # fmt: skip
-    request_id = int(answer.headers["Location"].rsplit("/", 1)[1])
+    status, location = intake(adb)
+    assert status == 303
+    request_id = int(location.rsplit("/", 1)[1])
     base = f"/permohonan/{request_id}"
     kadis.post(f"{base}/disposisi", data={"csrf_token": csrf(kadis.get(base)), "note": "proses"})
     kabid.post(f"{base}/tugaskan", data={"csrf_token": csrf(kabid.get(base)), "assignee": "pf"})

@@ -10,42 +10,10 @@ import subprocess
 from pathlib import Path
 
 from flask import Flask
-from flask.testing import FlaskClient
 
 from tests.office import OTHER, Office, current_example
 from tests.services import require_tool
-from tests.webapp import csrf, give_passwords, log_in
-
-PDF = b"%PDF-1.4 a scanned letter"
-
-
-def intake(client: FlaskClient, letter: bytes = PDF, **changes: str) -> tuple[int, str]:
-    form = client.get("/permohonan/baru")
-    fields = {
-        "csrf_token": csrf(form),
-        "institution": "RSUD Panglima Sebaya",
-        "letter_number": "445/12/RSUD/2026",
-        "letter_date": "2026-12-01",
-        "duration": "12",
-        "purpose": "Verifikasi identitas pasien",
-        "legal_basis": "UU 24/2013\nPermendagri 17/2023",
-        "data_balikan": "laporan semester",
-        "elements_text": "nik\nnama_lengkap",
-        "access_mode": "bulk_delivery",
-        **changes,
-    }
-    answer = client.post(
-        "/permohonan/baru",
-        data={**fields, "letter": (io.BytesIO(letter), "surat.pdf")},
-        content_type="multipart/form-data",
-    )
-    return answer.status_code, answer.headers.get("Location", "") or answer.get_data(as_text=True)
-
-
-def post(client: FlaskClient, path: str, **fields: object) -> int:
-    page = client.get(re.sub(r"/[a-z-]+$", "", path))
-    data = {"csrf_token": csrf(page), **fields}
-    return client.post(path, data=data, content_type="multipart/form-data").status_code
+from tests.webapp import PDF, csrf, give_passwords, intake, log_in, post
 
 
 def test_a_request_goes_from_intake_to_a_signed_agreement(
